@@ -1,0 +1,2 @@
+export * from './hlc.js';
+export type { RoomRecord } from './room-record.js';
