@@ -1,3 +1,4 @@
+import { WEIGHT_MAX } from '@roomring/protocol';
 import { compareStrings } from './compare.js';
 import { InvalidMemberError, InvalidPlacementConfigError, quote } from './errors.js';
 
@@ -24,8 +25,9 @@ export interface RingMember {
 export const MEMBER_ID_LENGTH_MAX = 256;
 
 /** Ring points grow linearly with weight (weight x pointsPerWeight), so weight is capped:
- *  100 x 2,048 = 204,800 points for the heaviest member, about 0.3 s to place on a ring. */
-export const MEMBER_WEIGHT_MAX = 100;
+ *  100 x 2,048 = 204,800 points for the heaviest member, about 0.3 s to place on a ring.
+ *  The same cap as the wire's WEIGHT_MAX, so every weight a heartbeat carries is placeable. */
+export const MEMBER_WEIGHT_MAX = WEIGHT_MAX;
 
 const MEMBER_STATES: ReadonlySet<string> = new Set<MemberState>([
   'alive',

@@ -1,0 +1,313 @@
+/**
+ * Positional layouts of every message: `[PROTOCOL_VERSION, typeCode, ...fields]`, fields in
+ * the order of docs/protocol/wire-format.md. One function pair per message: to the envelope
+ * array (no checks), and from a decoded envelope array to a fresh, validated message.
+ */
+import { DecodeError, EncodeError } from './errors.js';
+import {
+  enumCode,
+  readBool,
+  readBytes,
+  readEnum,
+  readInt,
+  readList,
+  readString,
+  readTuple,
+  schemaError,
+} from './field-readers.js';
+import {
+  BATCH_RECORDS_MAX,
+  BUCKET_COUNT_MAX,
+  BUCKET_COUNT_MIN,
+  CHECKSUM_BYTES_MAX,
+  COUNT_MAX,
+  ERROR_MESSAGE_BYTES_MAX,
+  FRAME_RECORDS_MAX,
+  HLC_STAMP_MAX,
+  INCARNATION_MAX,
+  NODE_ID_BYTES_MAX,
+  P2P_ADDR_BYTES_MAX,
+  P2P_ADDRS_MAX,
+  REGION_BYTES_MAX,
+  REQUEST_ID_MAX,
+  SEQ_MAX,
+  URL_BYTES_MAX,
+  WEIGHT_MAX,
+  WEIGHT_MIN,
+} from './limits.js';
+import {
+  MESSAGE_TYPE_CODES as CODES,
+  MEMBER_STATES,
+  type Message,
+  PROTOCOL_VERSION,
+  RPC_ERROR_CODES,
+  type SuspectState,
+} from './messages.js';
+import { recordsFromTuples, recordToTuple } from './record-codec.js';
+import type { RoomRecord } from './room-record.js';
+
+const VERSION = PROTOCOL_VERSION;
+
+// ---------------------------------------------------------------------------------------------
+// Shared field readers
+// ---------------------------------------------------------------------------------------------
+
+const nodeId = (v: unknown, field: string): string =>
+  readString(v, field, NODE_ID_BYTES_MAX, 'NODE_ID_BYTES_MAX', false);
+const stamp = (v: unknown, field: string): number =>
+  readInt(v, field, 0, HLC_STAMP_MAX, 'HLC_STAMP_MAX');
+const seq = (v: unknown, field: string): number => readInt(v, field, 0, SEQ_MAX, 'SEQ_MAX');
+const count = (v: unknown, field: string): number => readInt(v, field, 0, COUNT_MAX, 'COUNT_MAX');
+const incarnation = (v: unknown, field: string): number =>
+  readInt(v, field, 0, INCARNATION_MAX, 'INCARNATION_MAX');
+const requestId = (v: unknown): number =>
+  readInt(v, 'requestId', 0, REQUEST_ID_MAX, 'REQUEST_ID_MAX');
+const checksum = (v: unknown, field: string): string =>
+  readString(v, field, CHECKSUM_BYTES_MAX, 'CHECKSUM_BYTES_MAX', true);
+
+function records(v: unknown, countMax: number, limitName: string, countMin: number): RoomRecord[] {
+  return recordsFromTuples(readList(v, 'records', countMax, limitName, countMin), 'records');
+}
+
+/** Distinct bucket indexes below BUCKET_COUNT_MAX. */
+function buckets(v: unknown): number[] {
+  const list = readList(v, 'buckets', BUCKET_COUNT_MAX, 'BUCKET_COUNT_MAX');
+  const seen = new Uint8Array(BUCKET_COUNT_MAX); // 64 KiB; sync messages are rare
+  const out = new Array<number>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const bucket = readInt(list[i], `buckets[${i}]`, 0, BUCKET_COUNT_MAX - 1, 'BUCKET_COUNT_MAX');
+    if (seen[bucket] === 1) schemaError(`buckets[${i}]`, `duplicate bucket ${bucket}`);
+    seen[bucket] = 1;
+    out[i] = bucket;
+  }
+  return out;
+}
+
+function bucketCount(v: unknown): number {
+  const n = readInt(
+    v,
+    'bucketCount',
+    BUCKET_COUNT_MIN,
+    BUCKET_COUNT_MAX,
+    'BUCKET_COUNT_MIN..BUCKET_COUNT_MAX',
+  );
+  if ((n & (n - 1)) !== 0) schemaError('bucketCount', `${n} is not a power of two`);
+  return n;
+}
+
+/** member-suspect uses the heartbeat state codes, limited to suspect (1) and dead (2). */
+function suspectState(v: unknown): SuspectState {
+  const state = readEnum(v, 'state', MEMBER_STATES);
+  if (state !== 'suspect' && state !== 'dead') {
+    schemaError('state', `expected suspect (1) or dead (2), got ${state}`);
+  }
+  return state;
+}
+
+function p2pAddrs(v: unknown): string[] {
+  const list = readList(v, 'p2pAddrs', P2P_ADDRS_MAX, 'P2P_ADDRS_MAX');
+  const out = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    out[i] = readString(list[i], `p2pAddrs[${i}]`, P2P_ADDR_BYTES_MAX, 'P2P_ADDR_BYTES_MAX', false);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message -> envelope array (unchecked; encodeMessage validates by decoding the array)
+// ---------------------------------------------------------------------------------------------
+
+/** Records as tuples; a non-array is passed through for the validator to name. */
+function tuples(list: readonly RoomRecord[]): unknown {
+  return Array.isArray(list) ? list.map(recordToTuple) : list;
+}
+
+export function messageToEnvelope(m: Message): unknown[] {
+  switch (m.type) {
+    case 'room-batch':
+      return [VERSION, CODES[m.type], m.origin, m.seq, m.sentAt, tuples(m.records)];
+    case 'heartbeat':
+      return [
+        VERSION,
+        CODES[m.type],
+        m.nodeId,
+        m.region,
+        m.incarnation,
+        enumCode(m.state, 'state', MEMBER_STATES),
+        m.weight,
+        m.httpUrl,
+        m.p2pAddrs,
+        m.roomCount,
+        m.ringChecksum,
+        m.storeDigest,
+        m.sentAt,
+        m.seq,
+      ];
+    case 'member-suspect':
+      return [
+        VERSION,
+        CODES[m.type],
+        m.reporter,
+        m.subject,
+        m.subjectIncarnation,
+        enumCode(m.state, 'state', MEMBER_STATES),
+        m.sentAt,
+      ];
+    case 'leave':
+      return [VERSION, CODES[m.type], m.nodeId, m.incarnation, m.sentAt];
+    case 'sync-digest':
+      return [
+        VERSION,
+        CODES[m.type],
+        m.nodeId,
+        m.sentAt,
+        m.bucketCount,
+        m.digests,
+        m.storeDigest,
+        m.recordCount,
+      ];
+    case 'sync-bucket-request':
+      return [VERSION, CODES[m.type], m.buckets];
+    case 'sync-bucket-records':
+      return [VERSION, CODES[m.type], m.buckets, tuples(m.records), m.done];
+    case 'replicate':
+      return [VERSION, CODES[m.type], m.requestId, m.origin, m.sentAt, tuples(m.records)];
+    case 'replicate-ack':
+      return [VERSION, CODES[m.type], m.requestId, m.nodeId, m.stored];
+    case 'rpc-error':
+      return [
+        VERSION,
+        CODES[m.type],
+        m.requestId,
+        enumCode(m.code, 'code', RPC_ERROR_CODES),
+        m.message,
+      ];
+    default: {
+      const type = (m as { type?: unknown }).type;
+      throw new EncodeError('unknown-type', 'type', `unknown message type ${String(type)}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Envelope array -> fresh, validated message
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The message of a decoded envelope whose version was already checked. Throws DecodeError
+ * for an unknown type code or any invalid field.
+ */
+export function messageFromEnvelope(code: number, envelope: unknown): Message {
+  switch (code) {
+    case CODES['room-batch']: {
+      const e = readTuple(envelope, '', 6);
+      return {
+        type: 'room-batch',
+        origin: nodeId(e[2], 'origin'),
+        seq: seq(e[3], 'seq'),
+        sentAt: stamp(e[4], 'sentAt'),
+        records: records(e[5], BATCH_RECORDS_MAX, 'BATCH_RECORDS_MAX', 1),
+      };
+    }
+    case CODES.heartbeat: {
+      const e = readTuple(envelope, '', 14);
+      return {
+        type: 'heartbeat',
+        nodeId: nodeId(e[2], 'nodeId'),
+        region: readString(e[3], 'region', REGION_BYTES_MAX, 'REGION_BYTES_MAX', false),
+        incarnation: incarnation(e[4], 'incarnation'),
+        state: readEnum(e[5], 'state', MEMBER_STATES),
+        weight: readInt(e[6], 'weight', WEIGHT_MIN, WEIGHT_MAX, 'WEIGHT_MIN..WEIGHT_MAX'),
+        httpUrl: readString(e[7], 'httpUrl', URL_BYTES_MAX, 'URL_BYTES_MAX', true),
+        p2pAddrs: p2pAddrs(e[8]),
+        roomCount: count(e[9], 'roomCount'),
+        ringChecksum: checksum(e[10], 'ringChecksum'),
+        storeDigest: checksum(e[11], 'storeDigest'),
+        sentAt: stamp(e[12], 'sentAt'),
+        seq: seq(e[13], 'seq'),
+      };
+    }
+    case CODES['member-suspect']: {
+      const e = readTuple(envelope, '', 7);
+      return {
+        type: 'member-suspect',
+        reporter: nodeId(e[2], 'reporter'),
+        subject: nodeId(e[3], 'subject'),
+        subjectIncarnation: incarnation(e[4], 'subjectIncarnation'),
+        state: suspectState(e[5]),
+        sentAt: stamp(e[6], 'sentAt'),
+      };
+    }
+    case CODES.leave: {
+      const e = readTuple(envelope, '', 5);
+      return {
+        type: 'leave',
+        nodeId: nodeId(e[2], 'nodeId'),
+        incarnation: incarnation(e[3], 'incarnation'),
+        sentAt: stamp(e[4], 'sentAt'),
+      };
+    }
+    case CODES['sync-digest']: {
+      const e = readTuple(envelope, '', 8);
+      const buckets = bucketCount(e[4]);
+      return {
+        type: 'sync-digest',
+        nodeId: nodeId(e[2], 'nodeId'),
+        sentAt: stamp(e[3], 'sentAt'),
+        bucketCount: buckets,
+        digests: readBytes(e[5], 'digests', buckets * 8),
+        storeDigest: checksum(e[6], 'storeDigest'),
+        recordCount: count(e[7], 'recordCount'),
+      };
+    }
+    case CODES['sync-bucket-request']: {
+      const e = readTuple(envelope, '', 3);
+      return { type: 'sync-bucket-request', buckets: buckets(e[2]) };
+    }
+    case CODES['sync-bucket-records']: {
+      const e = readTuple(envelope, '', 5);
+      return {
+        type: 'sync-bucket-records',
+        buckets: buckets(e[2]),
+        records: records(e[3], FRAME_RECORDS_MAX, 'FRAME_RECORDS_MAX', 0),
+        done: readBool(e[4], 'done'),
+      };
+    }
+    case CODES.replicate: {
+      const e = readTuple(envelope, '', 6);
+      return {
+        type: 'replicate',
+        requestId: requestId(e[2]),
+        origin: nodeId(e[3], 'origin'),
+        sentAt: stamp(e[4], 'sentAt'),
+        records: records(e[5], BATCH_RECORDS_MAX, 'BATCH_RECORDS_MAX', 1),
+      };
+    }
+    case CODES['replicate-ack']: {
+      const e = readTuple(envelope, '', 5);
+      return {
+        type: 'replicate-ack',
+        requestId: requestId(e[2]),
+        nodeId: nodeId(e[3], 'nodeId'),
+        stored: readInt(e[4], 'stored', 0, BATCH_RECORDS_MAX, 'BATCH_RECORDS_MAX'),
+      };
+    }
+    case CODES['rpc-error']: {
+      const e = readTuple(envelope, '', 5);
+      return {
+        type: 'rpc-error',
+        requestId: requestId(e[2]),
+        code: readEnum(e[3], 'code', RPC_ERROR_CODES),
+        message: readString(
+          e[4],
+          'message',
+          ERROR_MESSAGE_BYTES_MAX,
+          'ERROR_MESSAGE_BYTES_MAX',
+          true,
+        ),
+      };
+    }
+    default:
+      throw new DecodeError('unknown-type', '', `unknown message type code ${code}`);
+  }
+}

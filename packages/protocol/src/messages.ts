@@ -1,0 +1,182 @@
+/**
+ * Every message replicating nodes exchange (docs/protocol/wire-format.md has the table of
+ * senders, receivers, purposes and limits). On the wire each is a msgpack array
+ * `[PROTOCOL_VERSION, typeCode, ...fields]`, fields in the order declared here.
+ */
+import type { RoomRecord } from './room-record.js';
+
+/**
+ * Version of the wire format (envelope, every layout, the record tuple). A decoder accepts
+ * exactly the versions it knows and answers anything else with DecodeError 'version'.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Membership states, as carried by heartbeats (DESIGN.md section 6). Wire code = index. */
+export const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
+
+/** States one node may report about another in member-suspect. */
+export type SuspectState = 'suspect' | 'dead';
+
+/** Error codes of rpc-error. Wire code = index. */
+export const RPC_ERROR_CODES = [
+  'bad-request',
+  'too-large',
+  'overloaded',
+  'unavailable',
+  'internal',
+  'version',
+] as const;
+export type RpcErrorCode = (typeof RPC_ERROR_CODES)[number];
+
+/** Gossip, rooms topic: a batch of changed records from one origin. */
+export interface RoomBatchMessage {
+  type: 'room-batch';
+  /** Node id of the node that built the batch. */
+  origin: string;
+  /** Per-origin counter: (origin, seq) identifies the message for gossipsub dedup. */
+  seq: number;
+  /** Packed HLC at send time. */
+  sentAt: number;
+  /** 1..BATCH_RECORDS_MAX records. */
+  records: RoomRecord[];
+}
+
+/** Gossip, membership topic: a node's periodic liveness and load report. */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  nodeId: string;
+  region: string;
+  /** SWIM incarnation: raised to refute a suspicion. */
+  incarnation: number;
+  state: MemberState;
+  /** Capacity weight for placement, WEIGHT_MIN..WEIGHT_MAX. */
+  weight: number;
+  /** HTTP base URL of the node's API, '' if it has none. */
+  httpUrl: string;
+  /** libp2p multiaddrs the node listens on, 0..P2P_ADDRS_MAX. */
+  p2pAddrs: string[];
+  roomCount: number;
+  /** Checksum of the sender's ring membership view, so operators can spot disagreement. */
+  ringChecksum: string;
+  /** Digest of the sender's whole store: equal digests mean converged replicas. */
+  storeDigest: string;
+  sentAt: number;
+  seq: number;
+}
+
+/** Gossip, membership topic: `reporter` suspects (or declares dead) `subject`. */
+export interface MemberSuspectMessage {
+  type: 'member-suspect';
+  reporter: string;
+  subject: string;
+  /** The subject incarnation the reporter suspects; the subject refutes with a higher one. */
+  subjectIncarnation: number;
+  state: SuspectState;
+  sentAt: number;
+}
+
+/** Membership topic: a graceful stop, published before the node goes. */
+export interface LeaveMessage {
+  type: 'leave';
+  nodeId: string;
+  incarnation: number;
+  sentAt: number;
+}
+
+/** Sync stream: a node's bucket digests (both the request and its response). */
+export interface SyncDigestMessage {
+  type: 'sync-digest';
+  nodeId: string;
+  sentAt: number;
+  /** A power of two in BUCKET_COUNT_MIN..BUCKET_COUNT_MAX. */
+  bucketCount: number;
+  /** bucketCount * 8 bytes: two uint32 per bucket, as the store lays them out. */
+  digests: Uint8Array;
+  storeDigest: string;
+  recordCount: number;
+}
+
+/** Sync stream: the buckets whose digests differ, to be sent in full. */
+export interface SyncBucketRequestMessage {
+  type: 'sync-bucket-request';
+  /** Distinct bucket indexes below BUCKET_COUNT_MAX (the session checks its bucketCount). */
+  buckets: number[];
+}
+
+/** Sync stream: one bounded frame of the answer to a sync-bucket-request. */
+export interface SyncBucketRecordsMessage {
+  type: 'sync-bucket-records';
+  /** Buckets whose records are now all sent (distinct, below BUCKET_COUNT_MAX). */
+  buckets: number[];
+  /** 0..FRAME_RECORDS_MAX records. */
+  records: RoomRecord[];
+  /** True on the last frame of the answer. */
+  done: boolean;
+}
+
+/** Direct request: store these records and acknowledge (durable writes, DESIGN.md P4). */
+export interface ReplicateMessage {
+  type: 'replicate';
+  /** uint32 chosen by the sender, echoed in the ack. */
+  requestId: number;
+  origin: string;
+  sentAt: number;
+  /** 1..BATCH_RECORDS_MAX records. */
+  records: RoomRecord[];
+}
+
+/** Direct response to replicate. */
+export interface ReplicateAckMessage {
+  type: 'replicate-ack';
+  requestId: number;
+  nodeId: string;
+  /** How many of the request's records the replica now holds (0..BATCH_RECORDS_MAX). */
+  stored: number;
+}
+
+/** Direct response: the request failed. */
+export interface RpcErrorMessage {
+  type: 'rpc-error';
+  requestId: number;
+  code: RpcErrorCode;
+  /** Short, for logs: at most ERROR_MESSAGE_BYTES_MAX bytes. */
+  message: string;
+}
+
+export type Message =
+  | RoomBatchMessage
+  | HeartbeatMessage
+  | MemberSuspectMessage
+  | LeaveMessage
+  | SyncDigestMessage
+  | SyncBucketRequestMessage
+  | SyncBucketRecordsMessage
+  | ReplicateMessage
+  | ReplicateAckMessage
+  | RpcErrorMessage;
+
+export type MessageType = Message['type'];
+
+/** Wire type codes. Never reuse a retired code. */
+export const MESSAGE_TYPE_CODES = {
+  'room-batch': 1,
+  heartbeat: 2,
+  'member-suspect': 3,
+  leave: 4,
+  'sync-digest': 5,
+  'sync-bucket-request': 6,
+  'sync-bucket-records': 7,
+  replicate: 8,
+  'replicate-ack': 9,
+  'rpc-error': 10,
+} as const satisfies Record<MessageType, number>;
+
+const TYPES_BY_CODE = new Map<number, MessageType>(
+  Object.entries(MESSAGE_TYPE_CODES).map(([type, code]) => [code, type as MessageType]),
+);
+
+/** The message type of a wire type code, or undefined for a code this build does not know. */
+export function messageTypeOfCode(code: number): MessageType | undefined {
+  return TYPES_BY_CODE.get(code);
+}
