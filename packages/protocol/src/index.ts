@@ -27,3 +27,4 @@ export {
   type SnapshotDecodeResult,
   type SnapshotInit,
 } from './snapshot-codec.js';
+export { utf8ByteLength } from './utf8.js';
