@@ -6,6 +6,11 @@ import { defineConfig } from 'vitest/config';
 // `src/index.ts` under the custom condition below (PLATFORM.md, vitest 4 section).
 const SOURCE_CONDITION = '@roomring/source';
 
+// Projects whose tests spawn real processes and measure timing run after every other project
+// has finished (vitest 4 `sequence.groupOrder`), so CPU-heavy property and fuzz tests on the
+// same 2 cores cannot starve their heartbeats.
+const RUN_ALONE = new Set(['node']);
+
 function projectDirs(): string[] {
   const dirs: string[] = [];
   for (const group of ['packages', 'apps']) {
@@ -28,6 +33,8 @@ export default defineConfig({
         root: dir,
         include: ['test/**/*.test.ts'],
         environment: 'node',
+        sequence: { groupOrder: RUN_ALONE.has(dir.split('/')[1]!) ? 1 : 0 },
+        ...(RUN_ALONE.has(dir.split('/')[1]!) ? { fileParallelism: false } : {}),
       },
     })),
     testTimeout: 30_000,

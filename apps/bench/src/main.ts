@@ -1,1 +1,73 @@
-export {};
+/**
+ * `pnpm bench`: runs the benchmark suites and regenerates docs/benchmarks.md.
+ *
+ * Each suite's results are saved as JSON under apps/bench/results/, and the report is
+ * rendered from every saved suite, so re-running one suite (`pnpm bench -- --suite store`)
+ * refreshes its table without losing the others.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './harness.js';
+import { renderReport, type SuiteRun } from './report.js';
+
+interface Suite {
+  name: string;
+  title: string;
+  load: () => Promise<{ run: () => Promise<BenchResult[]> }>;
+}
+
+const SUITES: Suite[] = [
+  { name: 'store', title: 'Store (micro)', load: () => import('./micro-store.js') },
+  { name: 'ring', title: 'Ring (micro)', load: () => import('./micro-ring.js') },
+  { name: 'protocol', title: 'Codec (micro)', load: () => import('./micro-protocol.js') },
+];
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(here, '..', 'results');
+const reportPath = join(here, '..', '..', '..', 'docs', 'benchmarks.md');
+
+function parseArgs(argv: string[]): { suites: string[] } {
+  const suites: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--suite') {
+      const value = argv[++i];
+      if (!value) throw new Error('--suite needs a name');
+      suites.push(...value.split(','));
+    } else if (arg !== '--') {
+      throw new Error(
+        `unknown argument ${arg}; usage: bench [--suite ${SUITES.map((s) => s.name).join(',')}]`,
+      );
+    }
+  }
+  for (const s of suites) {
+    if (!SUITES.some((suite) => suite.name === s)) throw new Error(`unknown suite ${s}`);
+  }
+  return { suites: suites.length > 0 ? suites : SUITES.map((s) => s.name) };
+}
+
+async function main(): Promise<void> {
+  const { suites } = parseArgs(process.argv.slice(2));
+  mkdirSync(resultsDir, { recursive: true });
+  for (const suite of SUITES.filter((s) => suites.includes(s.name))) {
+    console.log(`\n== ${suite.title}`);
+    const startedAt = new Date().toISOString();
+    const results = await (await suite.load()).run();
+    console.table(results.map(({ suite: _s, ...r }) => r));
+    const run: SuiteRun = { suite: suite.name, title: suite.title, startedAt, results };
+    writeFileSync(join(resultsDir, `${suite.name}.json`), `${JSON.stringify(run, null, 2)}\n`);
+  }
+  const order = SUITES.map((s) => s.name);
+  const runs = readdirSync(resultsDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as SuiteRun)
+    .sort((a, b) => order.indexOf(a.suite) - order.indexOf(b.suite));
+  writeFileSync(reportPath, renderReport(runs));
+  console.log(`\nwrote ${reportPath}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
