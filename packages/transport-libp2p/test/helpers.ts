@@ -1,0 +1,92 @@
+import {
+  createLibp2pTransport,
+  type Libp2pTransport,
+  type Libp2pTransportInit,
+} from '../src/index.js';
+
+/** Every test node listens on loopback only; nothing leaves 127.0.0.1. */
+export const LOOPBACK = '127.0.0.1';
+
+export type NodeInit = Omit<Libp2pTransportInit, 'clusterKey'>;
+
+/** Creates and starts `count` transports on 127.0.0.1 with one cluster key. */
+export async function startNodes(
+  clusterKey: string,
+  count: number,
+  init: NodeInit = {},
+): Promise<Libp2pTransport[]> {
+  const nodes = Array.from({ length: count }, () =>
+    createLibp2pTransport({ ...init, clusterKey, listenHost: LOOPBACK, listenPort: 0 }),
+  );
+  await Promise.all(nodes.map((node) => node.start()));
+  return nodes;
+}
+
+export async function stopAll(nodes: readonly Libp2pTransport[]): Promise<void> {
+  await Promise.all(nodes.map((node) => node.stop()));
+}
+
+/** `127.0.0.1:<port>` of a started node, taken from its own listen address. */
+export function hostPort(node: Libp2pTransport): string {
+  const address = node.listenAddresses()[0];
+  const match = address === undefined ? null : /^\/ip4\/([\d.]+)\/tcp\/(\d+)\//.exec(address);
+  if (match === null) throw new Error(`no ip4/tcp listen address: ${address}`);
+  return `${match[1]}:${match[2]}`;
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** One turn of the event loop (setImmediate), not a timed sleep: lets callbacks that were
+ *  already scheduled (gossipsub forwarding after a validator returned) run first. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Collects an async iterable (a response stream). */
+export async function collect(frames: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const frame of frames) out.push(frame);
+  return out;
+}
+
+/** The error an async function rejects with (fails the test if it resolves). */
+export async function failure(run: () => Promise<unknown>): Promise<Error> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-Error: ${String(error)}`);
+  }
+  throw new Error('expected a rejection, but it resolved');
+}
+
+export const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+export const str = (value: Uint8Array): string => new TextDecoder().decode(value);
+
+/** Polls `condition` every 10 ms until it holds; fails after `timeoutMs`. For state that has no
+ *  event to wait on (e.g. a counter on the far side of a connection). */
+export async function until(
+  condition: () => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
