@@ -21,6 +21,11 @@ const SUITES: Suite[] = [
   { name: 'store', title: 'Store (micro)', load: () => import('./micro-store.js') },
   { name: 'ring', title: 'Ring (micro)', load: () => import('./micro-ring.js') },
   { name: 'protocol', title: 'Codec (micro)', load: () => import('./micro-protocol.js') },
+  {
+    name: 'cluster',
+    title: 'Cluster: 5 node processes, 3 regions, real libp2p on 127.0.0.1',
+    load: () => import('./cluster.js'),
+  },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,0 +1,179 @@
+/**
+ * Cluster benchmarks: five registry node processes in three regions on this machine (real
+ * libp2p on 127.0.0.1), as DESIGN.md's P2/P5 and issue targets ask:
+ *
+ * - replicated room changes per second until every node holds them (gossip path);
+ * - create-to-visible latency at 1,000 changes/s (p50/p99 over every receiver);
+ * - cold join: a sixth node with an empty store until it holds 100k rooms;
+ * - RSS per node at 100k and 1M rooms.
+ *
+ * All five processes share the same 2 cores as the bench itself, so every figure here is
+ * pessimistic for a real deployment with a core or more per node.
+ */
+import { type NodeProcess, type NodeSpec, startNode, stopAll } from '@roomring/node/testing';
+import { atLeast, atMost, type BenchResult } from './harness.js';
+
+const SUITE = 'cluster';
+const SPECS: NodeSpec[] = [
+  { nodeId: 'use-1', region: 'us-east' },
+  { nodeId: 'use-2', region: 'us-east' },
+  { nodeId: 'usw-1', region: 'us-west' },
+  { nodeId: 'usw-2', region: 'us-west' },
+  { nodeId: 'euc-1', region: 'eu-central' },
+];
+const MIB = 2 ** 20;
+
+function log(message: string): void {
+  console.log(`[cluster] ${new Date().toISOString().slice(11, 19)} ${message}`);
+}
+
+async function startCluster(options: Record<string, unknown>): Promise<NodeProcess[]> {
+  const nodeArgs = ['--max-old-space-size=4096', '--expose-gc'];
+  const first = await startNode({ ...SPECS[0]!, options, nodeArgs });
+  const rest = await Promise.all(
+    SPECS.slice(1).map((s) => startNode({ ...s, seeds: [first.address], options, nodeArgs })),
+  );
+  const nodes = [first, ...rest];
+  // Until every node sees every other alive and the gossip mesh has formed.
+  for (;;) {
+    const views = await Promise.all(nodes.map((n) => n.call<{ state: string }[]>('members')));
+    if (views.every((v) => v.filter((m) => m.state === 'alive').length === nodes.length)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  return nodes;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Every node creates `perNode` rooms at once; resolves with records/s until all hold all. */
+async function fill(
+  nodes: NodeProcess[],
+  prefix: string,
+  perNode: number,
+  total: number,
+): Promise<number> {
+  const started = Date.now();
+  const done = Promise.all(nodes.map((n) => n.call<number>('whenVisible', total, 300_000)));
+  const created = await Promise.all(
+    nodes.map((n) =>
+      n.call<{ failures: string[] }>('createMany', `${prefix}${n.spec.nodeId}-`, perNode, 256),
+    ),
+  );
+  const failures = created.reduce((sum, c) => sum + c.failures.length, 0);
+  if (failures > 0) throw new Error(`${failures} creates failed`);
+  const finishedAt = Math.max(...(await done));
+  return ((perNode * nodes.length) / (finishedAt - started)) * 1000;
+}
+
+async function rssMiB(nodes: NodeProcess[]): Promise<number> {
+  const rss = await Promise.all(nodes.map((n) => n.call<{ rss: number }>('memory')));
+  return Math.max(...rss.map((m) => m.rss)) / MIB;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  let nodes: NodeProcess[] = [];
+  try {
+    // --- gossip throughput, cold join and memory: writes are not acknowledged (minAcks 0),
+    // so what is measured is replication itself, not the ack round trip.
+    log('starting 5 nodes (minAcks 0)');
+    nodes = await startCluster({ minAcks: 0 });
+    const perNode = 20_000;
+    log(`filling ${(perNode * 5).toLocaleString('en-US')} rooms from all 5 nodes`);
+    const rate = await fill(nodes, 'a-', perNode, perNode * 5);
+    results.push({
+      suite: SUITE,
+      name: 'replicated room creates/s until all 5 nodes hold them',
+      value: rate,
+      unit: 'records/s',
+      ...atLeast(rate, 50_000),
+      note: '100k rooms created on 5 nodes at once; 5 processes on 2 cores',
+    });
+    results.push({
+      suite: SUITE,
+      name: 'RSS per node, 100k rooms',
+      value: await rssMiB(nodes),
+      unit: 'MiB',
+      note: 'largest of the 5 nodes, after a full GC',
+    });
+
+    log('cold join of a sixth node');
+    const joiner = await startNode({
+      nodeId: 'use-3',
+      region: 'us-east',
+      seeds: [nodes[0]!.address],
+      options: { minAcks: 0 },
+      nodeArgs: ['--max-old-space-size=4096'],
+    });
+    const joinStarted = Date.now();
+    nodes.push(joiner);
+    const joinedAt = await joiner.call<number>('whenVisible', perNode * 5, 120_000);
+    const joinMs = joinedAt - joinStarted;
+    results.push({
+      suite: SUITE,
+      name: 'cold join: empty node to 100k rooms',
+      value: joinMs,
+      unit: 'ms',
+      ...atMost(joinMs, 5_000),
+      note: 'from the started process to holding every room (anti-entropy pull)',
+    });
+    await stopAll([joiner]);
+    nodes.pop();
+
+    log('filling to 1M rooms');
+    const more = 180_000;
+    const rateToMillion = await fill(nodes, 'b-', more, perNode * 5 + more * 5);
+    results.push({
+      suite: SUITE,
+      name: 'RSS per node, 1M rooms',
+      value: await rssMiB(nodes),
+      unit: 'MiB',
+      note: `largest of the 5 nodes; the fill from 100k ran at ${Math.round(rateToMillion).toLocaleString('en-US')} records/s`,
+    });
+    await stopAll(nodes);
+
+    // --- latency at 1k changes/s with the default durable writes (minAcks 1).
+    log('starting 5 nodes (defaults: minAcks 1)');
+    nodes = await startCluster({});
+    await Promise.all(nodes.map((n) => n.call('trackLatency', true)));
+    log('1,000 creates/s for 10 s from one node');
+    const created = await nodes[0]!.call<number>('paced', 'lat-', 1_000, 10_000);
+    await Promise.all(nodes.slice(1).map((n) => n.call('whenVisible', created, 30_000)));
+    const samples = (
+      await Promise.all(nodes.slice(1).map((n) => n.call<number[]>('trackLatency', false)))
+    )
+      .flat()
+      .sort((a, b) => a - b);
+    results.push({
+      suite: SUITE,
+      name: 'create-to-visible latency p50 at 1k creates/s',
+      value: percentile(samples, 50),
+      unit: 'ms',
+      note: `${samples.length.toLocaleString('en-US')} samples on 4 receivers`,
+    });
+    const p99 = percentile(samples, 99);
+    results.push({
+      suite: SUITE,
+      name: 'create-to-visible latency p99 at 1k creates/s',
+      value: p99,
+      unit: 'ms',
+      ...atMost(p99, 50),
+    });
+    log('acknowledged creates/s (minAcks 1, 64 in flight per node)');
+    const acked = await fill(nodes, 'ack-', 5_000, created + 25_000);
+    results.push({
+      suite: SUITE,
+      name: 'acknowledged creates/s (minAcks 1), until all 5 hold them',
+      value: acked,
+      unit: 'records/s',
+      note: 'each create waits for a replica partner in another region',
+    });
+  } finally {
+    await stopAll(nodes);
+  }
+  return results;
+}

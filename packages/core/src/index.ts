@@ -1,0 +1,43 @@
+export {
+  AntiEntropy,
+  SYNC_BUCKETS_PROTOCOL,
+  SYNC_DIGEST_PROTOCOL,
+  type SyncOutcome,
+} from './anti-entropy.js';
+export {
+  DEFAULTS,
+  type NodeConfig,
+  type NodeOptions,
+  type NodeOptionsInput,
+  PROFILES,
+  type ProfileName,
+  resolveConfig,
+} from './config.js';
+export {
+  ConfigError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  NodeNotReadyError,
+  OverloadedError,
+  RegistryError,
+  type RegistryErrorCode,
+  RoomNotFoundError,
+  UnavailableError,
+} from './errors.js';
+export type { RegistryEventName, RegistryEvents, RoomOrigin } from './events.js';
+export type { MemberView } from './membership.js';
+export {
+  type CallOptions,
+  type CreateRoomRequest,
+  createRegistryCore,
+  MEMBERSHIP_TOPIC,
+  type NodeState,
+  type OwnerInfo,
+  RegistryCore,
+  type RegistryCoreInit,
+  ROOMS_TOPIC,
+  type RoomStats,
+} from './registry.js';
+export type { CancelTimer, Clock, Random, Runtime, Timers } from './runtime.js';
+export type * from './transport.js';
+export { REPLICATE_PROTOCOL } from './write-path.js';

@@ -1,0 +1,826 @@
+/**
+ * The registry node's logic, without I/O: it wires membership, placement, the store,
+ * gossip replication, anti-entropy, durable writes and the lifecycle, and talks to the world
+ * only through the injected Transport and Runtime (DESIGN.md section 3). `@roomring/node`
+ * runs it on libp2p and real time; `@roomring/sim` on a simulated network and virtual time.
+ */
+import {
+  decodeMessage,
+  encodeMessage,
+  type HeartbeatMessage,
+  type LeaveMessage,
+  type MemberSuspectMessage,
+  packHlc,
+  type RoomRecord,
+} from '@roomring/protocol';
+import { createPlacement, type Placement, type RingMember } from '@roomring/ring';
+import { createRoomStore, type RoomStore, RoomStoreError } from '@roomring/store';
+import { AntiEntropy } from './anti-entropy.js';
+import { type NodeConfig, type NodeOptionsInput, resolveConfig } from './config.js';
+import {
+  DeadlineExceededError,
+  InvalidArgumentError,
+  NodeNotReadyError,
+  RoomNotFoundError,
+} from './errors.js';
+import { RegistryEventEmitter, type RegistryEventName, type RegistryEvents } from './events.js';
+import { ExpiryIndex, expiryOf } from './lifecycle.js';
+import { Membership, type MemberTransition, type MemberView } from './membership.js';
+import { Replicator } from './replication.js';
+import type { CancelTimer, Runtime } from './runtime.js';
+import type { GossipMessage, GossipVerdict, PeerId, Transport } from './transport.js';
+import { WritePath } from './write-path.js';
+
+export const ROOMS_TOPIC = 'roomring/rooms/1';
+export const MEMBERSHIP_TOPIC = 'roomring/membership/1';
+
+export interface CreateRoomRequest {
+  name: string;
+  /** Seconds; LiveKit default 300. */
+  emptyTimeoutS?: number;
+  /** Seconds; LiveKit default 20. */
+  departureTimeoutS?: number;
+  maxParticipants?: number;
+  metadata?: string;
+  /** LiveKit's node_id: host the room on this node while it is alive. */
+  pinnedNode?: string;
+  /** Home region; default: this node's region. */
+  region?: string;
+}
+
+export interface CallOptions {
+  /** Time the caller allows, from now. @default config.defaultDeadlineMs */
+  deadlineMs?: number;
+}
+
+export interface RoomStats {
+  numParticipants: number;
+  numPublishers: number;
+  activeRecording?: boolean;
+}
+
+export interface OwnerInfo {
+  name: string;
+  homeRegion: string;
+  owner: string | undefined;
+  partners: string[];
+  /** The room's sid if it exists. */
+  sid: string | undefined;
+}
+
+export type NodeState = 'created' | 'running' | 'resyncing' | 'stopping' | 'stopped';
+
+export interface RegistryCoreInit {
+  options: NodeOptionsInput;
+  transport: Transport;
+  runtime: Runtime;
+}
+
+/** Time a stopping node leaves its leave announcement to travel: a few flushes and hops. */
+const LEAVE_GRACE_MS = 50;
+
+/** Unacknowledged local writes remembered for re-confirmation on retry; oldest evicted. */
+const UNACKED_MAX = 100_000;
+
+export class RegistryCore {
+  readonly config: NodeConfig;
+  readonly events = new RegistryEventEmitter();
+  private readonly transport: Transport;
+  private readonly runtime: Runtime;
+  private readonly store: RoomStore;
+  private readonly membership: Membership;
+  private readonly replicator: Replicator;
+  private readonly antiEntropy: AntiEntropy;
+  private readonly writePath: WritePath;
+  private readonly expiry = new ExpiryIndex();
+  /** Names with more than one live incarnation, waiting for their owner to supersede. */
+  private readonly conflicts = new Set<string>();
+  /** Names of visible rooms this node owns (hosts). */
+  private readonly owned = new Set<string>();
+  /** Peers with at least one open connection. */
+  private readonly connected = new Set<PeerId>();
+  /** sid -> in-flight or failed confirmation of a local write. */
+  private readonly unacked = new Map<string, Promise<void> | undefined>();
+  private placement: Placement;
+  private state: NodeState = 'created';
+  private timers: CancelTimer[] = [];
+  private ownershipScan: Iterator<Readonly<RoomRecord>> | undefined;
+  private readonly gossipCounters = {
+    batchesReceived: 0,
+    batchesRejected: 0,
+    recordsMerged: 0,
+    recordsRejected: 0,
+    membershipRejected: 0,
+  };
+
+  constructor(init: RegistryCoreInit) {
+    this.config = resolveConfig(init.options);
+    this.transport = init.transport;
+    this.runtime = init.runtime;
+    this.store = createRoomStore({
+      nodeId: this.config.nodeId,
+      clock: this.runtime.clock,
+      random: this.runtime.random,
+      bucketCount: this.config.bucketCount,
+      tombstoneTtlMs: this.config.tombstoneTtlMs,
+      maxClockOffsetMs: this.config.maxClockOffsetMs,
+    });
+    const stamp = (): number => this.store.hlc.now();
+    this.membership = new Membership(
+      this.config,
+      this.transport.peerId,
+      () => this.transport.listenAddresses(),
+      {
+        nowMs: () => this.runtime.clock.nowMs(),
+        publish: (message) => this.publishMembership(message),
+        dial: (address, timeoutMs) => this.transport.dial(address, { timeoutMs }),
+        isConnected: (peer) => this.connected.has(peer),
+        selfSummary: () => ({
+          roomCount: this.store.counts().visible,
+          ringChecksum: this.placement.checksum(),
+          storeDigest: this.store.digest(),
+          sentAt: stamp(),
+        }),
+        changed: (member, transition) => this.memberChanged(member, transition),
+        random: () => this.runtime.random,
+        rejoined: (cutOffAtMs) => this.rejoinedAfterIsolation(cutOffAtMs),
+      },
+    );
+    this.replicator = new Replicator(this.config, this.runtime.timers, {
+      publish: (data) => this.transport.publish(ROOMS_TOPIC, data),
+      stamp,
+    });
+    this.antiEntropy = new AntiEntropy(this.config, this.transport, {
+      store: () => ({
+        bucketCount: this.store.bucketCount,
+        bucketDigests: () => this.store.bucketDigests(),
+        digest: () => this.store.digest(),
+        recordCount: () => this.store.counts().incarnations,
+        recordsInBucket: (bucket) => this.store.recordsInBucket(bucket),
+      }),
+      mergeRemote: (record) => {
+        this.mergeRemote(record);
+      },
+      stamp,
+      canServe: () => this.canServeSync(),
+    });
+    this.writePath = new WritePath(this.config, this.transport, {
+      nowMs: () => this.runtime.clock.nowMs(),
+      stamp,
+      partnersFor: (name, count) => this.partnersFor(name, count),
+      isMember: (peer) => this.membership.nodeIdOfPeer(peer) !== undefined,
+      mergeRemote: (record) => this.mergeRemote(record),
+    });
+    this.placement = this.buildPlacement();
+  }
+
+  // ---------------------------------------------------------------- lifecycle of the node
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new NodeNotReadyError(this.state);
+    this.transport.addListener({
+      peerConnected: (peer) => this.peerConnected(peer),
+      peerDisconnected: (peer) => this.peerDisconnected(peer),
+    });
+    this.transport.subscribe(ROOMS_TOPIC, (message) => this.onRoomsMessage(message));
+    this.transport.subscribe(MEMBERSHIP_TOPIC, (message) => this.onMembershipMessage(message));
+    this.antiEntropy.register();
+    this.writePath.register();
+    await this.transport.start();
+    for (const peer of this.transport.connectedPeers()) this.connected.add(peer);
+    this.state = 'running';
+    this.every(this.config.heartbeatIntervalMs, () => this.membership.tick(), true);
+    this.every(this.config.syncIntervalMs, () => this.syncRandomPeer());
+    this.every(this.config.lifecycleIntervalMs, () => this.lifecycleTick());
+  }
+
+  /** Graceful stop: announce leave, flush pending gossip, close the transport. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    const wasRunning = this.state === 'running' || this.state === 'resyncing';
+    this.state = 'stopping';
+    for (const cancel of this.timers) cancel();
+    this.timers = [];
+    if (wasRunning) {
+      this.replicator.flush();
+      this.membership.leave();
+      // Give the leave and the last batch a moment on the wire before connections close,
+      // so peers move ownership at once instead of waiting for deadAfterMs.
+      await new Promise<void>((resolve) => this.runtime.timers.setTimer(LEAVE_GRACE_MS, resolve));
+    }
+    this.replicator.stop();
+    await this.transport.stop();
+    this.state = 'stopped';
+  }
+
+  /** Runs `fn` every `intervalMs`; re-arms after each run so a slow run never overlaps. */
+  private every(intervalMs: number, fn: () => void, now = false): void {
+    const slot = this.timers.length;
+    const arm = (delay: number): void => {
+      this.timers[slot] = this.runtime.timers.setTimer(delay, () => {
+        if (this.state !== 'running' && this.state !== 'resyncing') return;
+        try {
+          fn();
+        } finally {
+          arm(intervalMs);
+        }
+      });
+    };
+    this.timers.push(() => undefined);
+    arm(now ? 0 : intervalMs);
+  }
+
+  get peerId(): PeerId {
+    return this.transport.peerId;
+  }
+
+  nodeState(): NodeState {
+    return this.state;
+  }
+
+  private assertServing(): void {
+    if (this.state !== 'running' && this.state !== 'resyncing') {
+      throw new NodeNotReadyError(this.state);
+    }
+  }
+
+  private deadlineAt(options: CallOptions | undefined): number {
+    const deadlineMs = options?.deadlineMs ?? this.config.defaultDeadlineMs;
+    if (!(deadlineMs > 0)) throw new DeadlineExceededError();
+    return this.runtime.clock.nowMs() + deadlineMs;
+  }
+
+  // ---------------------------------------------------------------- the embedded API
+
+  /**
+   * LiveKit get-or-create: an existing room is returned unchanged, from memory (P2). A new
+   * room is created here (home region: this node's, unless the request names one) and
+   * acknowledged once minAcks other nodes hold it (P4).
+   */
+  async createRoom(
+    request: CreateRoomRequest,
+    options?: CallOptions,
+  ): Promise<Readonly<RoomRecord>> {
+    this.assertServing();
+    const deadlineAt = this.deadlineAt(options);
+    const existing = this.store.get(request.name);
+    if (existing) {
+      await this.confirm([existing], deadlineAt);
+      return existing;
+    }
+    this.writePath.assertCapacity();
+    const { room, created } = this.translate(() =>
+      this.store.getOrCreate({
+        name: request.name,
+        homeRegion: request.region ?? this.config.region,
+        emptyTimeoutS: request.emptyTimeoutS,
+        departureTimeoutS: request.departureTimeoutS,
+        maxParticipants: request.maxParticipants,
+        metadata: request.metadata,
+        pinnedNode: request.pinnedNode,
+      }),
+    );
+    if (created) this.localChange(room, undefined, true);
+    await this.confirm([room], deadlineAt);
+    return room;
+  }
+
+  getRoom(name: string): Readonly<RoomRecord> | undefined {
+    return this.store.get(name);
+  }
+
+  /** Visible rooms: the named ones (unknown names skipped), or all, up to `limit`. */
+  listRooms(names?: readonly string[], limit = Number.POSITIVE_INFINITY): Readonly<RoomRecord>[] {
+    const out: Readonly<RoomRecord>[] = [];
+    if (names && names.length > 0) {
+      for (const name of names) {
+        const room = this.store.get(name);
+        if (room) out.push(room);
+        if (out.length >= limit) break;
+      }
+      return out;
+    }
+    for (const room of this.store.visibleRooms()) {
+      if (out.length >= limit) break;
+      out.push(room);
+    }
+    return out;
+  }
+
+  async deleteRoom(name: string, options?: CallOptions): Promise<void> {
+    this.assertServing();
+    const deadlineAt = this.deadlineAt(options);
+    const visible = this.store.get(name);
+    if (!visible) {
+      // A retry of a delete that was applied but not confirmed: confirm it now.
+      const tombstones = this.store.incarnations(name).filter((r) => r.deletedAt !== 0);
+      const retried = tombstones.find((r) => this.unacked.has(r.sid));
+      if (retried) {
+        return this.confirm([retried, ...tombstones.filter((r) => r !== retried)], deadlineAt);
+      }
+      throw new RoomNotFoundError(name);
+    }
+    this.writePath.assertCapacity();
+    const deleted = this.store.delete(name);
+    if (deleted.length === 0) throw new RoomNotFoundError(name);
+    for (const record of deleted.slice(1)) this.replicator.enqueue(record);
+    this.localChange(deleted[0]!, visible.sid, true);
+    await this.confirm(deleted, deadlineAt);
+  }
+
+  async updateRoomMetadata(
+    name: string,
+    metadata: string,
+    options?: CallOptions,
+  ): Promise<Readonly<RoomRecord>> {
+    this.assertServing();
+    const deadlineAt = this.deadlineAt(options);
+    if (!this.store.get(name)) throw new RoomNotFoundError(name);
+    this.writePath.assertCapacity();
+    const updated = this.translate(() => this.store.updateMetadata(name, metadata));
+    if (!updated) throw new RoomNotFoundError(name);
+    this.localChange(updated, updated.sid, true);
+    await this.confirm([updated], deadlineAt);
+    return updated;
+  }
+
+  /** Participant counts from the hosting media server; spread by gossip, not acknowledged
+   *  (they are refreshed by the next report). Drives the room's expiry. */
+  updateRoomStats(name: string, stats: RoomStats): Readonly<RoomRecord> {
+    this.assertServing();
+    if (!this.store.get(name)) throw new RoomNotFoundError(name);
+    const updated = this.translate(() =>
+      this.store.updateStats(name, {
+        numParticipants: stats.numParticipants,
+        numPublishers: stats.numPublishers,
+        activeRecording: stats.activeRecording ?? false,
+      }),
+    );
+    if (!updated) throw new RoomNotFoundError(name);
+    this.localChange(updated, updated.sid, false);
+    return updated;
+  }
+
+  ownerOf(name: string): OwnerInfo {
+    const room = this.store.get(name);
+    const homeRegion = room?.homeRegion ?? this.config.region;
+    return {
+      name,
+      homeRegion,
+      owner: this.placement.owner(name, homeRegion, room?.pinnedNode || undefined),
+      partners: this.placement.replicaPartners(
+        name,
+        this.config.nodeId,
+        this.config.replicationFanout,
+      ),
+      sid: room?.sid,
+    };
+  }
+
+  /** Visible rooms held here; O(1), unlike status(). */
+  roomCount(): number {
+    return this.store.counts().visible;
+  }
+
+  /** Names of the rooms this node hosts. */
+  ownedRooms(): string[] {
+    return [...this.owned];
+  }
+
+  /** Every member, this node first. */
+  members(): MemberView[] {
+    const self: MemberView = {
+      nodeId: this.config.nodeId,
+      peerId: this.transport.peerId,
+      region: this.config.region,
+      weight: this.config.weight,
+      incarnation: this.membership.incarnation,
+      state: 'alive',
+      httpUrl: this.config.httpUrl,
+      p2pAddrs: this.transport.listenAddresses(),
+      roomCount: this.store.counts().visible,
+      ringChecksum: this.placement.checksum(),
+      storeDigest: this.store.digest(),
+      lastHeardMs: this.runtime.clock.nowMs(),
+      stateSinceMs: 0,
+    };
+    return [self, ...this.membership.list()];
+  }
+
+  ring(): Placement {
+    return this.placement;
+  }
+
+  status() {
+    return {
+      nodeId: this.config.nodeId,
+      region: this.config.region,
+      state: this.state,
+      ringChecksum: this.placement.checksum(),
+      storeDigest: this.store.digest(),
+      ...this.storeCounts(),
+      ownedRooms: this.owned.size,
+      members: this.membership.list().length + 1,
+      connectedPeers: this.connected.size,
+      pendingWrites: this.writePath.pendingWrites(),
+      pendingGossipRecords: this.replicator.pending(),
+      conflicts: this.conflicts.size,
+      expiryCandidates: this.expiry.size(),
+      counters: {
+        gossip: { ...this.gossipCounters },
+        replication: { ...this.replicator.counters },
+        sync: { ...this.antiEntropy.counters },
+        writes: { ...this.writePath.counters },
+        membership: { ...this.membership.counters },
+        store: { ...this.store.rejections(), clockRejected: this.store.hlc.rejectedCount() },
+      },
+    };
+  }
+
+  private storeCounts() {
+    const counts = this.store.counts();
+    return {
+      rooms: counts.visible,
+      incarnations: counts.incarnations,
+      tombstones: counts.tombstones,
+    };
+  }
+
+  on<E extends RegistryEventName>(
+    event: E,
+    listener: (payload: RegistryEvents[E]) => void,
+  ): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Runs one anti-entropy session with a peer now (operators, tests). */
+  async syncWith(nodeId: string): Promise<void> {
+    const member = this.membership.get(nodeId);
+    if (!member) throw new InvalidArgumentError('nodeId', `unknown member ${nodeId}`);
+    await this.antiEntropy.syncWith(member.peerId);
+  }
+
+  // ---------------------------------------------------------------- writes and events
+
+  /** Store errors for bad input become InvalidArgumentError; nothing was changed. */
+  private translate<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof RoomStoreError)
+        throw new InvalidArgumentError(error.code, error.message);
+      throw error;
+    }
+  }
+
+  /** Waits until minAcks partners hold the write (or it was confirmed already). The first
+   *  record's sid keys the write; the others are tombstones of the same delete. */
+  private async confirm(
+    records: readonly Readonly<RoomRecord>[],
+    deadlineAt: number,
+  ): Promise<void> {
+    const key = records[0]?.sid;
+    if (key === undefined || !this.unacked.has(key)) return;
+    let inflight = this.unacked.get(key);
+    if (!inflight) {
+      inflight = this.writePath.replicate(records, deadlineAt).then(
+        () => {
+          this.unacked.delete(key);
+        },
+        (error: unknown) => {
+          // Keep it unconfirmed; the next call for it tries again.
+          if (this.unacked.has(key)) this.unacked.set(key, undefined);
+          throw error;
+        },
+      );
+      this.unacked.set(key, inflight);
+    }
+    await inflight;
+  }
+
+  /** After a local write: gossip it, remember it needs confirming if `durable`, emit. */
+  private localChange(
+    record: Readonly<RoomRecord>,
+    visibleBefore: string | undefined,
+    durable: boolean,
+  ): void {
+    this.replicator.enqueue(record);
+    if (durable) this.markUnacked(record.sid);
+    this.afterChange(record.name, visibleBefore, 'local');
+  }
+
+  private markUnacked(sid: string): void {
+    if (this.config.minAcks === 0) return;
+    this.unacked.delete(sid);
+    this.unacked.set(sid, undefined);
+    if (this.unacked.size > UNACKED_MAX) {
+      const oldest = this.unacked.keys().next().value;
+      if (oldest !== undefined) this.unacked.delete(oldest);
+    }
+  }
+
+  /** Merges a record from another node; true when this node now holds it. */
+  private mergeRemote(record: RoomRecord): boolean {
+    const outcome = this.store.merge(record);
+    if (outcome.kind === 'rejected') {
+      this.gossipCounters.recordsRejected++;
+      return false;
+    }
+    if (outcome.kind !== 'unchanged') {
+      this.gossipCounters.recordsMerged++;
+      this.afterChange(record.name, outcome.visibleSidBefore, 'remote');
+    }
+    return true;
+  }
+
+  /** Events, ownership, expiry and conflict bookkeeping after any change to `name`. */
+  private afterChange(name: string, before: string | undefined, origin: 'local' | 'remote'): void {
+    const room = this.store.get(name);
+    const after = room?.sid;
+    if (before === undefined && room) {
+      this.events.emit('room-created', { room, origin });
+    } else if (before !== undefined && !room) {
+      const gone = this.store.incarnations(name).find((r) => r.sid === before);
+      if (gone) this.events.emit('room-deleted', { room: gone, origin });
+    } else if (before !== undefined && room && before !== after) {
+      const previous = this.store.incarnations(name).find((r) => r.sid === before);
+      if (previous && previous.deletedAt === 0) {
+        this.events.emit('room-superseded', { name, winnerSid: room.sid, loserSid: before });
+      } else {
+        if (previous) this.events.emit('room-deleted', { room: previous, origin });
+        this.events.emit('room-created', { room, origin });
+      }
+    } else if (room) {
+      this.events.emit('room-updated', { room, origin });
+    }
+    this.updateOwnership(name, room);
+    this.expiry.set(name, room ? expiryOf(room, this.config.unreportedRoomTtlMs) : undefined);
+    if (room && this.store.losers(name).length > 0) this.conflicts.add(name);
+  }
+
+  /** Connected replica partners for a room, best first: the ring's preference list with
+   *  unreachable members skipped (asking for a few extra gives alternates). */
+  private partnersFor(name: string, count: number): PeerId[] {
+    const out: PeerId[] = [];
+    for (const nodeId of this.placement.replicaPartners(name, this.config.nodeId, count + 4)) {
+      const member = this.membership.get(nodeId);
+      if (member && this.connected.has(member.peerId)) out.push(member.peerId);
+      if (out.length === count) break;
+    }
+    return out;
+  }
+
+  private ownerOfRoom(room: Readonly<RoomRecord>): string | undefined {
+    return this.placement.owner(room.name, room.homeRegion, room.pinnedNode || undefined);
+  }
+
+  private updateOwnership(name: string, room: Readonly<RoomRecord> | undefined): void {
+    const owns = room !== undefined && this.ownerOfRoom(room) === this.config.nodeId;
+    if (owns === this.owned.has(name)) return;
+    if (owns) {
+      this.owned.add(name);
+      this.events.emit('ownership-gained', { name, sid: room!.sid });
+    } else {
+      this.owned.delete(name);
+      const sid = room?.sid ?? '';
+      this.events.emit('ownership-lost', { name, sid });
+    }
+  }
+
+  // ---------------------------------------------------------------- gossip handlers
+
+  private onRoomsMessage(message: GossipMessage): GossipVerdict {
+    const sender = this.membership.nodeIdOfPeer(message.origin);
+    const decoded = decodeMessage(message.data);
+    if (!decoded.ok || decoded.message.type !== 'room-batch') {
+      this.gossipCounters.batchesRejected++;
+      return 'reject';
+    }
+    if (sender === undefined) {
+      // Not (yet) a member: its heartbeat may still be on the way; anti-entropy repairs it.
+      return 'ignore';
+    }
+    if (decoded.message.origin !== sender) {
+      this.gossipCounters.batchesRejected++;
+      return 'reject';
+    }
+    if (this.state !== 'running' && this.state !== 'resyncing') return 'ignore';
+    this.gossipCounters.batchesReceived++;
+    for (const record of decoded.message.records) this.mergeRemote(record);
+    return 'accept';
+  }
+
+  private onMembershipMessage(message: GossipMessage): GossipVerdict {
+    const decoded = decodeMessage(message.data);
+    if (!decoded.ok) {
+      this.gossipCounters.membershipRejected++;
+      return 'reject';
+    }
+    const m = decoded.message;
+    if (m.type !== 'heartbeat' && m.type !== 'leave' && m.type !== 'member-suspect') {
+      this.gossipCounters.membershipRejected++;
+      return 'reject';
+    }
+    if (!this.store.hlc.observe(m.sentAt)) {
+      this.gossipCounters.membershipRejected++;
+      return 'reject';
+    }
+    const verdict = this.membership.receive(m, message.origin);
+    if (verdict === 'reject') this.gossipCounters.membershipRejected++;
+    return verdict;
+  }
+
+  private publishMembership(message: HeartbeatMessage | LeaveMessage | MemberSuspectMessage): void {
+    this.transport.publish(MEMBERSHIP_TOPIC, encodeMessage(message)).catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- membership changes
+
+  private memberChanged(member: MemberView, transition: MemberTransition): void {
+    if (transition === 'updated') {
+      // Heartbeats refresh load figures every second; the rings only care about region and
+      // weight, so skip the rebuild (hashing every ring point) when neither moved.
+      const placed = this.placement.members().find((m) => m.nodeId === member.nodeId);
+      if (placed && placed.region === member.region && placed.weight === member.weight) return;
+    } else {
+      if (transition === 'up') this.membership.ensureConnected(member);
+      this.events.emit(`member-${transition}`, { member });
+    }
+    const next = this.buildPlacement();
+    if (next.checksum() !== this.placement.checksum()) {
+      this.placement = next;
+      this.startOwnershipScan();
+    }
+  }
+
+  private buildPlacement(): Placement {
+    const members: RingMember[] = [
+      {
+        nodeId: this.config.nodeId,
+        region: this.config.region,
+        weight: this.config.weight,
+        state: 'alive',
+      },
+    ];
+    for (const m of this.membership.ringMembers()) {
+      members.push({ nodeId: m.nodeId, region: m.region, weight: m.weight, state: m.state });
+    }
+    return createPlacement({
+      members,
+      // Regions whose members did not change reuse their ring instead of re-hashing it.
+      ...(this.placement ? { previous: this.placement } : {}),
+      ...(this.config.failoverOrder.length > 0 ? { failoverOrder: this.config.failoverOrder } : {}),
+    });
+  }
+
+  /** Re-evaluates ownership of every room after the rings changed, scanBatchMax per tick. */
+  private startOwnershipScan(): void {
+    const restart = this.ownershipScan !== undefined;
+    this.ownershipScan = this.store.visibleRooms()[Symbol.iterator]();
+    // Rooms no longer visible are dropped from `owned` by afterChange; only rings moved here.
+    if (!restart) this.runtime.timers.setTimer(0, () => this.ownershipScanStep());
+  }
+
+  private ownershipScanStep(): void {
+    const scan = this.ownershipScan;
+    if (!scan || this.state === 'stopped' || this.state === 'stopping') return;
+    for (let i = 0; i < this.config.scanBatchMax; i++) {
+      const step = scan.next();
+      if (step.done) {
+        this.ownershipScan = undefined;
+        return;
+      }
+      this.updateOwnership(step.value.name, step.value);
+    }
+    this.runtime.timers.setTimer(0, () => this.ownershipScanStep());
+  }
+
+  private peerConnected(peer: PeerId): void {
+    this.connected.add(peer);
+    if (this.state !== 'running') return;
+    // A (re)connected peer may hold what gossip lost meanwhile: pull from it now.
+    this.antiEntropy.syncWith(peer).catch(() => undefined);
+  }
+
+  private peerDisconnected(peer: PeerId): void {
+    this.connected.delete(peer);
+    this.membership.peerDisconnected(peer);
+  }
+
+  // ---------------------------------------------------------------- periodic work
+
+  private syncRandomPeer(): void {
+    const candidates = this.membership
+      .ringMembers()
+      .filter((m) => this.connected.has(m.peerId) && !this.antiEntropy.isSyncing(m.peerId));
+    if (candidates.length === 0) return;
+    const pick = candidates[this.runtime.random.nextUint32() % candidates.length]!;
+    this.antiEntropy.syncWith(pick.peerId).catch(() => undefined);
+  }
+
+  /**
+   * GC-horizon rule (DESIGN.md section 4): a node that heard from no other member for longer
+   * than tombstoneTtlMs may hold rooms the others deleted and have since forgotten. It must
+   * not serve that state back: it refuses sync requests while cut off, and on contact keeps
+   * only what changed after it was cut off, then pulls everything else from a peer.
+   */
+  private isolatedTooLong(): boolean {
+    const last = this.membership.lastPeerContactMs;
+    return last !== undefined && this.runtime.clock.nowMs() - last > this.config.tombstoneTtlMs;
+  }
+
+  private canServeSync(): boolean {
+    return this.state === 'running' && !this.isolatedTooLong();
+  }
+
+  private rejoinedAfterIsolation(cutOffAtMs: number): void {
+    if (this.state !== 'running') return;
+    this.state = 'resyncing';
+    const cutOff = packHlc(cutOffAtMs, 0);
+    const kept: RoomRecord[] = [];
+    for (const record of this.store.records()) {
+      if (
+        Math.max(record.createdAt, record.settingsAt, record.statsAt, record.deletedAt) >= cutOff
+      ) {
+        kept.push({ ...record });
+      }
+    }
+    const droppedNames = [...this.owned];
+    this.store.clear();
+    for (const record of kept) this.store.merge(record);
+    for (const name of droppedNames) this.updateOwnership(name, this.store.get(name));
+    this.resyncFromPeers();
+  }
+
+  private resyncFromPeers(): void {
+    const peers = this.membership.ringMembers().filter((m) => this.connected.has(m.peerId));
+    const attempt = async (): Promise<void> => {
+      for (const peer of peers) {
+        try {
+          await this.antiEntropy.syncWith(peer.peerId);
+          return;
+        } catch {
+          // try the next peer
+        }
+      }
+      throw new Error('no peer could be synced');
+    };
+    attempt().then(
+      () => {
+        if (this.state === 'resyncing') this.state = 'running';
+      },
+      () => {
+        if (this.state === 'resyncing') {
+          this.runtime.timers.setTimer(this.config.syncIntervalMs, () => this.resyncFromPeers());
+        }
+      },
+    );
+  }
+
+  private lifecycleTick(): void {
+    const now = this.runtime.clock.nowMs();
+    // Tombstone collection in slices: every bucket once per gcIntervalMs, a share per tick,
+    // so a 1M-room sweep (~0.2 s at once) never blocks the event loop.
+    this.store.gc(
+      Math.ceil(
+        (this.store.bucketCount * this.config.lifecycleIntervalMs) / this.config.gcIntervalMs,
+      ),
+    );
+    for (const name of this.expiry.takeDue(now, this.config.scanBatchMax)) {
+      const room = this.store.get(name);
+      if (!room || this.ownerOfRoom(room) !== this.config.nodeId) continue;
+      const due = expiryOf(room, this.config.unreportedRoomTtlMs);
+      if (due === undefined) continue;
+      if (due > now) {
+        this.expiry.set(name, due);
+        continue;
+      }
+      const deleted = this.store.delete(name);
+      for (const record of deleted.slice(1)) this.replicator.enqueue(record);
+      if (deleted[0]) this.localChange(deleted[0], room.sid, false);
+    }
+    let handled = 0;
+    for (const name of [...this.conflicts]) {
+      if (handled++ >= this.config.scanBatchMax) break;
+      const winner = this.store.get(name);
+      const losers = this.store.losers(name);
+      if (!winner || losers.length === 0) {
+        this.conflicts.delete(name);
+        continue;
+      }
+      if (this.ownerOfRoom(winner) !== this.config.nodeId) continue;
+      for (const loser of losers) {
+        const superseded = this.store.supersede(name, loser.sid);
+        if (superseded) {
+          this.replicator.enqueue(superseded);
+          this.events.emit('room-superseded', { name, winnerSid: winner.sid, loserSid: loser.sid });
+        }
+      }
+      this.conflicts.delete(name);
+    }
+  }
+}
+
+export function createRegistryCore(init: RegistryCoreInit): RegistryCore {
+  return new RegistryCore(init);
+}

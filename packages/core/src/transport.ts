@@ -1,0 +1,74 @@
+/**
+ * What the node's logic needs from a network, and nothing more (DESIGN.md section 3).
+ * Implementations: `@roomring/transport-libp2p` (real: libp2p TCP + noise + yamux +
+ * gossipsub) and the in-memory transport used by the simulator and fast tests.
+ *
+ * Peers are named by an opaque `PeerId` string (a libp2p peer id for the real transport).
+ * Mapping peers to cluster node ids is the membership protocol's job, not the transport's.
+ */
+export type PeerId = string;
+
+/** What a gossip handler tells the gossip layer: forward it, drop it silently, or drop it and
+ *  count it against the sender (malformed, forged, oversized). */
+export type GossipVerdict = 'accept' | 'ignore' | 'reject';
+
+export interface GossipMessage {
+  topic: string;
+  /** The peer that published it (signed by the real transport). */
+  origin: PeerId;
+  /** The neighbour that handed it to us (differs from origin when it was forwarded). */
+  propagationSource: PeerId;
+  data: Uint8Array;
+}
+
+/** Answers one request frame with one or more response frames. An async iterable lets the
+ *  responder stream bounded frames (sync) with back-pressure; each frame is at most the
+ *  transport's `frameBytesMax`. Throwing ends the stream with an error on the requester. */
+export type RequestHandler = (
+  request: Uint8Array,
+  from: PeerId,
+) => Promise<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface RequestOptions {
+  /** The whole exchange (dial + request + every response frame) must finish within this. */
+  timeoutMs: number;
+  /** Responses past this many frames abort the exchange with an error. */
+  framesMax: number;
+  signal?: AbortSignal;
+}
+
+export interface TransportListener {
+  peerConnected?(peer: PeerId): void;
+  peerDisconnected?(peer: PeerId): void;
+}
+
+export interface Transport {
+  readonly peerId: PeerId;
+  start(): Promise<void>;
+  /** Closes every connection and stops listening; pending requests reject. */
+  stop(): Promise<void>;
+  /** Addresses other nodes can dial, as strings the same transport's `dial` accepts. */
+  listenAddresses(): string[];
+
+  /** Joins a topic. The handler validates and consumes each message exactly once (after the
+   *  gossip layer's own duplicate suppression); its verdict decides forwarding. */
+  subscribe(topic: string, handler: (message: GossipMessage) => GossipVerdict): void;
+  /** Publishes to every subscribed peer. Resolves with how many peers it was sent to; never
+   *  throws because no peer is subscribed yet. */
+  publish(topic: string, data: Uint8Array): Promise<{ recipients: number }>;
+
+  handle(protocol: string, handler: RequestHandler): void;
+  /** Opens a stream, sends one frame, yields the response frames until the responder ends. */
+  request(
+    peer: PeerId,
+    protocol: string,
+    frame: Uint8Array,
+    options: RequestOptions,
+  ): AsyncIterable<Uint8Array>;
+
+  /** Dials `host:port` (or the transport's own address form); resolves with the peer. */
+  dial(address: string, options: { timeoutMs: number }): Promise<PeerId>;
+  hangUp(peer: PeerId): Promise<void>;
+  connectedPeers(): PeerId[];
+  addListener(listener: TransportListener): void;
+}

@@ -1,0 +1,15 @@
+export {
+  createSimCluster,
+  type SimCluster,
+  type SimClusterInit,
+  type SimNodeSpec,
+  simSeed,
+} from './cluster.js';
+export {
+  createMemoryNetwork,
+  type MemoryNetwork,
+  type MemoryNetworkInit,
+  MemoryTransportError,
+} from './memory-network.js';
+export { createSeededRandom, type SeededRandom } from './random.js';
+export { type CancelTimer, createVirtualTime, type VirtualTime } from './virtual-time.js';

@@ -1,0 +1,113 @@
+import { MEMBERSHIP_TOPIC, OverloadedError, ROOMS_TOPIC } from '@roomring/core';
+import { encodeMessage, packHlc } from '@roomring/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SimCluster, simSeed } from '../src/index.js';
+import { allAlive, assertConverged, startedCluster } from './helpers.js';
+
+let cluster: SimCluster | undefined;
+afterEach(async () => {
+  await cluster?.shutdown();
+  cluster = undefined;
+});
+
+describe('GC-horizon rule', () => {
+  it('a node cut off longer than the tombstone TTL resyncs instead of bringing deleted rooms back', async () => {
+    const c = await startedCluster({
+      seed: simSeed(71),
+      options: { tombstoneTtlMs: 3_000, gcIntervalMs: 500 },
+    });
+    cluster = c;
+    for (let i = 0; i < 20; i++) await c.settle(c.node('use-1').createRoom({ name: `old-${i}` }));
+    await c.until(() => c.converged(), 3_000);
+    c.partition(['euc-1'], ['use-1', 'use-2', 'usw-1', 'usw-2']);
+    for (let i = 0; i < 10; i++) await c.settle(c.node('use-1').deleteRoom(`old-${i}`));
+    // The isolated node keeps writing meanwhile (its writes cannot be acknowledged).
+    await c
+      .settle(c.node('euc-1').createRoom({ name: 'made-while-alone' }, { deadlineMs: 100 }))
+      .catch(() => undefined);
+    await c.advance(6_000);
+    // The majority has collected the tombstones by now.
+    expect(c.node('use-1').status().tombstones).toBe(0);
+    expect(c.node('euc-1').getRoom('old-0')).toBeDefined();
+    c.heal();
+    await c.until(() => allAlive(c) && c.converged(), 10_000);
+    const view = assertConverged(c);
+    for (let i = 0; i < 10; i++) expect(view.has(`old-${i}`)).toBe(false);
+    for (let i = 10; i < 20; i++) expect(view.has(`old-${i}`)).toBe(true);
+    expect(view.has('made-while-alone')).toBe(true);
+  });
+});
+
+describe('bounds and bad input', () => {
+  it('sheds writes with OverloadedError once pendingWritesMax wait for acks, changing nothing', async () => {
+    // Slow links keep writes waiting for their acks.
+    const c = await startedCluster({
+      seed: simSeed(81),
+      options: { pendingWritesMax: 4 },
+      network: { latencyMsMin: 40, latencyMsMax: 40 },
+    });
+    cluster = c;
+    const node = c.node('use-1');
+    const waiting = Array.from({ length: 4 }, (_, i) => node.createRoom({ name: `w-${i}` }));
+    expect(node.status().pendingWrites).toBe(4);
+    await expect(node.createRoom({ name: 'one-too-many' })).rejects.toBeInstanceOf(OverloadedError);
+    expect(node.getRoom('one-too-many')).toBeUndefined();
+    const rooms = await c.settle(Promise.all(waiting));
+    expect(rooms.map((r) => r.name)).toEqual(['w-0', 'w-1', 'w-2', 'w-3']);
+    expect(node.status().pendingWrites).toBe(0);
+    expect(node.status().counters.writes.writesShed).toBe(1);
+  });
+
+  it('rejects malformed gossip, counts it, and keeps serving', async () => {
+    const c = await startedCluster({ seed: simSeed(91) });
+    cluster = c;
+    await c.settle(c.node('use-1').createRoom({ name: 'before' }));
+    const rogue = c.network.createTransport('rogue');
+    await rogue.start();
+    rogue.subscribe(ROOMS_TOPIC, () => 'accept');
+    rogue.subscribe(MEMBERSHIP_TOPIC, () => 'accept');
+    await c.settle(rogue.dial(c.node('use-1').members()[0]!.p2pAddrs[0]!, { timeoutMs: 100 }));
+    await rogue.publish(MEMBERSHIP_TOPIC, new Uint8Array([0xc1, 0xff, 0x00]));
+    await rogue.publish(ROOMS_TOPIC, new Uint8Array(64).fill(0x92));
+    // A well-formed batch from a peer that is not a member is ignored.
+    await rogue.publish(
+      ROOMS_TOPIC,
+      encodeMessage({
+        type: 'room-batch',
+        origin: 'rogue',
+        seq: 1,
+        sentAt: packHlc(c.time.nowMs(), 0),
+        records: [{ ...c.node('use-1').getRoom('before')!, name: 'forged' }],
+      }),
+    );
+    await c.advance(200);
+    const target = c.node('use-1').status().counters.gossip;
+    expect(target.batchesRejected + target.membershipRejected).toBeGreaterThanOrEqual(2);
+    const room = await c.settle(c.node('use-1').createRoom({ name: 'still-fine' }));
+    expect(room.name).toBe('still-fine');
+    expect(
+      c
+        .node('use-1')
+        .members()
+        .some((m) => m.nodeId === 'rogue'),
+    ).toBe(false);
+    expect(c.node('use-1').getRoom('forged')).toBeUndefined();
+  });
+
+  it('a graceful stop moves ownership at once and emits member-left', async () => {
+    const c = await startedCluster({ seed: simSeed(95) });
+    cluster = c;
+    const left: string[] = [];
+    c.node('use-1').on('member-left', (e) => left.push(e.member.nodeId));
+    const gained: string[] = [];
+    c.node('use-1').on('ownership-gained', (e) => gained.push(e.name));
+    for (let i = 0; i < 40; i++) await c.settle(c.node('use-2').createRoom({ name: `e-${i}` }));
+    await c.until(() => c.converged(), 2_000);
+    const ownedByUse2 = c.node('use-2').ownedRooms();
+    expect(ownedByUse2.length).toBeGreaterThan(0);
+    await c.stop('use-2');
+    await c.until(() => left.includes('use-2'), 1_000);
+    await c.until(() => ownedByUse2.every((n) => gained.includes(n)), 1_000);
+    for (const name of ownedByUse2) expect(c.node('usw-1').ownerOf(name).owner).toBe('use-1');
+  });
+});

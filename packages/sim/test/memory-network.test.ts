@@ -1,0 +1,124 @@
+import type { GossipMessage } from '@roomring/core';
+import { describe, expect, it } from 'vitest';
+import {
+  createMemoryNetwork,
+  createSeededRandom,
+  createVirtualTime,
+  MemoryTransportError,
+} from '../src/index.js';
+
+async function cluster(n: number, faults: { loss?: number; dup?: number } = {}) {
+  const time = createVirtualTime();
+  const network = createMemoryNetwork({
+    time,
+    random: createSeededRandom(7),
+    gossipLossRate: faults.loss ?? 0,
+    gossipDuplicateRate: faults.dup ?? 0,
+  });
+  const peers = Array.from({ length: n }, (_, i) => network.createTransport(`p${i}`));
+  const received = peers.map(() => [] as GossipMessage[]);
+  for (const [i, t] of peers.entries()) {
+    await t.start();
+    t.subscribe('rooms', (m) => {
+      received[i]!.push(m);
+      return 'accept';
+    });
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) void peers[i]!.dial(`memory/p${j}`, { timeoutMs: 100 });
+  }
+  await time.advance(10);
+  return { time, network, peers, received };
+}
+
+describe('virtual time', () => {
+  it('fires timers in due order and only when advanced', async () => {
+    const time = createVirtualTime(1000);
+    const fired: string[] = [];
+    time.setTimer(20, () => fired.push('b'));
+    time.setTimer(10, () => fired.push('a'));
+    const cancel = time.setTimer(15, () => fired.push('cancelled'));
+    time.setTimer(20, () => fired.push('c'));
+    cancel();
+    await time.advance(19);
+    expect(fired).toEqual(['a']);
+    await time.advance(1);
+    expect(fired).toEqual(['a', 'b', 'c']);
+    expect(time.nowMs()).toBe(1020);
+    expect(time.pending()).toBe(0);
+  });
+});
+
+describe('memory network', () => {
+  it('delivers each gossip message exactly once to every subscriber, despite duplicates', async () => {
+    const { time, peers, received } = await cluster(4, { dup: 0.5 });
+    for (const p of peers) expect(p.connectedPeers()).toHaveLength(3);
+    await peers[0]!.publish('rooms', new Uint8Array([1, 2, 3]));
+    await time.advance(50);
+    expect(received[0]).toHaveLength(0);
+    for (let i = 1; i < 4; i++) {
+      expect(received[i]).toHaveLength(1);
+      expect(received[i]![0]!.origin).toBe('p0');
+    }
+  });
+
+  it('loses gossip at the configured rate, but forwarding repairs part of it', async () => {
+    const { time, peers, received, network } = await cluster(5, { loss: 0.3 });
+    for (let k = 0; k < 200; k++) await peers[k % 5]!.publish('rooms', new Uint8Array([k]));
+    await time.advance(100);
+    const delivered = received.reduce((sum, r) => sum + r.length, 0);
+    expect(network.stats().gossipLost).toBeGreaterThan(0);
+    // Every message has 4 receivers; forwarding over the mesh makes most of them arrive.
+    expect(delivered).toBeGreaterThan(200 * 4 * 0.8);
+    expect(delivered).toBeLessThanOrEqual(200 * 4);
+  });
+
+  it('partitions drop connections and refuse dials until healed', async () => {
+    const { time, peers, network } = await cluster(4);
+    const disconnects: string[] = [];
+    peers[0]!.addListener({ peerDisconnected: (p) => disconnects.push(p) });
+    network.partition(['p0', 'p1'], ['p2', 'p3']);
+    expect(disconnects.sort()).toEqual(['p2', 'p3']);
+    expect(peers[0]!.connectedPeers()).toEqual(['p1']);
+    const dial = peers[0]!.dial('memory/p2', { timeoutMs: 100 }).catch((e: unknown) => e);
+    await time.advance(10);
+    expect(await dial).toBeInstanceOf(MemoryTransportError);
+    network.heal();
+    const redial = peers[0]!.dial('memory/p2', { timeoutMs: 100 });
+    await time.advance(10);
+    await expect(redial).resolves.toBe('p2');
+  });
+
+  it('streams response frames in order and enforces framesMax and deadlines', async () => {
+    const { time, peers } = await cluster(2);
+    peers[1]!.handle('/sync', async function* (request) {
+      for (let i = 0; i < request[0]!; i++) yield new Uint8Array([i]);
+    });
+    const collect = async (count: number, framesMax: number, timeoutMs = 10_000) => {
+      const out: number[] = [];
+      const run = (async () => {
+        for await (const f of peers[0]!.request('p1', '/sync', new Uint8Array([count]), {
+          timeoutMs,
+          framesMax,
+        })) {
+          out.push(f[0]!);
+        }
+      })();
+      // Observe the outcome before advancing time, so a rejection is never unhandled.
+      const outcome = run.then(
+        () => ({ frames: out, error: undefined }),
+        (error: unknown) => ({ frames: out, error }),
+      );
+      await time.advance(2_000);
+      return outcome;
+    };
+    expect(await collect(20, 100)).toEqual({
+      frames: Array.from({ length: 20 }, (_, i) => i),
+      error: undefined,
+    });
+    expect((await collect(20, 5)).error).toMatchObject({ code: 'frames' });
+    const late = await collect(50, 100, 30);
+    expect(late.error).toMatchObject({ code: 'timeout' });
+    expect(late.frames.length).toBeGreaterThan(0);
+  });
+});
