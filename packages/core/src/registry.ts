@@ -111,6 +111,8 @@ export class RegistryCore {
     recordsMerged: 0,
     recordsRejected: 0,
     membershipRejected: 0,
+    /** Unconfirmed writes forgotten past UNACKED_MAX: a retry of one returns at once. */
+    unackedEvicted: 0,
   };
 
   constructor(init: RegistryCoreInit) {
@@ -515,7 +517,10 @@ export class RegistryCore {
     this.unacked.set(sid, undefined);
     if (this.unacked.size > UNACKED_MAX) {
       const oldest = this.unacked.keys().next().value;
-      if (oldest !== undefined) this.unacked.delete(oldest);
+      if (oldest !== undefined) {
+        this.unacked.delete(oldest);
+        this.gossipCounters.unackedEvicted++;
+      }
     }
   }
 

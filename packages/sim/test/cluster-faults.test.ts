@@ -1,4 +1,4 @@
-import { UnavailableError } from '@roomring/core';
+import { RoomNotFoundError, UnavailableError } from '@roomring/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SimCluster, simSeed } from '../src/index.js';
 import { allAlive, assertConverged, FIVE_NODES, startedCluster } from './helpers.js';
@@ -94,6 +94,29 @@ describe('convergence under faults', () => {
     await c.until(() => superseded.length >= 2, 5_000);
     expect(new Set(superseded.map((s) => s.split(':')[1])).size).toBe(2);
     expect(superseded.every((s) => !s.endsWith(winner))).toBe(true);
+  });
+});
+
+describe('delete and re-create', () => {
+  it('a re-create after a delete is a new room everywhere, and the old one stays deleted', async () => {
+    const c = await startedCluster({ seed: simSeed(111) });
+    cluster = c;
+    const first = await c.settle(c.node('use-1').createRoom({ name: 'weekly', metadata: 'v1' }));
+    await c.until(() => c.converged(), 2_000);
+    await c.settle(c.node('usw-1').deleteRoom('weekly'));
+    await c.until(() => c.running().every((n) => n.getRoom('weekly') === undefined), 2_000);
+    await expect(c.settle(c.node('euc-1').deleteRoom('weekly'))).rejects.toBeInstanceOf(
+      RoomNotFoundError,
+    );
+    const second = await c.settle(c.node('euc-1').createRoom({ name: 'weekly' }));
+    expect(second.sid).not.toBe(first.sid);
+    expect(second.metadata).toBe('');
+    await c.until(() => c.converged(), 2_000);
+    for (const node of c.running()) {
+      expect(node.getRoom('weekly')?.sid).toBe(second.sid);
+      const old = node.listRooms(['weekly']);
+      expect(old.map((r) => r.sid)).toEqual([second.sid]);
+    }
   });
 });
 
