@@ -56,8 +56,13 @@ export class NodeProcess {
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-8_000);
     });
-    void this.exited.then(() => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`${spec.nodeId} exited`));
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && !(signal && this.expectedSignals.has(signal))) {
+        console.error(`[testkit] ${spec.nodeId} exited unexpectedly (${signal ?? code}):\n${this.stderr}`);
+      }
+      for (const waiter of this.pending.values()) {
+        waiter.reject(new Error(`${spec.nodeId} exited (${signal ?? code}): ${this.stderr}`));
+      }
       this.pending.clear();
     });
   }
@@ -74,12 +79,24 @@ export class NodeProcess {
   call<T>(cmd: string, ...args: unknown[]): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (!this.child.connected) {
+        reject(new Error(`${this.spec.nodeId} is not running: ${this.stderr}`));
+        return;
+      }
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, cmd, args });
+      this.child.send({ id, cmd, args }, (error) => {
+        if (!error) return;
+        this.pending.delete(id);
+        reject(error);
+      });
     });
   }
 
+  /** Signals sent on purpose; any other exit is reported with the process's stderr. */
+  private readonly expectedSignals = new Set<string>();
+
   kill(signal: NodeJS.Signals): void {
+    this.expectedSignals.add(signal);
     this.child.kill(signal);
   }
 }
