@@ -97,6 +97,9 @@ export function differingBuckets(mine: Uint32Array, theirs: Uint8Array): number[
 
 export class AntiEntropy {
   private readonly running = new Set<PeerId>();
+  /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
+  private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
+  private readonly waiting = new Map<PeerId, Promise<void>>();
   private serving = 0;
   readonly counters: AntiEntropyCounters = {
     sessionsStarted: 0,
@@ -122,7 +125,7 @@ export class AntiEntropy {
   }
 
   isSyncing(peer: PeerId): boolean {
-    return this.running.has(peer);
+    return this.running.has(peer) || this.waiting.has(peer);
   }
 
   private digestMessage(): Message {
@@ -160,9 +163,23 @@ export class AntiEntropy {
     return result.message;
   }
 
-  /** Runs one pull session with `peer`; at most one per peer at a time. */
+  /**
+   * Runs one pull session with `peer`; at most one per peer, and at most syncOutboundMax at
+   * once. A request past that bound waits for a free slot (one waiting entry per peer), so a
+   * node joining a cluster pulls everything from one peer and then finds the others equal,
+   * instead of pulling every room from every peer at once.
+   */
   async syncWith(peer: PeerId): Promise<SyncOutcome | undefined> {
     if (this.running.has(peer)) return undefined;
+    if (this.running.size >= this.config.syncOutboundMax) {
+      let waiter = this.waiting.get(peer);
+      if (!waiter) {
+        waiter = new Promise<void>((resolve) => this.wakeups.push({ peer, resolve }));
+        this.waiting.set(peer, waiter);
+      }
+      await waiter;
+      if (this.running.has(peer)) return undefined;
+    }
     this.running.add(peer);
     this.counters.sessionsStarted++;
     try {
@@ -187,6 +204,11 @@ export class AntiEntropy {
       throw error;
     } finally {
       this.running.delete(peer);
+      const next = this.wakeups.shift();
+      if (next) {
+        this.waiting.delete(next.peer);
+        next.resolve();
+      }
     }
   }
 

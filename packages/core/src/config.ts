@@ -79,6 +79,9 @@ export interface NodeOptions {
   syncFrameBytesMax: number;
   /** Sync sessions served at once; more are refused with `overloaded`. @default 4 */
   syncServeMax: number;
+  /** Sync sessions this node runs at once; more wait for a slot. One keeps a joining node
+   *  from pulling every room from every peer at once. @default 1 */
+  syncOutboundMax: number;
   /** Digest buckets (power of two). More buckets send fewer records per difference but a
    *  bigger digest (8 B each). @default 4096 */
   bucketCount: number;
@@ -209,6 +212,7 @@ export const DEFAULTS: Readonly<Omit<NodeOptions, 'nodeId' | 'region' | 'replica
   syncTimeoutMs: 30_000,
   syncFrameBytesMax: 524_288,
   syncServeMax: 4,
+  syncOutboundMax: 1,
   bucketCount: 4_096,
   minAcks: 1,
   defaultDeadlineMs: 5_000,

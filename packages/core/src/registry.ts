@@ -538,29 +538,43 @@ export class RegistryCore {
     return true;
   }
 
-  /** Events, ownership, expiry and conflict bookkeeping after any change to `name`. */
+  /**
+   * Events, ownership, expiry and conflict bookkeeping after any change to `name`. This runs
+   * for every merged record (tens of thousands per second during a fill), so each step is
+   * skipped when the change cannot affect it.
+   */
   private afterChange(name: string, before: string | undefined, origin: 'local' | 'remote'): void {
     const room = this.store.get(name);
     const after = room?.sid;
+    const events = this.events;
+    if (before === after) {
+      // Same visible room (or still none): an update of a field group, or a change to a
+      // non-visible incarnation (a loser of a concurrent create arriving or being superseded).
+      if (room) {
+        if (events.has('room-updated')) events.emit('room-updated', { room, origin });
+        this.expiry.set(name, expiryOf(room, this.config.unreportedRoomTtlMs));
+        if (this.store.losers(name).length > 0) this.conflicts.add(name);
+      }
+      return;
+    }
     if (before === undefined && room) {
-      this.events.emit('room-created', { room, origin });
+      if (events.has('room-created')) events.emit('room-created', { room, origin });
     } else if (before !== undefined && !room) {
       const gone = this.store.incarnations(name).find((r) => r.sid === before);
-      if (gone) this.events.emit('room-deleted', { room: gone, origin });
-    } else if (before !== undefined && room && before !== after) {
+      if (gone && events.has('room-deleted')) events.emit('room-deleted', { room: gone, origin });
+    } else if (before !== undefined && room) {
       const previous = this.store.incarnations(name).find((r) => r.sid === before);
       if (previous && previous.deletedAt === 0) {
-        this.events.emit('room-superseded', { name, winnerSid: room.sid, loserSid: before });
+        events.emit('room-superseded', { name, winnerSid: room.sid, loserSid: before });
       } else {
-        if (previous) this.events.emit('room-deleted', { room: previous, origin });
-        this.events.emit('room-created', { room, origin });
+        if (previous) events.emit('room-deleted', { room: previous, origin });
+        events.emit('room-created', { room, origin });
       }
-    } else if (room) {
-      this.events.emit('room-updated', { room, origin });
     }
     this.updateOwnership(name, room);
     this.expiry.set(name, room ? expiryOf(room, this.config.unreportedRoomTtlMs) : undefined);
-    if (room && this.store.losers(name).length > 0) this.conflicts.add(name);
+    if (room && before !== undefined && this.store.losers(name).length > 0)
+      this.conflicts.add(name);
   }
 
   /** Connected replica partners for a room, best first: the ring's preference list with

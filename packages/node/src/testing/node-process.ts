@@ -109,7 +109,7 @@ const commands: Record<string, (...args: never[]) => unknown> = {
     const { counters: _, ...status } = node.status();
     return status;
   },
-  counters: () => node.status().counters,
+  counters: () => ({ ...node.status().counters, transport: node.p2p.metrics() }),
   members: () =>
     node.members().map((m) => ({
       nodeId: m.nodeId,
