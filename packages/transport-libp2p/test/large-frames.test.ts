@@ -20,7 +20,9 @@ const xsalsa20 = createRequire(import.meta.url)('xsalsa20') as (
 describe('pnet cipher memory (patched xsalsa20)', () => {
   it('one large message on one connection does not make every other connection grow memory', () => {
     const key = new Uint8Array(32).fill(7);
-    const connections = Array.from({ length: 10 }, (_, i) => xsalsa20(new Uint8Array(24).fill(i), key));
+    const connections = Array.from({ length: 10 }, (_, i) =>
+      xsalsa20(new Uint8Array(24).fill(i), key),
+    );
     // One 2 MiB write grows the shared memory past its initial 640 KiB...
     const big = new Uint8Array(2 * 1024 * 1024).fill(1);
     connections[0]!.update(big);
