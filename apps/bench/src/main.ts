@@ -21,6 +21,8 @@ const SUITES: Suite[] = [
   { name: 'store', title: 'Store (micro)', load: () => import('./micro-store.js') },
   { name: 'ring', title: 'Ring (micro)', load: () => import('./micro-ring.js') },
   { name: 'protocol', title: 'Codec (micro)', load: () => import('./micro-protocol.js') },
+  { name: 'client', title: 'Client library (micro)', load: () => import('./micro-client.js') },
+  { name: 'server', title: 'Server (micro)', load: () => import('./micro-server.js') },
   {
     name: 'cluster',
     title: 'Cluster: 5 node processes, 3 regions, real libp2p on 127.0.0.1',

@@ -58,7 +58,9 @@ export class NodeProcess {
     });
     child.once('exit', (code, signal) => {
       if (code !== 0 && !(signal && this.expectedSignals.has(signal))) {
-        console.error(`[testkit] ${spec.nodeId} exited unexpectedly (${signal ?? code}):\n${this.stderr}`);
+        console.error(
+          `[testkit] ${spec.nodeId} exited unexpectedly (${signal ?? code}):\n${this.stderr}`,
+        );
       }
       for (const waiter of this.pending.values()) {
         waiter.reject(new Error(`${spec.nodeId} exited (${signal ?? code}): ${this.stderr}`));

@@ -1,0 +1,181 @@
+/**
+ * `roomring up` / `pnpm start`: a local multi-region cluster, one OS process per node, all on
+ * 127.0.0.1 with the development keys. Stops every node cleanly on Ctrl-C or SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LocalClusterOptions {
+  regions: readonly string[];
+  nodesPerRegion: number;
+  /** HTTP port of the first node; the others follow (7880, 7881, ...). */
+  basePort: number;
+  /** libp2p port of the first node; the others follow. */
+  p2pBasePort: number;
+  /** Run the server from its TypeScript sources (tsx) instead of its build. */
+  fromSource: boolean;
+  /** Where progress goes. */
+  log: (line: string) => void;
+  /** Extra server flags for every node. */
+  serverArgs?: readonly string[];
+}
+
+export interface LocalNode {
+  nodeId: string;
+  region: string;
+  url: string;
+  p2pPort: number;
+  pid: number;
+  process: ChildProcess;
+}
+
+export const DEV_API_KEY = 'devkey';
+export const DEV_API_SECRET = 'secret';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const serverDir = join(here, '..', '..', 'server');
+
+function serverCommand(fromSource: boolean): string[] {
+  const built = join(serverDir, 'dist', 'main.js');
+  if (!fromSource && existsSync(built)) return [built];
+  return ['--conditions=@roomring/source', '--import', 'tsx', join(serverDir, 'src', 'main.ts')];
+}
+
+async function waitReady(node: LocalNode, deadlineAt: number): Promise<void> {
+  for (;;) {
+    if (node.process.exitCode !== null || node.process.signalCode !== null) {
+      throw new Error(`${node.nodeId} exited while starting (code ${node.process.exitCode})`);
+    }
+    try {
+      const response = await fetch(`${node.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadlineAt) throw new Error(`${node.nodeId} not ready at ${node.url}/readyz`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalNode[]> {
+  const command = serverCommand(options.fromSource);
+  const nodes: LocalNode[] = [];
+  const firstP2p = `127.0.0.1:${options.p2pBasePort}`;
+  let index = 0;
+  for (let k = 1; k <= options.nodesPerRegion; k++) {
+    for (const region of options.regions) {
+      const httpPort = options.basePort + index;
+      const p2pPort = options.p2pBasePort + index;
+      const nodeId = `${region}-${k}`;
+      const args = [
+        ...command,
+        '--dev',
+        '--profile',
+        'local',
+        '--region',
+        region,
+        '--node-id',
+        nodeId,
+        '--http-host',
+        '127.0.0.1',
+        '--http-port',
+        String(httpPort),
+        '--p2p-port',
+        String(p2pPort),
+        ...(index === 0 ? [] : ['--seeds', firstP2p]),
+        // With more than one node, writes wait for a replica as in production (P4).
+        ...(options.regions.length * options.nodesPerRegion > 1 ? ['--min-acks', '1'] : []),
+        ...(options.serverArgs ?? []),
+      ];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-4_000);
+      });
+      child.once('exit', (code, signal) => {
+        if (!stopping) {
+          options.log(`node ${nodeId} exited (${signal ?? code})${stderr ? `:\n${stderr}` : ''}`);
+        }
+      });
+      nodes.push({
+        nodeId,
+        region,
+        url: `http://127.0.0.1:${httpPort}`,
+        p2pPort,
+        pid: child.pid ?? -1,
+        process: child,
+      });
+      index++;
+    }
+  }
+  const deadlineAt = Date.now() + READY_TIMEOUT_MS;
+  try {
+    await Promise.all(nodes.map((n) => waitReady(n, deadlineAt)));
+  } catch (error) {
+    await stopLocalCluster(nodes);
+    throw error;
+  }
+  return nodes;
+}
+
+let stopping = false;
+
+/** SIGTERM to every node (each announces leave and exits), SIGKILL past a timeout. */
+export async function stopLocalCluster(nodes: readonly LocalNode[]): Promise<void> {
+  stopping = true;
+  await Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise<void>((resolve) => {
+          const child = node.process;
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+export function describeCluster(nodes: readonly LocalNode[], token: string): string {
+  const widths = [
+    Math.max(4, ...nodes.map((n) => n.nodeId.length)),
+    Math.max(6, ...nodes.map((n) => n.region.length)),
+    Math.max(3, ...nodes.map((n) => n.url.length)),
+    8,
+  ];
+  const row = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const first = nodes[0]?.url ?? 'http://127.0.0.1:7880';
+  return [
+    row(['NODE', 'REGION', 'URL', 'PID']),
+    ...nodes.map((n) => row([n.nodeId, n.region, n.url, String(n.pid)])),
+    '',
+    `API key: ${DEV_API_KEY}   secret: ${DEV_API_SECRET}   (development only)`,
+    '',
+    'LiveKit server SDK (npm i livekit-server-sdk):',
+    "  import { RoomServiceClient } from 'livekit-server-sdk';",
+    `  const rooms = new RoomServiceClient('${first}', '${DEV_API_KEY}', '${DEV_API_SECRET}');`,
+    "  await rooms.createRoom({ name: 'my-room' });",
+    '  console.log(await rooms.listRooms());',
+    '',
+    'curl (this token is valid for 24 h and may create, list and administer rooms):',
+    `  TOKEN=${token}`,
+    `  curl -s -X POST ${first}/twirp/livekit.RoomService/CreateRoom \\`,
+    '    -H "Authorization: Bearer $TOKEN" -H \'Content-Type: application/json\' \\',
+    `    -d '{"name":"my-room"}'`,
+    `  curl -s -H "Authorization: Bearer $TOKEN" ${nodes[1]?.url ?? first}/v1/ring`,
+    '',
+    'Ctrl-C stops every node.',
+  ].join('\n');
+}

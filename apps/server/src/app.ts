@@ -1,0 +1,250 @@
+/**
+ * `buildApp({ node, config, logger })`: the HTTP facade over a registry node, built but not
+ * listening (tests use `app.inject()`; main.ts listens). The control flow of a request:
+ *
+ *   onRequest: arrival time -> token (401 text/plain) -> deadline -> node ready? (503)
+ *              -> admission slot (429 when shed)
+ *   handler:   Twirp RoomService (twirp.ts) or admin API (admin.ts), node calls budgeted by
+ *              what is left of the deadline
+ *   onResponse / onRequestAbort: slot released, metrics observed
+ *
+ * Plus /healthz, /readyz, /metrics (no token, no admission) and the /v1/events WebSocket
+ * (events.ts, on the server's upgrade event).
+ */
+import './request-state.js';
+import type { RegistryNode } from '@roomring/node';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { adminRoutes } from './admin.js';
+import { AdmissionController } from './admission.js';
+import { AuthenticationError, TokenVerifier } from './auth.js';
+import { REQUEST_TIMEOUT_MS_MAX, type ServerConfig } from './config.js';
+import { nodeBudgetMs, requestTimeoutMs, TIMEOUT_HEADER } from './deadline.js';
+import { TwirpError, toTwirpError } from './errors.js';
+import { EventStream } from './events.js';
+import { createMetrics } from './metrics.js';
+import { sendAuthFailure, sendTwirpError } from './reply.js';
+import { TWIRP_PREFIX, twirpMethodLabel, twirpRoutes } from './twirp.js';
+import { sendOwnedRoomWebhooks, WebhookSender } from './webhooks.js';
+
+export interface BuildAppInit {
+  node: RegistryNode;
+  config: Readonly<ServerConfig>;
+  logger: FastifyBaseLogger;
+  /** Wall clock (ms); tests may move it. @default Date.now */
+  nowMs?: () => number;
+}
+
+/** Longest room name, percent-encoded: 256 bytes x 3 characters. */
+const PARAM_CHARS_MAX = 768;
+/** `X-Livekit-Request-Id` values logged as the request id: the SDK sends a UUID (36). */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const REQUEST_ID_HEADER = 'x-livekit-request-id';
+
+type RouteKind = 'twirp' | 'admin' | 'open';
+
+function routeKind(url: string): RouteKind {
+  if (url.startsWith(TWIRP_PREFIX)) return 'twirp';
+  if (url.startsWith('/v1/')) return 'admin';
+  return 'open';
+}
+
+function methodLabel(request: FastifyRequest): string {
+  const path = request.url.split('?')[0]!;
+  if (routeKind(path) === 'twirp') return twirpMethodLabel(path);
+  return request.routeOptions.url ?? 'not_found';
+}
+
+let generatedIds = 0;
+
+export function buildApp(init: BuildAppInit): FastifyInstance {
+  const { node, config, logger } = init;
+  const nowMs = init.nowMs ?? Date.now;
+  const app = Fastify({
+    loggerInstance: logger,
+    // One log line per failed request (onResponse below), not two per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: PARAM_CHARS_MAX },
+    bodyLimit: config.bodyBytesMax,
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const given = raw.headers[REQUEST_ID_HEADER];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given)
+        ? given
+        : `rr-${(++generatedIds).toString(36)}`;
+    },
+    // On close: stop accepting, let requests in progress finish (the node still runs until
+    // app.close() returns), close idle keep-alive sockets. Requests that still arrive on an
+    // open socket meanwhile are served rather than answered with fastify's non-Twirp 503.
+    return503OnClosing: false,
+  });
+  const admission = new AdmissionController({
+    maxInFlight: config.maxInFlight,
+    queueMax: config.queueMax,
+    nowMs,
+    setTimer: (delayMs, fn) => {
+      const timer = setTimeout(fn, delayMs);
+      return () => clearTimeout(timer);
+    },
+    onShed: (reason) => metrics.shed(reason),
+  });
+  const metrics = createMetrics(node, admission);
+  const tokens = new TokenVerifier(config.keys);
+  const events = new EventStream({ node, config, logger, metrics, nowMs, tokens });
+  events.attach(app.server);
+
+  let stopWebhooks: (() => void) | undefined;
+  let webhooks: WebhookSender | undefined;
+  if (config.webhookUrl && config.webhookKey) {
+    webhooks = new WebhookSender({
+      url: config.webhookUrl,
+      apiKey: config.webhookKey,
+      secret: config.keys.get(config.webhookKey)!,
+      queueMax: config.webhookQueueMax,
+      nowMs,
+      logger,
+      metrics: metrics.webhooks,
+    });
+    stopWebhooks = sendOwnedRoomWebhooks(node, webhooks);
+  }
+
+  app.decorateRequest('startedAtMs', 0);
+  app.decorateRequest('deadlineAtMs', 0);
+  app.decorateRequest('grants', undefined);
+  app.decorateRequest('releaseSlot', undefined);
+  app.decorateRequest('clientGone', undefined);
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.startedAtMs = nowMs();
+    const kind = routeKind(request.url);
+    if (kind === 'open') return;
+    try {
+      request.grants = tokens.authenticate(request.headers.authorization, nowMs());
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      return sendAuthFailure(reply, error.message);
+    }
+    request.deadlineAtMs =
+      request.startedAtMs +
+      requestTimeoutMs(
+        request.headers[TIMEOUT_HEADER],
+        config.requestTimeoutMs,
+        REQUEST_TIMEOUT_MS_MAX,
+      );
+    const state = node.nodeState();
+    if (kind === 'twirp' && state !== 'running' && state !== 'resyncing') {
+      return sendTwirpError(reply, new TwirpError('unavailable', `node is ${state}`, {}, 1_000));
+    }
+    request.releaseSlot = admission.tryAcquire();
+    if (request.releaseSlot) return;
+    // Must wait: only now pay for an AbortController (~7 us) to withdraw if the client leaves.
+    request.clientGone = new AbortController();
+    try {
+      request.releaseSlot = await admission.acquire(
+        request.deadlineAtMs,
+        request.clientGone.signal,
+      );
+    } catch (error) {
+      return sendTwirpError(reply, toTwirpError(error));
+    }
+  });
+
+  app.addHook('onRequestAbort', async (request) => {
+    request.clientGone?.abort();
+    request.releaseSlot?.();
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.releaseSlot?.();
+    const code = reply.statusCode;
+    metrics.observeRequest(methodLabel(request), code, (nowMs() - request.startedAtMs) / 1_000);
+    // 503 (no ack in time, node not ready) and 501 are expected answers that can come by the
+    // thousand per second in a partition: counted in metrics, logged at debug only.
+    if (code >= 500 && code !== 503 && code !== 501) {
+      request.log.warn({ method: request.method, url: request.url, code }, 'request failed');
+    } else {
+      request.log.debug({ method: request.method, url: request.url, code }, 'request');
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const answer = fromFrameworkError(error, request);
+    if (answer.code === 'internal') request.log.error({ err: error }, 'unexpected error');
+    sendTwirpError(reply, answer);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    sendTwirpError(
+      reply,
+      new TwirpError('bad_route', `no handler for path "${path.slice(0, 300)}"`, {
+        twirp_invalid_route: `${request.method} ${path.slice(0, 300)}`,
+      }),
+    );
+  });
+
+  const deadlineMsOf = (request: FastifyRequest): number =>
+    nodeBudgetMs(request.deadlineAtMs, nowMs());
+  app.register(twirpRoutes, { node, config, deadlineMsOf });
+  app.register(adminRoutes, { node, admission });
+
+  app.get('/healthz', async (_request, reply) =>
+    reply.header('content-type', 'text/plain; charset=utf-8').send('ok'),
+  );
+  app.get('/readyz', async (_request, reply) => {
+    const state = node.nodeState();
+    const running = state === 'running';
+    const peers = node.members().filter((m, i) => i > 0 && m.state === 'alive').length;
+    const ready = running && (config.seeds.length === 0 || peers > 0);
+    return reply
+      .code(ready ? 200 : 503)
+      .header('content-type', 'application/json')
+      .send(Buffer.from(JSON.stringify({ ready, state, alivePeers: peers })));
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(body);
+  });
+
+  app.addHook('preClose', async () => {
+    events.close();
+    webhooks?.stop();
+    stopWebhooks?.();
+  });
+  return app;
+}
+
+/** Fastify's own errors (body parsing, limits) as Twirp errors. */
+function fromFrameworkError(error: unknown, request: FastifyRequest): TwirpError {
+  if (error instanceof TwirpError) return error;
+  const code = (error as { code?: string }).code;
+  const path = request.url.split('?')[0]!;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      // Not resource_exhausted (429): retrying the same body can never succeed.
+      return new TwirpError('invalid_argument', 'request body is too large', {
+        argument: 'body',
+      });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return routeKind(path) === 'twirp'
+        ? new TwirpError(
+            'bad_route',
+            `unexpected Content-Type: "${String(request.headers['content-type'] ?? '').slice(0, 100)}"`,
+            { twirp_invalid_route: `${request.method} ${path.slice(0, 300)}` },
+          )
+        : new TwirpError('malformed', 'body must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new TwirpError('malformed', 'the request body could not be decoded');
+    default:
+      if ((error as { statusCode?: number }).statusCode === 400) {
+        return new TwirpError('malformed', 'the request could not be decoded');
+      }
+      return toTwirpError(error);
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * LiveKit's RoomService over Twirp (livekit-roomservice.md): `POST
+ * /twirp/livekit.RoomService/<Method>`, JSON or binary protobuf by Content-Type, messages from
+ * `@livekit/protocol` (the classes livekit-server-sdk uses). Room calls go to the node from
+ * memory or through its durable write path with what is left of the request's deadline.
+ */
+
+import type { Message, MessageType } from '@bufbuild/protobuf';
+import {
+  CreateRoomRequest,
+  DeleteRoomRequest,
+  DeleteRoomResponse,
+  ListRoomsRequest,
+  ListRoomsResponse,
+  UpdateRoomMetadataRequest,
+} from '@livekit/protocol';
+import type { RegistryNode } from '@roomring/node';
+import { ROOM_NAME_BYTES_MAX, utf8ByteLength } from '@roomring/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireGrant, requireRoomAdmin, type VideoGrants } from './auth.js';
+import type { ServerConfig } from './config.js';
+import { TwirpError } from './errors.js';
+import { toLivekitRoom } from './room-mapping.js';
+
+export const TWIRP_PREFIX = '/twirp/';
+export const ROOM_SERVICE = 'livekit.RoomService';
+
+/** RoomService methods LiveKit defines that act on participants or media, which live on the
+ *  hosting media node, not in a registry: Twirp `unimplemented` (501). */
+export const UNIMPLEMENTED_METHODS: ReadonlySet<string> = new Set([
+  'ListParticipants',
+  'GetParticipant',
+  'RemoveParticipant',
+  'MutePublishedTrack',
+  'UpdateParticipant',
+  'UpdateSubscriptions',
+  'SendData',
+  'ForwardParticipant',
+  'MoveParticipant',
+  'PerformRpc',
+]);
+
+export type Codec = 'json' | 'protobuf';
+
+/** What a handler needs from the request. */
+export interface RpcContext {
+  node: RegistryNode;
+  config: Readonly<ServerConfig>;
+  grants: VideoGrants;
+  /** Time the node call may take (ms). */
+  deadlineMs: () => number;
+  /** Set when a ListRooms answer was cut at listRoomsMax. */
+  truncated: boolean;
+}
+
+interface Rpc<Req extends Message<Req>> {
+  request: MessageType<Req>;
+  call(ctx: RpcContext, request: Req): Promise<Message>;
+}
+
+function define<Req extends Message<Req>>(
+  request: MessageType<Req>,
+  call: (ctx: RpcContext, request: Req) => Promise<Message>,
+): Rpc<Req> {
+  return { request, call };
+}
+
+function checkName(name: string, argument = 'name'): void {
+  const bytes = utf8ByteLength(name);
+  if (bytes < 1 || bytes > ROOM_NAME_BYTES_MAX) {
+    throw new TwirpError(
+      'invalid_argument',
+      `${argument} must be 1 to ${ROOM_NAME_BYTES_MAX} UTF-8 bytes, got ${bytes}`,
+      { argument },
+    );
+  }
+}
+
+function checkMetadata(metadata: string, max: number): void {
+  const bytes = utf8ByteLength(metadata);
+  if (bytes > max) {
+    throw new TwirpError(
+      'invalid_argument',
+      `metadata must be at most ${max} bytes, got ${bytes}`,
+      {
+        argument: 'metadata',
+      },
+    );
+  }
+}
+
+/** The implemented RPCs, by method name (a Map: method names come from the URL). */
+export const RPCS: ReadonlyMap<string, Rpc<never>> = new Map<string, Rpc<never>>([
+  [
+    'CreateRoom',
+    define(CreateRoomRequest, async (ctx, req) => {
+      requireGrant(ctx.grants, 'roomCreate');
+      checkName(req.name);
+      checkMetadata(req.metadata, ctx.config.metadataBytesMax);
+      // Protobuf has no "unset": 0 means LiveKit's default (300 s / 20 s), as in livekit-server.
+      const room = await ctx.node.createRoom(
+        {
+          name: req.name,
+          ...(req.emptyTimeout > 0 ? { emptyTimeoutS: req.emptyTimeout } : {}),
+          ...(req.departureTimeout > 0 ? { departureTimeoutS: req.departureTimeout } : {}),
+          maxParticipants: req.maxParticipants,
+          metadata: req.metadata,
+          ...(req.nodeId !== '' ? { pinnedNode: req.nodeId } : {}),
+        },
+        { deadlineMs: ctx.deadlineMs() },
+      );
+      return toLivekitRoom(room);
+    }) as Rpc<never>,
+  ],
+  [
+    'ListRooms',
+    define(ListRoomsRequest, async (ctx, req) => {
+      requireGrant(ctx.grants, 'roomList');
+      const max = ctx.config.listRoomsMax;
+      const records = ctx.node.listRooms(req.names, max + 1);
+      ctx.truncated = records.length > max;
+      return new ListRoomsResponse({ rooms: records.slice(0, max).map(toLivekitRoom) });
+    }) as Rpc<never>,
+  ],
+  [
+    'DeleteRoom',
+    define(DeleteRoomRequest, async (ctx, req) => {
+      requireGrant(ctx.grants, 'roomCreate');
+      checkName(req.room, 'room');
+      await ctx.node.deleteRoom(req.room, { deadlineMs: ctx.deadlineMs() });
+      return new DeleteRoomResponse();
+    }) as Rpc<never>,
+  ],
+  [
+    'UpdateRoomMetadata',
+    define(UpdateRoomMetadataRequest, async (ctx, req) => {
+      requireRoomAdmin(ctx.grants, req.room);
+      checkName(req.room, 'room');
+      checkMetadata(req.metadata, ctx.config.metadataBytesMax);
+      const room = await ctx.node.updateRoomMetadata(req.room, req.metadata, {
+        deadlineMs: ctx.deadlineMs(),
+      });
+      return toLivekitRoom(room);
+    }) as Rpc<never>,
+  ],
+]);
+
+/** The metric label of a Twirp path: a known method name, or 'bad_route'. */
+export function twirpMethodLabel(path: string): string {
+  const method = path.slice(TWIRP_PREFIX.length + ROOM_SERVICE.length + 1);
+  return path.startsWith(`${TWIRP_PREFIX}${ROOM_SERVICE}/`) &&
+    (RPCS.has(method) || UNIMPLEMENTED_METHODS.has(method))
+    ? method
+    : 'bad_route';
+}
+
+/** Codec from the Content-Type before `;`, trimmed, lowercased; undefined if unsupported. */
+export function codecOf(contentType: string | undefined): Codec | undefined {
+  const mime = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mime === 'application/json') return 'json';
+  if (mime === 'application/protobuf') return 'protobuf';
+  return undefined;
+}
+
+function badRoute(message: string, method: string, path: string): TwirpError {
+  return new TwirpError('bad_route', message, { twirp_invalid_route: `${method} ${path}` });
+}
+
+function decode<T extends Message<T>>(type: MessageType<T>, codec: Codec, body: Buffer): T {
+  if (codec === 'protobuf') {
+    try {
+      return type.fromBinary(body);
+    } catch {
+      throw new TwirpError('malformed', 'the protobuf request could not be decoded');
+    }
+  }
+  try {
+    return type.fromJson(JSON.parse(body.toString('utf8')), { ignoreUnknownFields: true });
+  } catch {
+    throw new TwirpError('malformed', 'the json request could not be decoded');
+  }
+}
+
+function encode(message: Message, codec: Codec): Buffer {
+  if (codec === 'protobuf') return Buffer.from(message.toBinary());
+  return Buffer.from(
+    JSON.stringify(message.toJson({ useProtoFieldName: true, emitDefaultValues: true })),
+  );
+}
+
+export interface TwirpRoutesInit {
+  node: RegistryNode;
+  config: Readonly<ServerConfig>;
+  /** ms the node call may take, from the request's deadline. */
+  deadlineMsOf: (request: FastifyRequest) => number;
+}
+
+/** Registers `/twirp/*` with its own body parser (raw bytes of any content type, up to
+ *  bodyBytesMax): Twirp decides on the Content-Type itself and answers bad_route. */
+export async function twirpRoutes(app: FastifyInstance, init: TwirpRoutesInit): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: init.config.bodyBytesMax },
+    (_request, body, done) => done(null, body),
+  );
+  app.all('/twirp/*', async (request, reply) => handle(init, request, reply));
+}
+
+async function handle(
+  init: TwirpRoutesInit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const path = request.url.split('?')[0]!;
+  if (request.method !== 'POST') {
+    throw badRoute(
+      `unsupported method "${request.method}" (only POST is allowed)`,
+      request.method,
+      path,
+    );
+  }
+  const prefix = `${TWIRP_PREFIX}${ROOM_SERVICE}/`;
+  const method = path.startsWith(prefix) ? path.slice(prefix.length) : '';
+  const rpc = RPCS.get(method);
+  if (!rpc && !UNIMPLEMENTED_METHODS.has(method)) {
+    throw badRoute(`no handler for path "${path.slice(0, 300)}"`, request.method, path);
+  }
+  const codec = codecOf(request.headers['content-type']);
+  if (!codec) {
+    throw badRoute(
+      `unexpected Content-Type: "${(request.headers['content-type'] ?? '').slice(0, 100)}"`,
+      request.method,
+      path,
+    );
+  }
+  if (!rpc) {
+    throw new TwirpError(
+      'unimplemented',
+      `${method} is not implemented by a room registry: participants live on the media node`,
+    );
+  }
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const message = decode(rpc.request as MessageType<never>, codec, body);
+  const ctx: RpcContext = {
+    node: init.node,
+    config: init.config,
+    grants: request.grants!,
+    deadlineMs: () => init.deadlineMsOf(request),
+    truncated: false,
+  };
+  const response = await rpc.call(ctx, message);
+  if (ctx.truncated) reply.header('x-roomring-truncated', String(init.config.listRoomsMax));
+  return reply
+    .code(200)
+    .header('content-type', codec === 'json' ? 'application/json' : 'application/protobuf')
+    .send(encode(response, codec));
+}

@@ -1,0 +1,262 @@
+/**
+ * Configuration: flags, env and file with their precedence, validation naming the setting,
+ * --dev, --help, exit status 2 for a refused start, and the peer-key file of --data-dir.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  HelpRequested,
+  helpText,
+  loadOrCreatePeerKey,
+  PEER_KEY_FILE,
+  parseServerConfig,
+  ServerConfigError,
+} from '../src/index.js';
+import { spawnServer } from './helpers/server-process.js';
+
+const KEY = 'a'.repeat(64);
+const REQUIRED = ['--region', 'us-east', '--keys', 'k1:s1', '--cluster-key', KEY];
+const tmp = mkdtempSync(join(tmpdir(), 'roomring-server-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function refused(argv: string[], env: Record<string, string> = {}): ServerConfigError {
+  try {
+    parseServerConfig(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ServerConfigError);
+    return error as ServerConfigError;
+  }
+  throw new Error(`accepted ${argv.join(' ')}`);
+}
+
+describe('parseServerConfig', () => {
+  it('applies the documented defaults and freezes the result', () => {
+    const c = parseServerConfig(REQUIRED, {});
+    expect(c).toMatchObject({
+      region: 'us-east',
+      httpHost: '127.0.0.1',
+      httpPort: 7880,
+      p2pHost: '127.0.0.1',
+      p2pPort: 7900,
+      seeds: [],
+      clusterKey: KEY,
+      logLevel: 'info',
+      dev: false,
+      profile: 'lan',
+      minAcks: undefined,
+      weight: 1,
+      requestTimeoutMs: 5_000,
+      maxInFlight: 256,
+      queueMax: 1_024,
+      bodyBytesMax: 1_048_576,
+      metadataBytesMax: 65_536,
+      webhookUrl: undefined,
+      webhookKey: 'k1',
+    });
+    expect(c.nodeId.length).toBeGreaterThan(0);
+    expect([...c.keys]).toEqual([['k1', 's1']]);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('parses every flag', () => {
+    const c = parseServerConfig(
+      [
+        ...REQUIRED,
+        '--node-id',
+        'n1',
+        '--http-host',
+        '0.0.0.0',
+        '--http-port',
+        '8000',
+        '--p2p-port',
+        '9000',
+        '--seeds',
+        '10.0.0.1:7900, host.example:7901',
+        '--keys',
+        'k1:s1,k2:s:with:colons',
+        '--data-dir',
+        '/var/lib/rr',
+        '--log-level',
+        'debug',
+        '--profile',
+        'wan',
+        '--min-acks',
+        '2',
+        '--weight',
+        '3',
+        '--request-timeout-ms',
+        '2500',
+        '--max-in-flight',
+        '16',
+        '--queue-max',
+        '0',
+        '--webhook-url',
+        'http://127.0.0.1:9/hooks',
+        '--webhook-key',
+        'k2',
+      ],
+      {},
+    );
+    expect(c).toMatchObject({
+      nodeId: 'n1',
+      httpHost: '0.0.0.0',
+      p2pHost: '0.0.0.0',
+      httpPort: 8000,
+      p2pPort: 9000,
+      seeds: ['10.0.0.1:7900', 'host.example:7901'],
+      dataDir: '/var/lib/rr',
+      logLevel: 'debug',
+      profile: 'wan',
+      minAcks: 2,
+      weight: 3,
+      requestTimeoutMs: 2_500,
+      maxInFlight: 16,
+      queueMax: 0,
+      webhookUrl: 'http://127.0.0.1:9/hooks',
+      webhookKey: 'k2',
+    });
+    expect(c.keys.get('k2')).toBe('s:with:colons');
+  });
+
+  it('refuses to start without --keys or --cluster-key unless --dev', () => {
+    expect(refused(['--region', 'r', '--cluster-key', KEY]).setting).toBe('keys');
+    expect(refused(['--region', 'r', '--keys', 'k:s']).setting).toBe('cluster-key');
+    expect(refused(['--keys', 'k:s', '--cluster-key', KEY]).setting).toBe('region');
+  });
+
+  it('names the setting of every bad value', () => {
+    const cases: [string[], string][] = [
+      [['--http-port', '70000'], 'http-port'],
+      [['--http-port', '80x'], 'http-port'],
+      [['--cluster-key', 'abc'], 'cluster-key'],
+      [['--seeds', 'nohostport'], 'seeds'],
+      [['--profile', 'fast'], 'profile'],
+      [['--log-level', 'loud'], 'log-level'],
+      [['--keys', 'nosecret'], 'keys'],
+      [['--keys', 'k:a,k:b'], 'keys'],
+      [['--weight', '0'], 'weight'],
+      [['--max-in-flight', '0'], 'max-in-flight'],
+      [['--request-timeout-ms', '600000'], 'request-timeout-ms'],
+      [['--webhook-url', 'ftp://x'], 'webhook-url'],
+      [['--webhook-key', 'nobody'], 'webhook-key'],
+      [['--min-acks', '-1'], 'min-acks'],
+      [['--bogus', '1'], 'bogus'],
+    ];
+    for (const [extra, setting] of cases) {
+      const error = refused([...REQUIRED, ...extra]);
+      expect(error.setting, extra.join(' ')).toBe(setting);
+      expect(error.message).toContain(`--${setting}`);
+    }
+  });
+
+  it('gives --dev its keys, cluster key, profile and min-acks 0 without seeds', () => {
+    const dev = parseServerConfig(['--dev', '--region', 'us-east'], {});
+    expect([...dev.keys]).toEqual([['devkey', 'secret']]);
+    expect(dev.clusterKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(dev).toMatchObject({ dev: true, profile: 'local', minAcks: 0 });
+    const seeded = parseServerConfig(['--dev', '--region', 'eu', '--seeds', '127.0.0.1:7900'], {});
+    expect(seeded.minAcks).toBeUndefined();
+    const explicit = parseServerConfig(
+      ['--dev', '--region', 'eu', '--keys', 'mine:s', '--min-acks', '1'],
+      {},
+    );
+    expect([...explicit.keys]).toEqual([['mine', 's']]);
+    expect(explicit.minAcks).toBe(1);
+  });
+
+  it('reads ROOMRING_* env and a --config file; flag > env > file > default', () => {
+    const file = join(tmp, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        region: 'from-file',
+        httpPort: 1111,
+        weight: 4,
+        keys: 'fk:fs',
+        clusterKey: KEY,
+      }),
+    );
+    const env = { ROOMRING_HTTP_PORT: '2222', ROOMRING_REGION: 'from-env', ROOMRING_DEV: '0' };
+    const c = parseServerConfig(['--config', file, '--region', 'from-flag'], env);
+    expect(c).toMatchObject({ region: 'from-flag', httpPort: 2222, weight: 4 });
+    expect([...c.keys]).toEqual([['fk', 'fs']]);
+    expect(parseServerConfig([], { ...env, ROOMRING_CONFIG: file }).region).toBe('from-env');
+    writeFileSync(file, JSON.stringify({ region: 'x', colour: 'blue' }));
+    expect(refused(['--config', file]).setting).toBe('config');
+    expect(refused(['--config', join(tmp, 'missing.json')]).setting).toBe('config');
+  });
+
+  it('documents every required flag in --help, with env names and defaults', () => {
+    const help = helpText();
+    for (const flag of [
+      'region',
+      'node-id',
+      'http-host',
+      'http-port',
+      'p2p-port',
+      'seeds',
+      'keys',
+      'cluster-key',
+      'data-dir',
+      'log-level',
+      'dev',
+      'profile',
+      'min-acks',
+      'weight',
+      'request-timeout-ms',
+      'max-in-flight',
+      'queue-max',
+      'webhook-url',
+      'webhook-key',
+      'config',
+    ]) {
+      expect(help).toContain(`--${flag}`);
+    }
+    expect(help).toContain('ROOMRING_HTTP_PORT');
+    expect(help).toContain('peer-key');
+    expect(help).toContain('(default: 7880)');
+    expect(() => parseServerConfig(['--help'], {})).toThrow(HelpRequested);
+  });
+});
+
+describe('the process', () => {
+  const run = (argv: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawnServer(argv);
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr?.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('exits 2 with a clear message when --keys is missing, 0 for --help', async () => {
+    const [missing, help] = await Promise.all([
+      run(['--region', 'us-east', '--cluster-key', KEY]),
+      run(['--help']),
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--keys');
+    expect(missing.stderr).toContain('without --dev');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--cluster-key');
+  }, 30_000);
+});
+
+describe('loadOrCreatePeerKey', () => {
+  it('creates the data dir and a key once, then reads the same key', () => {
+    const dir = join(tmp, 'data', 'nested');
+    const first = loadOrCreatePeerKey(dir);
+    expect(first.created).toBe(true);
+    const second = loadOrCreatePeerKey(dir);
+    expect(second.created).toBe(false);
+    expect(Buffer.from(second.key)).toEqual(Buffer.from(first.key));
+    expect(readFileSync(join(dir, PEER_KEY_FILE)).length).toBe(first.key.length);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * Which failures may be retried, per method kind (README "Idempotency per method").
+ *
+ * Retryable at all: network failures, 503 `unavailable`, 429 `resource_exhausted` and the
+ * server's 408 `deadline_exceeded` (then only while the call's own deadline leaves time,
+ * which the caller checks). Never: auth and argument errors, not_found, internal, malformed,
+ * unimplemented, ...: repeating the same request would get the same answer.
+ */
+import {
+  type RetryStopReason,
+  RoomringApiError,
+  RoomringDeadlineExceededError,
+  type RoomringError,
+  RoomringNetworkError,
+} from './errors.js';
+
+/**
+ * - `idempotent`: repeating the call after it took effect changes nothing (get-or-create,
+ *   reads, setting a field to the same value).
+ * - `unsafe`: repeating it after it took effect gives a different outcome: DeleteRoom, whose
+ *   repeat answers 404 or deletes a newer incarnation of the same name.
+ */
+export type RetryRule = 'idempotent' | 'unsafe';
+
+export function isRetryableFailure(err: RoomringError): boolean {
+  if (err instanceof RoomringNetworkError) return true;
+  if (err instanceof RoomringApiError) {
+    return (
+      err.code === 'unavailable' ||
+      err.code === 'resource_exhausted' ||
+      err.code === 'deadline_exceeded'
+    );
+  }
+  return false; // local deadline, canceled, malformed response
+}
+
+/**
+ * True when the failure proves the server did nothing, so even an unsafe call may repeat:
+ * - a connection that was refused or never made (`beforeSend`);
+ * - 429 `resource_exhausted`: the contract sheds at admission before any work, and the
+ *   node's OverloadedError is "nothing changed" (packages/node README).
+ * A 503 does NOT prove it: the node's UnavailableError means "the write stands locally but
+ * too few replicas acknowledged it".
+ */
+export function provesNotApplied(err: RoomringError): boolean {
+  if (err instanceof RoomringNetworkError) return err.beforeSend;
+  return err instanceof RoomringApiError && err.code === 'resource_exhausted';
+}
+
+/** The reason to stop now, or undefined when a retry may be considered (time and budget next). */
+export function stopReason(
+  err: RoomringError,
+  rule: RetryRule,
+  attempt: number,
+  maxAttempts: number,
+  retryEnabled: boolean,
+): RetryStopReason | undefined {
+  if (err instanceof RoomringDeadlineExceededError) return 'deadline';
+  if (!isRetryableFailure(err)) return 'not-retryable';
+  if (rule === 'unsafe' && !provesNotApplied(err)) return 'unsafe-method';
+  if (!retryEnabled) return 'disabled';
+  if (attempt >= maxAttempts) return 'max-attempts';
+  return undefined;
+}
