@@ -4,12 +4,19 @@
  * a node pulls from one peer:
  *
  *   1. digest exchange (one request, one response): each side's per-bucket digests;
- *   2. bucket pull: the initiator asks for the buckets whose digests differ and the peer
- *      streams every incarnation in them (tombstones included) in bounded frames.
+ *   2. buckets that differ and where the initiator holds nothing (a cold join): pulled whole,
+ *      every incarnation (tombstones included) streamed in bounded frames;
+ *   3. the other differing buckets: the peer streams a summary (bucket, sid, 64-bit record
+ *      hash) of each record, and the initiator marks the sids it lacks or holds with another
+ *      hash as wanted;
+ *   4. the wanted sids are pulled, at most SYNC_SIDS_MAX per request.
  *
- * A responder that sees differing digests also schedules its own pull from the initiator, so
- * one session repairs both directions quickly. An empty node receives everything this way
- * (cold join). Sessions served at once are bounded by syncServeMax; more are refused.
+ * Step 3 is what keeps a repair proportional to what differs: 1,000 rooms lost by gossip land
+ * in ~880 of 4,096 buckets, which at 1M rooms hold ~215k records (~50 MB); their summaries
+ * are ~30 B each (~6.5 MB) and only the ~1,000 differing records are sent. Records the
+ * initiator holds and the peer lacks are not pushed: a responder that sees differing digests
+ * schedules its own pull from the initiator, so one session repairs both directions. Sessions
+ * served at once are bounded by syncServeMax (summaries and records alike); more are refused.
  */
 import {
   decodeMessage,
@@ -17,6 +24,10 @@ import {
   FRAME_RECORDS_MAX,
   type Message,
   type RoomRecord,
+  SUMMARY_ENTRIES_MAX,
+  SUMMARY_ENTRY_BYTES_MAX,
+  SYNC_SIDS_MAX,
+  type SyncSummaryEntry,
   splitIntoFrames,
 } from '@roomring/protocol';
 import type { NodeConfig } from './config.js';
@@ -30,15 +41,27 @@ export const SYNC_BUCKETS_PROTOCOL = '/roomring/sync-buckets/1';
  *  session deadline stops a slow one). */
 const PULL_FRAMES_MAX = 65_536;
 
-/** Buckets asked for in one pull request: 1,024 x 4 B keeps the request under 8 KiB. */
+/** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB. */
 const BUCKETS_PER_REQUEST_MAX = 1_024;
 
+/**
+ * Wanted sids one summary may collect before the initiator stops reading it and pulls what
+ * it has (the next session compares the rest): 262,144 sids x ~80 B = ~20 MB held at most,
+ * and 16 pull requests of SYNC_SIDS_MAX. Only two stores that differ in ~all of 1,024
+ * buckets holding more than 256 records each (1M+ rooms) reach it.
+ */
+const WANTED_MAX = 16 * SYNC_SIDS_MAX;
+
+/** What a sync session reads from the store (a view, so tests can fake it). */
 export interface SyncStoreView {
   bucketCount: number;
   bucketDigests(): Uint32Array;
   digest(): string;
   recordCount(): number;
   recordsInBucket(bucket: number): Iterable<Readonly<RoomRecord>>;
+  /** The 64-bit hash the bucket digests XOR together, as [high, low] uint32 words
+   *  (`recordHash` of @roomring/store): equal records give equal hashes on every node. */
+  recordHash(record: Readonly<RoomRecord>): readonly [hi: number, lo: number];
 }
 
 export interface AntiEntropyHost {
@@ -53,6 +76,10 @@ export interface AntiEntropyHost {
 export interface SyncOutcome {
   peer: PeerId;
   bucketsDiffering: number;
+  /** Summary entries the peer sent for differing buckets this node already held records in. */
+  summariesReceived: number;
+  /** Sids those summaries showed to be missing here or different. */
+  recordsWanted: number;
   recordsReceived: number;
 }
 
@@ -63,13 +90,26 @@ export interface AntiEntropyCounters {
   sessionsServed: number;
   sessionsRefused: number;
   bucketsRepaired: number;
+  /** Summary entries received (one per record of a summarised bucket). */
+  summariesReceived: number;
+  /** Summary entries sent. */
+  summariesSent: number;
+  /** Sids pulled because a summary showed them missing here or different. */
+  recordsWanted: number;
   recordsReceived: number;
   recordsSent: number;
   protocolErrors: number;
 }
 
+/** The peer refused the session or answered something this side did not ask for. */
 export class SyncRefusedError extends Error {
   override readonly name = 'SyncRefusedError';
+}
+
+/** The peer's summary broke the protocol (a bucket not asked for, or one bucket's entries
+ *  spread apart): the session fails and the error is counted. */
+export class SyncProtocolError extends Error {
+  override readonly name = 'SyncProtocolError';
 }
 
 /** Digests on the wire: two little-endian uint32 per bucket. */
@@ -95,6 +135,127 @@ export function differingBuckets(mine: Uint32Array, theirs: Uint8Array): number[
   return out;
 }
 
+/**
+ * Splits differing buckets into those this node holds no record in (pulled whole: a cold
+ * join stays a single pass) and those it holds records in (summarised first).
+ */
+export function splitByHolding(
+  store: Pick<SyncStoreView, 'recordsInBucket'>,
+  buckets: readonly number[],
+): { empty: number[]; held: number[] } {
+  const empty: number[] = [];
+  const held: number[] = [];
+  for (const bucket of buckets) {
+    const first = store.recordsInBucket(bucket)[Symbol.iterator]().next();
+    (first.done ? empty : held).push(bucket);
+  }
+  return { empty, held };
+}
+
+/** Summary entries per frame: SUMMARY_ENTRIES_MAX, fewer when syncFrameBytesMax is small
+ *  (16 KiB in the test profile = 546 entries of at most SUMMARY_ENTRY_BYTES_MAX). */
+export function summaryEntriesPerFrame(frameBytesMax: number): number {
+  return Math.max(
+    1,
+    Math.min(SUMMARY_ENTRIES_MAX, Math.floor(frameBytesMax / SUMMARY_ENTRY_BYTES_MAX)),
+  );
+}
+
+/** A record a summary showed to differ: its sid and the bucket it lives in. */
+export interface WantedRecord {
+  bucket: number;
+  sid: string;
+}
+
+/** Marks sids a local bucket holds more than once (two names, one sid): always wanted. */
+const AMBIGUOUS: readonly [number, number] = [-1, -1];
+
+/**
+ * Compares a peer's summary with this node's records, bucket by bucket. Entries must come
+ * only for the buckets asked for, each bucket's entries together (as every responder writes
+ * them), so each local bucket is indexed once: O(records of the buckets) time, and memory
+ * for one bucket's index plus the wanted list.
+ */
+export class SummaryComparer {
+  private readonly requested: Set<number>;
+  private readonly finished = new Set<number>();
+  private current = -1;
+  private index = new Map<string, readonly [number, number]>();
+  readonly wanted: WantedRecord[] = [];
+
+  constructor(
+    private readonly store: Pick<SyncStoreView, 'recordsInBucket' | 'recordHash'>,
+    buckets: readonly number[],
+  ) {
+    this.requested = new Set(buckets);
+  }
+
+  /** Feeds one frame's entries. Throws SyncProtocolError for an entry out of place. */
+  add(entries: readonly SyncSummaryEntry[]): void {
+    for (const entry of entries) {
+      if (entry.bucket !== this.current) this.enter(entry.bucket);
+      const mine = this.index.get(entry.sid);
+      if (
+        mine === undefined ||
+        mine === AMBIGUOUS ||
+        mine[0] !== entry.hashHi ||
+        mine[1] !== entry.hashLo
+      ) {
+        this.wanted.push({ bucket: entry.bucket, sid: entry.sid });
+      }
+    }
+  }
+
+  private enter(bucket: number): void {
+    if (!this.requested.has(bucket)) {
+      throw new SyncProtocolError(`summary entry for bucket ${bucket}, which was not asked for`);
+    }
+    if (this.finished.has(bucket)) {
+      throw new SyncProtocolError(`summary entries for bucket ${bucket} are not together`);
+    }
+    if (this.current >= 0) this.finished.add(this.current);
+    this.current = bucket;
+    this.index = new Map();
+    for (const record of this.store.recordsInBucket(bucket)) {
+      this.index.set(
+        record.sid,
+        this.index.has(record.sid) ? AMBIGUOUS : this.store.recordHash(record),
+      );
+    }
+  }
+}
+
+/**
+ * Groups wanted records into pull requests of at most `sidsMax` distinct sids, each with the
+ * distinct buckets its sids live in. A sid wanted in two buckets (two names) is asked for
+ * once, with both buckets: the responder sends every record of those buckets with that sid.
+ */
+export function groupWanted(
+  wanted: readonly WantedRecord[],
+  sidsMax: number,
+): { buckets: number[]; sids: string[] }[] {
+  const bucketsBySid = new Map<string, number[]>();
+  for (const { bucket, sid } of wanted) {
+    const buckets = bucketsBySid.get(sid);
+    if (buckets === undefined) bucketsBySid.set(sid, [bucket]);
+    else if (!buckets.includes(bucket)) buckets.push(bucket);
+  }
+  const groups: { buckets: number[]; sids: string[] }[] = [];
+  let sids: string[] = [];
+  let buckets = new Set<number>();
+  for (const [sid, sidBuckets] of bucketsBySid) {
+    sids.push(sid);
+    for (const bucket of sidBuckets) buckets.add(bucket);
+    if (sids.length === sidsMax) {
+      groups.push({ buckets: [...buckets], sids });
+      sids = [];
+      buckets = new Set();
+    }
+  }
+  if (sids.length > 0) groups.push({ buckets: [...buckets], sids });
+  return groups;
+}
+
 export class AntiEntropy {
   private readonly running = new Set<PeerId>();
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
@@ -108,6 +269,9 @@ export class AntiEntropy {
     sessionsServed: 0,
     sessionsRefused: 0,
     bucketsRepaired: 0,
+    summariesReceived: 0,
+    summariesSent: 0,
+    recordsWanted: 0,
     recordsReceived: 0,
     recordsSent: 0,
     protocolErrors: 0,
@@ -121,7 +285,7 @@ export class AntiEntropy {
 
   register(): void {
     this.transport.handle(SYNC_DIGEST_PROTOCOL, (frame, from) => this.serveDigest(frame, from));
-    this.transport.handle(SYNC_BUCKETS_PROTOCOL, (frame) => this.serveBuckets(frame));
+    this.transport.handle(SYNC_BUCKETS_PROTOCOL, (frame) => this.serveSync(frame));
   }
 
   isSyncing(peer: PeerId): boolean {
@@ -192,13 +356,10 @@ export class AntiEntropy {
         );
       }
       const buckets = differingBuckets(store.bucketDigests(), answer.digests);
-      let recordsReceived = 0;
-      for (let i = 0; i < buckets.length; i += BUCKETS_PER_REQUEST_MAX) {
-        recordsReceived += await this.pull(peer, buckets.slice(i, i + BUCKETS_PER_REQUEST_MAX));
-      }
+      const outcome = await this.repair(peer, store, buckets);
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
-      return { peer, bucketsDiffering: buckets.length, recordsReceived };
+      return outcome;
     } catch (error) {
       this.counters.sessionsFailed++;
       throw error;
@@ -212,8 +373,69 @@ export class AntiEntropy {
     }
   }
 
-  private async pull(peer: PeerId, buckets: number[]): Promise<number> {
-    const request = encodeMessage({ type: 'sync-bucket-request', buckets });
+  /** Steps 2-4 of a session for the buckets whose digests differ. */
+  private async repair(
+    peer: PeerId,
+    store: SyncStoreView,
+    buckets: readonly number[],
+  ): Promise<SyncOutcome> {
+    const outcome: SyncOutcome = {
+      peer,
+      bucketsDiffering: buckets.length,
+      summariesReceived: 0,
+      recordsWanted: 0,
+      recordsReceived: 0,
+    };
+    const { empty, held } = splitByHolding(store, buckets);
+    for (let i = 0; i < empty.length; i += BUCKETS_PER_REQUEST_MAX) {
+      const chunk = empty.slice(i, i + BUCKETS_PER_REQUEST_MAX);
+      outcome.recordsReceived += await this.pull(peer, chunk, []);
+    }
+    for (let i = 0; i < held.length; i += BUCKETS_PER_REQUEST_MAX) {
+      const chunk = held.slice(i, i + BUCKETS_PER_REQUEST_MAX);
+      const comparer = await this.summarise(peer, store, chunk, outcome);
+      outcome.recordsWanted += comparer.wanted.length;
+      this.counters.recordsWanted += comparer.wanted.length;
+      for (const group of groupWanted(comparer.wanted, SYNC_SIDS_MAX)) {
+        outcome.recordsReceived += await this.pull(peer, group.buckets, group.sids);
+      }
+    }
+    return outcome;
+  }
+
+  /** Reads the peer's summary of `buckets` and compares it with the local records. */
+  private async summarise(
+    peer: PeerId,
+    store: SyncStoreView,
+    buckets: number[],
+    outcome: SyncOutcome,
+  ): Promise<SummaryComparer> {
+    const comparer = new SummaryComparer(store, buckets);
+    const request = encodeMessage({ type: 'sync-summary-request', buckets });
+    for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
+      timeoutMs: this.config.syncTimeoutMs,
+      framesMax: PULL_FRAMES_MAX,
+    })) {
+      const message = this.decode(frame);
+      if (message.type !== 'sync-summaries') {
+        throw new SyncRefusedError(`unexpected ${message.type}`);
+      }
+      try {
+        comparer.add(message.entries);
+      } catch (error) {
+        this.counters.protocolErrors++;
+        throw error;
+      }
+      outcome.summariesReceived += message.entries.length;
+      this.counters.summariesReceived += message.entries.length;
+      // Enough to pull for now: stop reading (the stream closes); the next session goes on.
+      if (comparer.wanted.length >= WANTED_MAX) break;
+    }
+    return comparer;
+  }
+
+  private async pull(peer: PeerId, buckets: number[], sids: string[]): Promise<number> {
+    const request = encodeMessage({ type: 'sync-bucket-request', buckets, sids });
     let received = 0;
     for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
       timeoutMs: this.config.syncTimeoutMs,
@@ -258,35 +480,47 @@ export class AntiEntropy {
     return encodeMessage(this.digestMessage());
   }
 
-  private serveBuckets(frame: Uint8Array): AsyncIterable<Uint8Array> | Promise<Uint8Array> {
+  /** Serves a sync-bucket-request (records) or a sync-summary-request (summaries); both
+   *  count against syncServeMax. */
+  private serveSync(frame: Uint8Array): AsyncIterable<Uint8Array> | Promise<Uint8Array> {
     if (!this.host.canServe()) return Promise.resolve(this.refusal('unavailable', 'resyncing'));
     if (this.serving >= this.config.syncServeMax) {
       return Promise.resolve(this.refusal('overloaded', 'too many sync sessions'));
     }
     const result = decodeMessage(frame);
-    const store = this.host.store();
-    if (
-      !result.ok ||
-      result.message.type !== 'sync-bucket-request' ||
-      result.message.buckets.some((b) => b >= store.bucketCount)
-    ) {
-      this.counters.protocolErrors++;
-      return Promise.resolve(this.refusal('bad-request', 'expected sync-bucket-request'));
+    const message = result.ok ? result.message : undefined;
+    const { bucketCount } = this.host.store();
+    const inRange = (buckets: readonly number[]): boolean => buckets.every((b) => b < bucketCount);
+    if (message?.type === 'sync-bucket-request' && inRange(message.buckets)) {
+      return this.streamBuckets(message.buckets, message.sids);
     }
-    return this.streamBuckets(result.message.buckets);
+    if (message?.type === 'sync-summary-request' && inRange(message.buckets)) {
+      return this.streamSummaries(message.buckets);
+    }
+    this.counters.protocolErrors++;
+    return Promise.resolve(
+      this.refusal('bad-request', 'expected sync-bucket-request or sync-summary-request'),
+    );
   }
 
-  private async *streamBuckets(buckets: readonly number[]): AsyncGenerator<Uint8Array> {
+  /** Every record of `buckets`, or only those with one of `sids` when it is not empty. */
+  private async *streamBuckets(
+    buckets: readonly number[],
+    sids: readonly string[],
+  ): AsyncGenerator<Uint8Array> {
     this.serving++;
     this.counters.sessionsServed++;
     try {
       const store = this.host.store();
+      const only = sids.length > 0 ? new Set(sids) : undefined;
       let records: Readonly<RoomRecord>[] = [];
       let covered: number[] = [];
       // Gathers buckets until about half a frame's records are pending, then sends them; the
       // last frame of each group lists the buckets it completes.
       for (const [i, bucket] of buckets.entries()) {
-        for (const record of store.recordsInBucket(bucket)) records.push(record);
+        for (const record of store.recordsInBucket(bucket)) {
+          if (only === undefined || only.has(record.sid)) records.push(record);
+        }
         covered.push(bucket);
         const last = i === buckets.length - 1;
         if (!last && records.length < FRAME_RECORDS_MAX / 2) continue;
@@ -308,6 +542,36 @@ export class AntiEntropy {
       if (buckets.length === 0) {
         yield encodeMessage({ type: 'sync-bucket-records', buckets: [], records: [], done: true });
       }
+    } finally {
+      this.serving--;
+    }
+  }
+
+  /**
+   * A summary entry per record of `buckets`, each bucket's entries together, in frames of
+   * summaryEntriesPerFrame(syncFrameBytesMax). A bucket's entries are gathered before any
+   * is sent, so a merge during a yield cannot split them.
+   */
+  private async *streamSummaries(buckets: readonly number[]): AsyncGenerator<Uint8Array> {
+    this.serving++;
+    this.counters.sessionsServed++;
+    try {
+      const store = this.host.store();
+      const perFrame = summaryEntriesPerFrame(this.config.syncFrameBytesMax);
+      const pending: SyncSummaryEntry[] = [];
+      for (const bucket of buckets) {
+        for (const record of store.recordsInBucket(bucket)) {
+          const [hashHi, hashLo] = store.recordHash(record);
+          pending.push({ bucket, sid: record.sid, hashHi, hashLo });
+        }
+        while (pending.length >= perFrame) {
+          const entries = pending.splice(0, perFrame);
+          this.counters.summariesSent += entries.length;
+          yield encodeMessage({ type: 'sync-summaries', entries, done: false });
+        }
+      }
+      this.counters.summariesSent += pending.length;
+      yield encodeMessage({ type: 'sync-summaries', entries: pending, done: true });
     } finally {
       this.serving--;
     }

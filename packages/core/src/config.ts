@@ -72,9 +72,10 @@ export interface NodeOptions {
   /** Period of a sync session with one random peer. Bounds how long a dropped gossip
    *  message stays missing. @default 5000 */
   syncIntervalMs: number;
-  /** Deadline of one whole sync session (digest + every record frame). @default 30000 */
+  /** Deadline of each request of a sync session (digest exchange, one summary stream, one
+   *  record pull). @default 30000 */
   syncTimeoutMs: number;
-  /** Size bound of the records of one sync frame (<= FRAME_RECORD_BYTES_MAX, 768 KiB).
+  /** Size bound of one sync frame, records or summaries (<= FRAME_RECORD_BYTES_MAX, 768 KiB).
    *  @default 524288 (512 KiB) */
   syncFrameBytesMax: number;
   /** Sync sessions served at once; more are refused with `overloaded`. @default 4 */

@@ -14,7 +14,7 @@ import {
   type RoomRecord,
 } from '@roomring/protocol';
 import { createPlacement, type Placement, type RingMember } from '@roomring/ring';
-import { createRoomStore, type RoomStore, RoomStoreError } from '@roomring/store';
+import { createRoomStore, type RoomStore, RoomStoreError, recordHash } from '@roomring/store';
 import { AntiEntropy } from './anti-entropy.js';
 import { type NodeConfig, type NodeOptionsInput, resolveConfig } from './config.js';
 import {
@@ -159,6 +159,7 @@ export class RegistryCore {
         digest: () => this.store.digest(),
         recordCount: () => this.store.counts().incarnations,
         recordsInBucket: (bucket) => this.store.recordsInBucket(bucket),
+        recordHash,
       }),
       mergeRemote: (record) => {
         this.mergeRemote(record);

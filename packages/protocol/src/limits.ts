@@ -7,6 +7,7 @@
  * Changing a limit that a peer enforces is a wire change: see docs/protocol/wire-format.md.
  */
 import { arrayHeaderBytes, strBytes, uintBytes } from './msgpack-sizes.js';
+import { SID_LENGTH } from './sid.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -179,9 +180,46 @@ export const BUCKET_COUNT_MAX = 65_536;
  */
 export const BUCKET_COUNT_DEFAULT = 4_096;
 
+// ---------------------------------------------------------------------------------------------
+// Anti-entropy summaries (docs/protocol/sync.md: summary step, then a pull of wanted sids)
+// ---------------------------------------------------------------------------------------------
+
 /**
- * Deepest array nesting in any message: envelope > records > record tuple. Deeper input is
- * rejected by the pre-scan before msgpackr's recursive reader sees it (no stack exhaustion).
+ * Largest word of a record hash: sync-summaries carries each 64-bit record hash (the one the
+ * bucket digests XOR together) as two uint32 words, high then low.
+ */
+export const HASH_WORD_MAX = UINT32_MAX;
+
+/**
+ * Largest encoded summary entry `[bucket, sid, hashHi, hashLo]`, DERIVED from the limits
+ * above (not a separate check): fixarray header 1 B + bucket id below 65,536 as uint16 3 B +
+ * sid 16 B + two uint32 words 5 B each = 30 B. A typical record is ~225 B, so a summary costs
+ * ~1/8 of resending the record.
+ */
+export const SUMMARY_ENTRY_BYTES_MAX =
+  arrayHeaderBytes(4) +
+  uintBytes(BUCKET_COUNT_MAX - 1) +
+  strBytes(SID_LENGTH) +
+  2 * uintBytes(HASH_WORD_MAX);
+
+/**
+ * Entries per sync-summaries frame: 16,384 x 30 B = 480 KiB, under half of
+ * STREAM_FRAME_BYTES_MAX; the same frame of records would be ~3.5 MiB. Also bounds the work
+ * one frame costs the receiver: 16,384 hash compares x ~0.3 us = ~5 ms.
+ */
+export const SUMMARY_ENTRIES_MAX = 16_384;
+
+/**
+ * Sids per sync-bucket-request (the records a summary showed to differ): 16,384 x 16 B =
+ * 256 KiB, plus at most 65,536 bucket ids x 3 B = 192 KiB, is 448 KiB, under a frame. A
+ * session asks for more in several requests.
+ */
+export const SYNC_SIDS_MAX = 16_384;
+
+/**
+ * Deepest array nesting in any message: envelope > records > record tuple (or envelope >
+ * entries > summary entry). Deeper input is rejected by the pre-scan before msgpackr's
+ * recursive reader sees it (no stack exhaustion).
  */
 export const NESTING_DEPTH_MAX = 3;
 

@@ -11,6 +11,7 @@ import {
   readEnum,
   readInt,
   readList,
+  readSid,
   readString,
   readTuple,
   schemaError,
@@ -23,6 +24,7 @@ import {
   COUNT_MAX,
   ERROR_MESSAGE_BYTES_MAX,
   FRAME_RECORDS_MAX,
+  HASH_WORD_MAX,
   HLC_STAMP_MAX,
   INCARNATION_MAX,
   NODE_ID_BYTES_MAX,
@@ -31,6 +33,8 @@ import {
   REGION_BYTES_MAX,
   REQUEST_ID_MAX,
   SEQ_MAX,
+  SUMMARY_ENTRIES_MAX,
+  SYNC_SIDS_MAX,
   URL_BYTES_MAX,
   WEIGHT_MAX,
   WEIGHT_MIN,
@@ -42,6 +46,7 @@ import {
   PROTOCOL_VERSION,
   RPC_ERROR_CODES,
   type SuspectState,
+  type SyncSummaryEntry,
 } from './messages.js';
 import { recordsFromTuples, recordToTuple } from './record-codec.js';
 import type { RoomRecord } from './room-record.js';
@@ -83,6 +88,41 @@ function buckets(v: unknown): number[] {
   return out;
 }
 
+/** Distinct valid sids, at most SYNC_SIDS_MAX. */
+function sids(v: unknown): string[] {
+  const list = readList(v, 'sids', SYNC_SIDS_MAX, 'SYNC_SIDS_MAX');
+  const seen = new Set<string>();
+  const out = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const sid = readSid(list[i], `sids[${i}]`);
+    if (seen.has(sid)) schemaError(`sids[${i}]`, `duplicate sid ${sid}`);
+    seen.add(sid);
+    out[i] = sid;
+  }
+  return out;
+}
+
+const hashWord = (v: unknown, field: string): number =>
+  readInt(v, field, 0, HASH_WORD_MAX, 'HASH_WORD_MAX');
+
+/** Summary entries `[bucket, sid, hashHi, hashLo]`, at most SUMMARY_ENTRIES_MAX. Not
+ *  distinct: two names of one bucket may (rarely) hold incarnations with the same sid. */
+function summaryEntries(v: unknown): SyncSummaryEntry[] {
+  const list = readList(v, 'entries', SUMMARY_ENTRIES_MAX, 'SUMMARY_ENTRIES_MAX');
+  const out = new Array<SyncSummaryEntry>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const field = `entries[${i}]`;
+    const e = readTuple(list[i], field, 4);
+    out[i] = {
+      bucket: readInt(e[0], `${field}.bucket`, 0, BUCKET_COUNT_MAX - 1, 'BUCKET_COUNT_MAX'),
+      sid: readSid(e[1], `${field}.sid`),
+      hashHi: hashWord(e[2], `${field}.hashHi`),
+      hashLo: hashWord(e[3], `${field}.hashLo`),
+    };
+  }
+  return out;
+}
+
 function bucketCount(v: unknown): number {
   const n = readInt(
     v,
@@ -120,6 +160,14 @@ function p2pAddrs(v: unknown): string[] {
 /** Records as tuples; a non-array is passed through for the validator to name. */
 function tuples(list: readonly RoomRecord[]): unknown {
   return Array.isArray(list) ? list.map(recordToTuple) : list;
+}
+
+/** Summary entries as tuples; a non-object is passed through for the validator to name. */
+function entryTuples(list: readonly SyncSummaryEntry[]): unknown {
+  if (!Array.isArray(list)) return list;
+  return list.map((e: SyncSummaryEntry | null) =>
+    typeof e === 'object' && e !== null ? [e.bucket, e.sid, e.hashHi, e.hashLo] : e,
+  );
 }
 
 export function messageToEnvelope(m: Message): unknown[] {
@@ -167,9 +215,13 @@ export function messageToEnvelope(m: Message): unknown[] {
         m.recordCount,
       ];
     case 'sync-bucket-request':
-      return [VERSION, CODES[m.type], m.buckets];
+      return [VERSION, CODES[m.type], m.buckets, m.sids];
     case 'sync-bucket-records':
       return [VERSION, CODES[m.type], m.buckets, tuples(m.records), m.done];
+    case 'sync-summary-request':
+      return [VERSION, CODES[m.type], m.buckets];
+    case 'sync-summaries':
+      return [VERSION, CODES[m.type], entryTuples(m.entries), m.done];
     case 'replicate':
       return [VERSION, CODES[m.type], m.requestId, m.origin, m.sentAt, tuples(m.records)];
     case 'replicate-ack':
@@ -261,8 +313,8 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
       };
     }
     case CODES['sync-bucket-request']: {
-      const e = readTuple(envelope, '', 3);
-      return { type: 'sync-bucket-request', buckets: buckets(e[2]) };
+      const e = readTuple(envelope, '', 4);
+      return { type: 'sync-bucket-request', buckets: buckets(e[2]), sids: sids(e[3]) };
     }
     case CODES['sync-bucket-records']: {
       const e = readTuple(envelope, '', 5);
@@ -271,6 +323,18 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
         buckets: buckets(e[2]),
         records: records(e[3], FRAME_RECORDS_MAX, 'FRAME_RECORDS_MAX', 0),
         done: readBool(e[4], 'done'),
+      };
+    }
+    case CODES['sync-summary-request']: {
+      const e = readTuple(envelope, '', 3);
+      return { type: 'sync-summary-request', buckets: buckets(e[2]) };
+    }
+    case CODES['sync-summaries']: {
+      const e = readTuple(envelope, '', 4);
+      return {
+        type: 'sync-summaries',
+        entries: summaryEntries(e[2]),
+        done: readBool(e[3], 'done'),
       };
     }
     case CODES.replicate: {

@@ -97,11 +97,17 @@ export interface SyncDigestMessage {
   recordCount: number;
 }
 
-/** Sync stream: the buckets whose digests differ, to be sent in full. */
+/**
+ * Sync stream: records to send. With no `sids`, every record of the buckets (the buckets
+ * whose digests differ and where the asker holds nothing); with `sids`, only the records of
+ * the buckets that have one of those sids (the ones a summary showed to differ).
+ */
 export interface SyncBucketRequestMessage {
   type: 'sync-bucket-request';
   /** Distinct bucket indexes below BUCKET_COUNT_MAX (the session checks its bucketCount). */
   buckets: number[];
+  /** Distinct valid sids, 0..SYNC_SIDS_MAX; empty = every record of the buckets. */
+  sids: string[];
 }
 
 /** Sync stream: one bounded frame of the answer to a sync-bucket-request. */
@@ -111,6 +117,36 @@ export interface SyncBucketRecordsMessage {
   buckets: number[];
   /** 0..FRAME_RECORDS_MAX records. */
   records: RoomRecord[];
+  /** True on the last frame of the answer. */
+  done: boolean;
+}
+
+/** Sync stream: send a summary (sid and record hash) of every record of these buckets. */
+export interface SyncSummaryRequestMessage {
+  type: 'sync-summary-request';
+  /** Distinct bucket indexes below BUCKET_COUNT_MAX (the session checks its bucketCount). */
+  buckets: number[];
+}
+
+/**
+ * One record in a summary; on the wire `[bucket, sid, hashHi, hashLo]`. The hash is the
+ * 64-bit record hash the sender's bucket digests XOR together (`recordHash` of
+ * @roomring/store), so equal records give equal entries on every node.
+ */
+export interface SyncSummaryEntry {
+  /** Below BUCKET_COUNT_MAX. */
+  bucket: number;
+  sid: string;
+  /** High and low uint32 words of the record hash (0..HASH_WORD_MAX). */
+  hashHi: number;
+  hashLo: number;
+}
+
+/** Sync stream: one bounded frame of the answer to a sync-summary-request. */
+export interface SyncSummariesMessage {
+  type: 'sync-summaries';
+  /** 0..SUMMARY_ENTRIES_MAX entries; a sender lists each bucket's entries together. */
+  entries: SyncSummaryEntry[];
   /** True on the last frame of the answer. */
   done: boolean;
 }
@@ -152,6 +188,8 @@ export type Message =
   | SyncDigestMessage
   | SyncBucketRequestMessage
   | SyncBucketRecordsMessage
+  | SyncSummaryRequestMessage
+  | SyncSummariesMessage
   | ReplicateMessage
   | ReplicateAckMessage
   | RpcErrorMessage;
@@ -170,6 +208,8 @@ export const MESSAGE_TYPE_CODES = {
   replicate: 8,
   'replicate-ack': 9,
   'rpc-error': 10,
+  'sync-summary-request': 11,
+  'sync-summaries': 12,
 } as const satisfies Record<MessageType, number>;
 
 const TYPES_BY_CODE = new Map<number, MessageType>(

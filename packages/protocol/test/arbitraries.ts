@@ -25,6 +25,9 @@ import {
   type SyncBucketRecordsMessage,
   type SyncBucketRequestMessage,
   type SyncDigestMessage,
+  type SyncSummariesMessage,
+  type SyncSummaryEntry,
+  type SyncSummaryRequestMessage,
   WEIGHT_MAX,
 } from '../src/index.js';
 
@@ -198,12 +201,32 @@ export const arbSyncDigest: fc.Arbitrary<SyncDigestMessage> = fc
 export const arbSyncBucketRequest: fc.Arbitrary<SyncBucketRequestMessage> = fc.record({
   type: fc.constant('sync-bucket-request'),
   buckets: arbBuckets,
+  sids: fc.oneof(fc.constant<string[]>([]), fc.uniqueArray(arbSid, { maxLength: 20 })),
 });
 
 export const arbSyncBucketRecords: fc.Arbitrary<SyncBucketRecordsMessage> = fc.record({
   type: fc.constant('sync-bucket-records'),
   buckets: arbBuckets,
   records: arbRecords(0),
+  done: fc.boolean(),
+});
+
+export const arbSyncSummaryRequest: fc.Arbitrary<SyncSummaryRequestMessage> = fc.record({
+  type: fc.constant('sync-summary-request'),
+  buckets: arbBuckets,
+});
+
+/** Any valid summary entry: bucket ids up to the limit, hash words over all of uint32. */
+export const arbSyncSummaryEntry: fc.Arbitrary<SyncSummaryEntry> = fc.record({
+  bucket: fc.oneof(fc.nat({ max: 63 }), fc.nat({ max: BUCKET_COUNT_MAX - 1 })),
+  sid: arbSid,
+  hashHi: arbUint32,
+  hashLo: arbUint32,
+});
+
+export const arbSyncSummaries: fc.Arbitrary<SyncSummariesMessage> = fc.record({
+  type: fc.constant('sync-summaries'),
+  entries: fc.array(arbSyncSummaryEntry, { maxLength: 20 }),
   done: fc.boolean(),
 });
 
@@ -238,6 +261,8 @@ export const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   arbSyncDigest,
   arbSyncBucketRequest,
   arbSyncBucketRecords,
+  arbSyncSummaryRequest,
+  arbSyncSummaries,
   arbReplicate,
   arbReplicateAck,
   arbRpcError,

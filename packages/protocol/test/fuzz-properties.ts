@@ -116,7 +116,7 @@ const typeCodes = Object.values(MESSAGE_TYPE_CODES);
 
 /** Header bytes of a plausible envelope, so random tails reach the deeper parsers. */
 const arbEnvelopeHead = fc
-  .tuple(fc.integer({ min: 0, max: 20 }), fc.constantFrom(...typeCodes, 0, 11, 100, 255))
+  .tuple(fc.integer({ min: 0, max: 20 }), fc.constantFrom(...typeCodes, 0, 13, 100, 255))
   .map(([count, code]) => Uint8Array.of(0x90 | Math.min(count, 15), PROTOCOL_VERSION, code));
 
 /** Random bytes: raw, or behind a plausible envelope head. */

@@ -24,6 +24,7 @@ import {
   FRAME_RECORD_BYTES_MAX,
   FRAME_RECORDS_MAX,
   GOSSIP_MESSAGE_BYTES_MAX,
+  HASH_WORD_MAX,
   HLC_STAMP_MAX,
   INCARNATION_MAX,
   MAX_PARTICIPANTS_MAX,
@@ -43,10 +44,16 @@ import {
   ROOM_NAME_BYTES_MAX,
   type RoomRecord,
   SEQ_MAX,
+  SID_ALPHABET,
+  SID_PREFIX,
   SNAPSHOT_BYTES_MAX,
   SNAPSHOT_RECORDS_MAX,
   SNAPSHOT_TYPE_CODE,
   STREAM_FRAME_BYTES_MAX,
+  SUMMARY_ENTRIES_MAX,
+  SUMMARY_ENTRY_BYTES_MAX,
+  SYNC_SIDS_MAX,
+  type SyncSummaryEntry,
   URL_BYTES_MAX,
   WEIGHT_MAX,
   WEIGHT_MIN,
@@ -96,6 +103,38 @@ const digest = (bucketCount: number, digestBytes = bucketCount * 8): Message => 
 const records = (count: number): RoomRecord[] =>
   Array.from({ length: count }, () => exampleRecord());
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
+
+/** The i-th of distinct valid sids: i written in base57, padded to 12 characters. */
+function sidOf(i: number): string {
+  let chars = '';
+  for (let n = i, k = 0; k < 12; k++, n = Math.floor(n / 57)) chars = SID_ALPHABET[n % 57] + chars;
+  return SID_PREFIX + chars;
+}
+const sids = (count: number): string[] => range(count).map(sidOf);
+const sidRequest = (count: number): Message => ({
+  type: 'sync-bucket-request',
+  buckets: [0],
+  sids: sids(count),
+});
+const entry = (over: Partial<SyncSummaryEntry> = {}): SyncSummaryEntry => ({
+  bucket: 0,
+  sid: 'RM_4kTfZbqW9xYd',
+  hashHi: 1,
+  hashLo: 2,
+  ...over,
+});
+const summaries = (entries: SyncSummaryEntry[]): Message => ({
+  type: 'sync-summaries',
+  entries,
+  done: true,
+});
+/** The largest summary entry: every field at its widest encoding. */
+const widestEntry = (i = 0): SyncSummaryEntry => ({
+  bucket: BUCKET_COUNT_MAX - 1,
+  sid: sidOf(i),
+  hashHi: HASH_WORD_MAX,
+  hashLo: HASH_WORD_MAX,
+});
 
 interface LimitCase {
   limit: string;
@@ -327,14 +366,50 @@ const CASES: LimitCase[] = [
   {
     limit: 'BUCKET_COUNT_MAX (bucket index)',
     field: 'buckets[0]',
-    at: { type: 'sync-bucket-request', buckets: [BUCKET_COUNT_MAX - 1] },
-    over: { type: 'sync-bucket-request', buckets: [BUCKET_COUNT_MAX] },
+    at: { type: 'sync-bucket-request', buckets: [BUCKET_COUNT_MAX - 1], sids: [] },
+    over: { type: 'sync-bucket-request', buckets: [BUCKET_COUNT_MAX], sids: [] },
   },
   {
     limit: 'BUCKET_COUNT_MAX (bucket list)',
     field: 'buckets',
-    at: { type: 'sync-bucket-request', buckets: range(BUCKET_COUNT_MAX) },
-    over: { type: 'sync-bucket-request', buckets: range(BUCKET_COUNT_MAX + 1) },
+    at: { type: 'sync-bucket-request', buckets: range(BUCKET_COUNT_MAX), sids: [] },
+    over: { type: 'sync-bucket-request', buckets: range(BUCKET_COUNT_MAX + 1), sids: [] },
+  },
+  {
+    limit: 'BUCKET_COUNT_MAX (summary request)',
+    field: 'buckets',
+    at: { type: 'sync-summary-request', buckets: range(BUCKET_COUNT_MAX) },
+    over: { type: 'sync-summary-request', buckets: range(BUCKET_COUNT_MAX + 1) },
+  },
+  {
+    limit: 'BUCKET_COUNT_MAX (summary entry)',
+    field: 'entries[0].bucket',
+    at: summaries([entry({ bucket: BUCKET_COUNT_MAX - 1 })]),
+    over: summaries([entry({ bucket: BUCKET_COUNT_MAX })]),
+  },
+  {
+    limit: 'HASH_WORD_MAX',
+    field: 'entries[0].hashHi',
+    at: summaries([entry({ hashHi: HASH_WORD_MAX, hashLo: HASH_WORD_MAX })]),
+    over: summaries([entry({ hashHi: HASH_WORD_MAX + 1 })]),
+  },
+  {
+    limit: 'HASH_WORD_MAX (low word)',
+    field: 'entries[1].hashLo',
+    at: summaries([entry(), entry({ hashLo: HASH_WORD_MAX })]),
+    over: summaries([entry(), entry({ hashLo: HASH_WORD_MAX + 1 })]),
+  },
+  {
+    limit: 'SUMMARY_ENTRIES_MAX',
+    field: 'entries',
+    at: summaries(range(SUMMARY_ENTRIES_MAX).map((i) => widestEntry(i))),
+    over: summaries(range(SUMMARY_ENTRIES_MAX + 1).map((i) => widestEntry(i))),
+  },
+  {
+    limit: 'SYNC_SIDS_MAX',
+    field: 'sids',
+    at: sidRequest(SYNC_SIDS_MAX),
+    over: sidRequest(SYNC_SIDS_MAX + 1),
   },
 ];
 
@@ -434,6 +509,25 @@ describe('message size limits', () => {
       BUCKET_COUNT_MAX * 3 + 64,
     );
     // Frames that fill these budgets are encoded in frames.test.ts.
+  });
+
+  it('SUMMARY_ENTRY_BYTES_MAX is the exact size of the largest summary entry', () => {
+    expect(SUMMARY_ENTRY_BYTES_MAX).toBe(30);
+    const one = encodeMessage(summaries([widestEntry()])).length;
+    const none = encodeMessage(summaries([])).length;
+    expect(one - none).toBe(SUMMARY_ENTRY_BYTES_MAX);
+  });
+
+  it('the largest summary frame and sid request fit well within a stream frame', () => {
+    const frame = encodeMessage(summaries(range(SUMMARY_ENTRIES_MAX).map((i) => widestEntry(i))));
+    expect(frame.length).toBeLessThanOrEqual(SUMMARY_ENTRIES_MAX * SUMMARY_ENTRY_BYTES_MAX + 16);
+    expect(frame.length).toBeLessThan(STREAM_FRAME_BYTES_MAX / 2);
+    const request = encodeMessage({
+      type: 'sync-bucket-request',
+      buckets: range(BUCKET_COUNT_MAX),
+      sids: sids(SYNC_SIDS_MAX),
+    });
+    expect(request.length).toBeLessThan(STREAM_FRAME_BYTES_MAX / 2);
   });
 
   it('NESTING_DEPTH_MAX: records are as deep as a message goes', () => {

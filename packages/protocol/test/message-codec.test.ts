@@ -52,7 +52,7 @@ const EXAMPLES: Message[] = [
     storeDigest: 'abc',
     recordCount: 10,
   },
-  { type: 'sync-bucket-request', buckets: [0, 3, 4095, 17] },
+  { type: 'sync-bucket-request', buckets: [0, 3, 4095, 17], sids: [] },
   {
     type: 'sync-bucket-records',
     buckets: [3],
@@ -71,6 +71,22 @@ const EXAMPLES: Message[] = [
   },
   { type: 'replicate-ack', requestId: 7, nodeId: 'node-b', stored: 1 },
   { type: 'rpc-error', requestId: 7, code: 'overloaded', message: 'queue full, retry in 50 ms' },
+  { type: 'sync-summary-request', buckets: [5, 0, 65_535] },
+  {
+    type: 'sync-summaries',
+    entries: [
+      { bucket: 5, sid: 'RM_4kTfZbqW9xYd', hashHi: 0x6c64f725, hashLo: 0xcc5d95f5 },
+      { bucket: 5, sid: 'RM_zzzzzzzzzzzz', hashHi: 0, hashLo: 0xffff_ffff },
+      { bucket: 65_535, sid: 'RM_23456789ABCD', hashHi: 127, hashLo: 128 },
+    ],
+    done: false,
+  },
+  { type: 'sync-summaries', entries: [], done: true },
+  {
+    type: 'sync-bucket-request',
+    buckets: [5, 65_535],
+    sids: ['RM_4kTfZbqW9xYd', 'RM_23456789ABCD'],
+  },
 ];
 
 function decodeError(bytes: Uint8Array): DecodeError {
@@ -90,7 +106,7 @@ function encodeError(message: unknown): EncodeError {
 }
 
 describe('message round trips', () => {
-  it.each(EXAMPLES.map((m) => [m.type, m] as const))('%s', (_type, message) => {
+  it.each(EXAMPLES.map((m, i) => [`${m.type} #${i}`, m] as const))('%s', (_type, message) => {
     const bytes = encodeMessage(message);
     const result = decodeMessage(bytes);
     expect(result).toEqual({ ok: true, message });
@@ -171,7 +187,7 @@ describe('envelope errors', () => {
   });
 
   it('an unknown type code is an unknown-type error', () => {
-    expect(decodeError(rawPack([PROTOCOL_VERSION, 11, 'x'])).code).toBe('unknown-type');
+    expect(decodeError(rawPack([PROTOCOL_VERSION, 13, 'x'])).code).toBe('unknown-type');
     expect(decodeError(rawPack([PROTOCOL_VERSION, 0])).code).toBe('unknown-type');
     const snapshot = encodeSnapshot({ nodeId: 'n', takenAt: 1, records: [] });
     expect(decodeError(snapshot).code).toBe('unknown-type');
@@ -203,6 +219,67 @@ describe('envelope errors', () => {
     const bad = { ...message, records: [exampleRecord(), exampleRecord({ sid: 'RM_0000' })] };
     const error = decodeError(rawMessage(bad));
     expect(error).toMatchObject({ code: 'schema', field: 'records[1].sid' });
+  });
+});
+
+describe('sync summaries and sid lists', () => {
+  const SID = 'RM_4kTfZbqW9xYd';
+  const entry = { bucket: 1, sid: SID, hashHi: 2, hashLo: 3 };
+
+  it('sids in a sync-bucket-request are valid and distinct', () => {
+    const request = { type: 'sync-bucket-request', buckets: [1] };
+    expect(encodeError({ ...request, sids: [SID, 'RM_23456789ABCD', SID] })).toMatchObject({
+      code: 'schema',
+      field: 'sids[2]',
+    });
+    expect(encodeError({ ...request, sids: ['RM_0000000000000'] })).toMatchObject({
+      code: 'schema',
+      field: 'sids[0]',
+    });
+    expect(encodeError({ ...request, sids: [7] })).toMatchObject({
+      code: 'schema',
+      field: 'sids[0]',
+    });
+    expect(encodeError({ ...request, sids: 'all' })).toMatchObject({
+      code: 'schema',
+      field: 'sids',
+    });
+    // The pre-sids layout (3 fields) is refused, not read as "all records".
+    expect(decodeError(rawPack([PROTOCOL_VERSION, 6, [1]]))).toMatchObject({ code: 'schema' });
+  });
+
+  it('summary entries: 4-tuples with a bucket id, a sid and two uint32 words', () => {
+    const summaries = (entries: unknown[]): unknown => ({
+      type: 'sync-summaries',
+      entries,
+      done: true,
+    });
+    expect(encodeError(summaries([{ ...entry, sid: 'RM_short' }]))).toMatchObject({
+      code: 'schema',
+      field: 'entries[0].sid',
+    });
+    expect(encodeError(summaries([entry, { ...entry, hashLo: -1 }]))).toMatchObject({
+      code: 'limit',
+      field: 'entries[1].hashLo',
+    });
+    expect(encodeError(summaries([{ ...entry, hashHi: 1.5 }]))).toMatchObject({
+      code: 'schema',
+      field: 'entries[0].hashHi',
+    });
+    expect(encodeError(summaries([null]))).toMatchObject({ code: 'schema', field: 'entries[0]' });
+    // Entries are not required to be distinct: two names may hold one sid.
+    const twice = summaries([entry, entry]) as Message;
+    expect(decodeMessage(encodeMessage(twice))).toEqual({ ok: true, message: twice });
+    // On the wire, an entry of 3 or 5 fields is a schema error naming the entry.
+    for (const bad of [
+      [1, SID, 2],
+      [1, SID, 2, 3, 4],
+    ]) {
+      const bytes = rawPack([PROTOCOL_VERSION, 12, [[1, SID, 2, 3], bad], false]);
+      expect(decodeError(bytes)).toMatchObject({ code: 'schema', field: 'entries[1]' });
+    }
+    const map = rawPack([PROTOCOL_VERSION, 12, [new Map([['bucket', 1]])], false]);
+    expect(decodeError(map).code).toBe('malformed');
   });
 });
 
@@ -353,9 +430,12 @@ describe('encodeMessage refuses what peers would reject', () => {
   });
 
   it('duplicate buckets and bucket counts that are not powers of two', () => {
-    expect(encodeError({ type: 'sync-bucket-request', buckets: [1, 2, 1] })).toMatchObject({
+    expect(
+      encodeError({ type: 'sync-bucket-request', buckets: [1, 2, 1], sids: [] }),
+    ).toMatchObject({ code: 'schema', field: 'buckets[2]' });
+    expect(encodeError({ type: 'sync-summary-request', buckets: [7, 7] })).toMatchObject({
       code: 'schema',
-      field: 'buckets[2]',
+      field: 'buckets[1]',
     });
     const digest = EXAMPLES[4]! as Extract<Message, { type: 'sync-digest' }>;
     expect(encodeError({ ...digest, bucketCount: 3, digests: new Uint8Array(24) })).toMatchObject({

@@ -57,9 +57,13 @@ export function envelopeOf(m: Message): unknown[] {
     case 'sync-digest':
       return [...head, m.nodeId, m.sentAt, m.bucketCount, m.digests, m.storeDigest, m.recordCount];
     case 'sync-bucket-request':
-      return [...head, m.buckets];
+      return [...head, m.buckets, m.sids];
     case 'sync-bucket-records':
       return [...head, m.buckets, m.records.map(recordToTuple), m.done];
+    case 'sync-summary-request':
+      return [...head, m.buckets];
+    case 'sync-summaries':
+      return [...head, m.entries.map((e) => [e.bucket, e.sid, e.hashHi, e.hashLo]), m.done];
     case 'replicate':
       return [...head, m.requestId, m.origin, m.sentAt, m.records.map(recordToTuple)];
     case 'replicate-ack':

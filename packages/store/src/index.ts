@@ -19,6 +19,7 @@ export {
   type HybridLogicalClockInit,
 } from './hybrid-logical-clock.js';
 export { bucketOfName, roomNameHash32 } from './name-hash.js';
+export { recordHash } from './record-hash.js';
 export {
   createRoomStore,
   type GetOrCreateResult,

@@ -88,3 +88,18 @@ export function xorRecordHash(record: RoomRecord, words: Uint32Array, offset: nu
   words[offset] = words[offset]! ^ a;
   words[offset + 1] = words[offset + 1]! ^ b;
 }
+
+/** Scratch words for recordHash(): zeroed, XORed into, read. */
+const scratch = new Uint32Array(2);
+
+/**
+ * The record's 64-bit hash as `[high, low]` unsigned 32-bit words: exactly what its bucket's
+ * digest XORs in (low word at 2b, high word at 2b + 1). Anti-entropy summaries compare these
+ * per record (docs/protocol/sync.md), so two nodes holding equal records get equal words.
+ */
+export function recordHash(record: Readonly<RoomRecord>): [hi: number, lo: number] {
+  scratch[0] = 0;
+  scratch[1] = 0;
+  xorRecordHash(record, scratch, 0);
+  return [scratch[1]!, scratch[0]!];
+}

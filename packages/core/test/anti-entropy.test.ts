@@ -1,0 +1,425 @@
+/**
+ * Anti-entropy (docs/protocol/sync.md): the pure helpers of the summary step, and whole
+ * sessions between two AntiEntropy instances over a direct in-process transport.
+ */
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type RoomRecord,
+  SUMMARY_ENTRIES_MAX,
+  SUMMARY_ENTRY_BYTES_MAX,
+  type SyncSummaryEntry,
+} from '@roomring/protocol';
+import { createRoomStore, type RoomStore, recordHash } from '@roomring/store';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  AntiEntropy,
+  groupWanted,
+  SummaryComparer,
+  SYNC_BUCKETS_PROTOCOL,
+  type SyncStoreView,
+  splitByHolding,
+  summaryEntriesPerFrame,
+  type WantedRecord,
+} from '../src/anti-entropy.js';
+import { type NodeConfig, resolveConfig } from '../src/config.js';
+import type { PeerId, RequestHandler, Transport } from '../src/transport.js';
+
+const NOW_MS = Date.UTC(2026, 0, 1);
+
+function newStore(nodeId: string, bucketCount: number, seed = 1): RoomStore {
+  let state = seed;
+  return createRoomStore({
+    nodeId,
+    bucketCount,
+    clock: { nowMs: () => NOW_MS },
+    random: {
+      nextUint32: () => {
+        state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+        return state;
+      },
+    },
+  });
+}
+
+function viewOf(store: RoomStore): SyncStoreView {
+  return {
+    bucketCount: store.bucketCount,
+    bucketDigests: () => store.bucketDigests(),
+    digest: () => store.digest(),
+    recordCount: () => store.counts().incarnations,
+    recordsInBucket: (bucket) => store.recordsInBucket(bucket),
+    recordHash,
+  };
+}
+
+const entryOf = (bucket: number, record: Readonly<RoomRecord>): SyncSummaryEntry => {
+  const [hashHi, hashLo] = recordHash(record);
+  return { bucket, sid: record.sid, hashHi, hashLo };
+};
+
+describe('summary helpers', () => {
+  it('summaryEntriesPerFrame fits syncFrameBytesMax, up to SUMMARY_ENTRIES_MAX', () => {
+    expect(summaryEntriesPerFrame(16_384)).toBe(Math.floor(16_384 / SUMMARY_ENTRY_BYTES_MAX));
+    expect(summaryEntriesPerFrame(16_384)).toBe(546);
+    expect(summaryEntriesPerFrame(524_288)).toBe(SUMMARY_ENTRIES_MAX);
+    expect(summaryEntriesPerFrame(10)).toBe(1);
+  });
+
+  it('splitByHolding separates buckets this node holds nothing in', () => {
+    const store = newStore('a', 4);
+    for (let i = 0; i < 40 && store.counts().incarnations < 3; i++) {
+      const name = `r-${i}`;
+      if (store.bucketOf(name) !== 2) store.getOrCreate({ name, homeRegion: 'eu' });
+    }
+    expect(splitByHolding(store, [0, 1, 2, 3]).empty).toContain(2);
+    const { empty, held } = splitByHolding(store, [3, 2, 1, 0]);
+    expect([...empty, ...held].sort()).toEqual([0, 1, 2, 3]);
+    for (const b of held) expect([...store.recordsInBucket(b)].length).toBeGreaterThan(0);
+    for (const b of empty) expect([...store.recordsInBucket(b)].length).toBe(0);
+  });
+
+  it('SummaryComparer wants missing and different records, not equal ones', () => {
+    const mine = newStore('a', 1);
+    const same = mine.getOrCreate({ name: 'same', homeRegion: 'eu' }).room;
+    const changed = mine.getOrCreate({ name: 'changed', homeRegion: 'eu' }).room;
+    const theirs = newStore('b', 1, 7);
+    theirs.merge({ ...same });
+    theirs.merge({ ...changed });
+    const newer = theirs.updateMetadata('changed', 'v2')!;
+    const extra = theirs.getOrCreate({ name: 'extra', homeRegion: 'eu' }).room;
+    const comparer = new SummaryComparer(viewOf(mine), [0]);
+    comparer.add([entryOf(0, same), entryOf(0, newer)]);
+    comparer.add([entryOf(0, extra)]);
+    expect(comparer.wanted).toEqual([
+      { bucket: 0, sid: changed.sid },
+      { bucket: 0, sid: extra.sid },
+    ]);
+  });
+
+  it('SummaryComparer always wants a sid two local names share (forged or colliding sids)', () => {
+    const mine = newStore('a', 1);
+    const one = mine.getOrCreate({ name: 'one', homeRegion: 'eu' }).room;
+    mine.merge({ ...one, name: 'two' });
+    const comparer = new SummaryComparer(viewOf(mine), [0]);
+    comparer.add([entryOf(0, one)]);
+    expect(comparer.wanted).toEqual([{ bucket: 0, sid: one.sid }]);
+  });
+
+  it('SummaryComparer refuses entries for buckets not asked for, or spread apart', () => {
+    const mine = newStore('a', 4);
+    const entry = (bucket: number): SyncSummaryEntry => ({
+      bucket,
+      sid: 'RM_23456789ABCD',
+      hashHi: 1,
+      hashLo: 2,
+    });
+    const comparer = new SummaryComparer(viewOf(mine), [0, 1]);
+    expect(() => comparer.add([entry(2)])).toThrow(/not asked for/);
+    const apart = new SummaryComparer(viewOf(mine), [0, 1]);
+    apart.add([entry(0), entry(0), entry(1)]);
+    expect(() => apart.add([entry(0)])).toThrow(
+      expect.objectContaining({ name: 'SyncProtocolError' }),
+    );
+  });
+
+  it('SummaryComparer indexes each local bucket once', () => {
+    const store = newStore('a', 2);
+    for (let i = 0; i < 20; i++) store.getOrCreate({ name: `r-${i}`, homeRegion: 'eu' });
+    const scans: number[] = [];
+    const view = {
+      ...viewOf(store),
+      recordsInBucket: (b: number) => {
+        scans.push(b);
+        return store.recordsInBucket(b);
+      },
+    };
+    const comparer = new SummaryComparer(view, [0, 1]);
+    for (const b of [0, 1]) {
+      for (const record of store.recordsInBucket(b)) comparer.add([entryOf(b, record)]);
+    }
+    expect(scans).toEqual([0, 1]);
+    expect(comparer.wanted).toEqual([]);
+  });
+
+  it('groupWanted: at most sidsMax distinct sids per request, each with its buckets (property)', () => {
+    const arbWanted = fc.array(
+      fc.record({
+        bucket: fc.nat({ max: 7 }),
+        sid: fc.constantFrom(
+          'RM_22222222222A',
+          'RM_22222222222B',
+          'RM_22222222222C',
+          'RM_2222222222D2',
+          'RM_2222222222E2',
+        ),
+      }),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(arbWanted, fc.integer({ min: 1, max: 4 }), (wanted: WantedRecord[], max) => {
+        const groups = groupWanted(wanted, max);
+        for (const g of groups) {
+          expect(g.sids.length).toBeGreaterThan(0);
+          expect(g.sids.length).toBeLessThanOrEqual(max);
+          expect(new Set(g.sids).size).toBe(g.sids.length);
+          expect(new Set(g.buckets).size).toBe(g.buckets.length);
+          // Encodable as a request: what a peer accepts.
+          encodeMessage({ type: 'sync-bucket-request', buckets: g.buckets, sids: g.sids });
+        }
+        for (const w of wanted) {
+          expect(groups.some((g) => g.sids.includes(w.sid) && g.buckets.includes(w.bucket))).toBe(
+            true,
+          );
+        }
+        // Each sid asked for once: as few requests as the bound allows.
+        const distinct = new Set(wanted.map((w) => w.sid)).size;
+        expect(groups.flatMap((g) => g.sids)).toHaveLength(distinct);
+        expect(groups.length).toBe(Math.ceil(distinct / max));
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Whole sessions over a direct transport
+// ---------------------------------------------------------------------------------------------
+
+/** A transport where a request calls the peer's handler directly (no loss, no latency). */
+class DirectTransport implements Transport {
+  readonly handlers = new Map<string, RequestHandler>();
+  constructor(
+    readonly peerId: PeerId,
+    private readonly peers: Map<PeerId, DirectTransport>,
+  ) {
+    peers.set(peerId, this);
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  listenAddresses(): string[] {
+    return [];
+  }
+  subscribe(): void {}
+  async publish(): Promise<{ recipients: number }> {
+    return { recipients: 0 };
+  }
+  handle(protocol: string, handler: RequestHandler): void {
+    this.handlers.set(protocol, handler);
+  }
+  async *request(peer: PeerId, protocol: string, frame: Uint8Array): AsyncIterable<Uint8Array> {
+    const handler = this.peers.get(peer)?.handlers.get(protocol);
+    if (!handler) throw new Error(`${peer} does not handle ${protocol}`);
+    const answer = handler(frame, this.peerId);
+    if (answer instanceof Promise) yield await answer;
+    else yield* answer;
+  }
+  async dial(): Promise<PeerId> {
+    throw new Error('not used');
+  }
+  async hangUp(): Promise<void> {}
+  connectedPeers(): PeerId[] {
+    return [...this.peers.keys()].filter((p) => p !== this.peerId);
+  }
+  addListener(): void {}
+}
+
+interface Side {
+  store: RoomStore;
+  sync: AntiEntropy;
+  transport: DirectTransport;
+}
+
+function pair(a: RoomStore, b: RoomStore, config: NodeConfig): [Side, Side] {
+  const peers = new Map<PeerId, DirectTransport>();
+  const side = (store: RoomStore): Side => {
+    const transport = new DirectTransport(store.nodeId, peers);
+    const sync = new AntiEntropy({ ...config, nodeId: store.nodeId }, transport, {
+      store: () => viewOf(store),
+      mergeRemote: (record) => {
+        store.merge(record);
+      },
+      stamp: () => store.hlc.now(),
+      canServe: () => true,
+    });
+    sync.register();
+    return { store, sync, transport };
+  };
+  return [side(a), side(b)];
+}
+
+/** Lets queued sessions (the responder's reverse pull) run to the end. */
+async function drain(sides: Side[]): Promise<void> {
+  for (let i = 0; i < 1_000; i++) {
+    const other = (s: Side) => (s === sides[0] ? sides[1]! : sides[0]!).store.nodeId;
+    if (!sides.some((s) => s.sync.isSyncing(other(s)))) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error('sessions did not finish');
+}
+
+/** Records of `from` that `to` does not hold with the same hash. */
+function differing(to: RoomStore, from: RoomStore): number {
+  const held = new Set<string>();
+  for (const r of to.records()) held.add(`${r.name}\n${r.sid}\n${recordHash(r).join(':')}`);
+  let count = 0;
+  for (const r of from.records()) {
+    if (!held.has(`${r.name}\n${r.sid}\n${recordHash(r).join(':')}`)) count++;
+  }
+  return count;
+}
+
+const CONFIG = resolveConfig({ nodeId: 'a', region: 'eu', profile: 'test' });
+
+/** Every frame of a handler's answer (Node 20 has no Array.fromAsync). */
+async function collect(answer: ReturnType<RequestHandler>): Promise<Uint8Array[]> {
+  if (answer instanceof Promise) return [await answer];
+  const list: Uint8Array[] = [];
+  for await (const bytes of answer) list.push(bytes);
+  return list;
+}
+
+async function frames(answer: ReturnType<RequestHandler>): Promise<Message[]> {
+  const out: Message[] = [];
+  for (const bytes of await collect(answer)) {
+    const result = decodeMessage(bytes);
+    if (!result.ok) throw result.error;
+    out.push(result.message);
+  }
+  return out;
+}
+
+describe('sessions', () => {
+  type Kind = 'a' | 'b' | 'same' | 'a-newer' | 'b-newer' | 'deleted-at-b';
+  const arbKinds = fc.array(
+    fc.constantFrom<Kind>('a', 'b', 'same', 'same', 'same', 'a-newer', 'b-newer', 'deleted-at-b'),
+    { minLength: 1, maxLength: 60 },
+  );
+
+  it('two sessions converge and pull no more records than differ (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbKinds, fc.constantFrom(1, 4, 16), async (kinds, bucketCount) => {
+        const a = newStore('a', bucketCount, 3);
+        const b = newStore('b', bucketCount, 5);
+        for (const [i, kind] of kinds.entries()) {
+          const name = `room-${i}`;
+          if (kind === 'b') {
+            b.getOrCreate({ name, homeRegion: 'eu' });
+            continue;
+          }
+          const room = a.getOrCreate({ name, homeRegion: 'eu' }).room;
+          if (kind === 'a') continue;
+          b.merge({ ...room });
+          if (kind === 'a-newer') a.updateMetadata(name, 'newer');
+          if (kind === 'b-newer') b.updateMetadata(name, 'newer');
+          if (kind === 'deleted-at-b') b.delete(name);
+        }
+        const bound = differing(a, b) + differing(b, a);
+        const sides = pair(a, b, CONFIG);
+        const outcome = await sides[0].sync.syncWith('b');
+        await drain(sides);
+        expect(a.digest()).toBe(b.digest());
+        const received = sides.reduce((n, s) => n + s.sync.counters.recordsReceived, 0);
+        expect(received).toBeLessThanOrEqual(bound);
+        expect(outcome?.recordsReceived).toBe(sides[0].sync.counters.recordsReceived);
+        for (const s of sides) expect(s.sync.counters.protocolErrors).toBe(0);
+      }),
+      { numRuns: 150, seed: 7 },
+    );
+  });
+
+  it('a node holding nothing pulls whole buckets, without summaries', async () => {
+    const b = newStore('b', 8, 5);
+    for (let i = 0; i < 100; i++) b.getOrCreate({ name: `room-${i}`, homeRegion: 'eu' });
+    const a = newStore('a', 8, 3);
+    const sides = pair(a, b, CONFIG);
+    const outcome = await sides[0].sync.syncWith('b');
+    await drain(sides);
+    expect(a.digest()).toBe(b.digest());
+    expect(outcome).toMatchObject({
+      bucketsDiffering: 8,
+      recordsReceived: 100,
+      summariesReceived: 0,
+    });
+    expect(sides[1].sync.counters.summariesSent).toBe(0);
+  });
+
+  it('summaries stream in frames within syncFrameBytesMax, the last one done', async () => {
+    const b = newStore('b', 1, 5);
+    for (let i = 0; i < 1_200; i++) b.getOrCreate({ name: `room-${i}`, homeRegion: 'eu' });
+    const [, side] = pair(newStore('a', 1), b, CONFIG);
+    const handler = side.transport.handlers.get(SYNC_BUCKETS_PROTOCOL)!;
+    const request = encodeMessage({ type: 'sync-summary-request', buckets: [0] });
+    const answer = handler(request, 'a');
+    const list = await collect(answer);
+    const perFrame = summaryEntriesPerFrame(CONFIG.syncFrameBytesMax);
+    const counts: number[] = [];
+    for (const [i, bytes] of list.entries()) {
+      expect(bytes.length).toBeLessThanOrEqual(CONFIG.syncFrameBytesMax + 64);
+      const result = decodeMessage(bytes);
+      if (!result.ok || result.message.type !== 'sync-summaries') throw new Error('not summaries');
+      counts.push(result.message.entries.length);
+      expect(result.message.done).toBe(i === list.length - 1);
+    }
+    expect(counts).toEqual([perFrame, perFrame, 1_200 - 2 * perFrame]);
+    expect(side.sync.counters.summariesSent).toBe(1_200);
+  });
+
+  it('a sync-bucket-request with sids answers only those records', async () => {
+    const b = newStore('b', 1, 5);
+    const rooms = Array.from(
+      { length: 10 },
+      (_, i) => b.getOrCreate({ name: `room-${i}`, homeRegion: 'eu' }).room,
+    );
+    const [, side] = pair(newStore('a', 1), b, CONFIG);
+    const handler = side.transport.handlers.get(SYNC_BUCKETS_PROTOCOL)!;
+    const sids = [rooms[3]!.sid, rooms[7]!.sid];
+    const answer = await frames(
+      handler(encodeMessage({ type: 'sync-bucket-request', buckets: [0], sids }), 'a'),
+    );
+    const records = answer.flatMap((m) => (m.type === 'sync-bucket-records' ? m.records : []));
+    expect(records.map((r) => r.sid).sort()).toEqual([...sids].sort());
+    const all = await frames(
+      handler(encodeMessage({ type: 'sync-bucket-request', buckets: [0], sids: [] }), 'a'),
+    );
+    expect(all.flatMap((m) => (m.type === 'sync-bucket-records' ? m.records : []))).toHaveLength(
+      10,
+    );
+  });
+
+  it('summaries and record pulls share syncServeMax; bad requests are refused and counted', async () => {
+    const b = newStore('b', 4, 5);
+    for (let i = 0; i < 50; i++) b.getOrCreate({ name: `room-${i}`, homeRegion: 'eu' });
+    const [, side] = pair(newStore('a', 4), b, CONFIG);
+    const handler = side.transport.handlers.get(SYNC_BUCKETS_PROTOCOL)!;
+    const open: AsyncIterator<Uint8Array>[] = [];
+    for (const message of [
+      { type: 'sync-summary-request', buckets: [0, 1] },
+      { type: 'sync-bucket-request', buckets: [2], sids: [] },
+    ] as Message[]) {
+      const answer = handler(encodeMessage(message), 'a') as AsyncIterable<Uint8Array>;
+      const iterator = answer[Symbol.asyncIterator]();
+      await iterator.next(); // first frame sent, stream still open
+      open.push(iterator);
+    }
+    expect(CONFIG.syncServeMax).toBe(2);
+    const refused = await frames(
+      handler(encodeMessage({ type: 'sync-summary-request', buckets: [3] }), 'a'),
+    );
+    expect(refused).toMatchObject([{ type: 'rpc-error', code: 'overloaded' }]);
+    for (const iterator of open) await iterator.return?.();
+
+    const outOfRange = await frames(
+      handler(encodeMessage({ type: 'sync-summary-request', buckets: [4] }), 'a'),
+    );
+    expect(outOfRange).toMatchObject([{ type: 'rpc-error', code: 'bad-request' }]);
+    const wrongType = await frames(
+      handler(encodeMessage({ type: 'leave', nodeId: 'a', incarnation: 1, sentAt: 1 }), 'a'),
+    );
+    expect(wrongType).toMatchObject([{ type: 'rpc-error', code: 'bad-request' }]);
+    expect(side.sync.counters.protocolErrors).toBe(2);
+    expect(side.sync.counters.sessionsRefused).toBe(3);
+  });
+});
