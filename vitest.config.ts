@@ -7,9 +7,12 @@ import { defineConfig } from 'vitest/config';
 const SOURCE_CONDITION = '@roomring/source';
 
 // Projects whose tests spawn real processes and measure timing run after every other project
-// has finished (vitest 4 `sequence.groupOrder`), so CPU-heavy property and fuzz tests on the
-// same 2 cores cannot starve their heartbeats.
-const RUN_ALONE = new Set(['node']);
+// has finished, one after the other (vitest 4 `sequence.groupOrder`), so CPU-heavy property
+// and fuzz tests on the same 2 cores cannot starve their heartbeats.
+const RUN_ALONE: ReadonlyMap<string, number> = new Map([
+  ['node', 1],
+  ['cli', 2],
+]);
 
 function projectDirs(): string[] {
   const dirs: string[] = [];
@@ -33,7 +36,7 @@ export default defineConfig({
         root: dir,
         include: ['test/**/*.test.ts'],
         environment: 'node',
-        sequence: { groupOrder: RUN_ALONE.has(dir.split('/')[1]!) ? 1 : 0 },
+        sequence: { groupOrder: RUN_ALONE.get(dir.split('/')[1]!) ?? 0 },
         ...(RUN_ALONE.has(dir.split('/')[1]!) ? { fileParallelism: false } : {}),
       },
     })),

@@ -23,6 +23,7 @@ const SUITES: Suite[] = [
   { name: 'protocol', title: 'Codec (micro)', load: () => import('./micro-protocol.js') },
   { name: 'client', title: 'Client library (micro)', load: () => import('./micro-client.js') },
   { name: 'server', title: 'Server (micro)', load: () => import('./micro-server.js') },
+  { name: 'cli', title: 'CLI (micro)', load: () => import('./micro-cli.js') },
   {
     name: 'cluster',
     title: 'Cluster: 5 node processes, 3 regions, real libp2p on 127.0.0.1',
