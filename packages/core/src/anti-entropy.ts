@@ -81,6 +81,8 @@ export interface SyncOutcome {
   /** Sids those summaries showed to be missing here or different. */
   recordsWanted: number;
   recordsReceived: number;
+  /** Differing buckets left for the next session: they did not differ in the previous one. */
+  bucketsDeferred: number;
 }
 
 export interface AntiEntropyCounters {
@@ -90,6 +92,8 @@ export interface AntiEntropyCounters {
   sessionsServed: number;
   sessionsRefused: number;
   bucketsRepaired: number;
+  /** Differing buckets left for the next session (see syncWith). */
+  bucketsDeferred: number;
   /** Summary entries received (one per record of a summarised bucket). */
   summariesReceived: number;
   /** Summary entries sent. */
@@ -258,6 +262,8 @@ export function groupWanted(
 
 export class AntiEntropy {
   private readonly running = new Set<PeerId>();
+  /** Buckets that differed in the last session (with any peer): at most bucketCount. */
+  private previouslyDiffering: ReadonlySet<number> = new Set();
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
   private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
   private readonly waiting = new Map<PeerId, Promise<void>>();
@@ -269,6 +275,7 @@ export class AntiEntropy {
     sessionsServed: 0,
     sessionsRefused: 0,
     bucketsRepaired: 0,
+    bucketsDeferred: 0,
     summariesReceived: 0,
     summariesSent: 0,
     recordsWanted: 0,
@@ -356,7 +363,14 @@ export class AntiEntropy {
         );
       }
       const buckets = differingBuckets(store.bucketDigests(), answer.digests);
-      const outcome = await this.repair(peer, store, buckets);
+      // A bucket that differs now but did not in the previous session is most likely just
+      // waiting for gossip already on the wire; comparing it now would re-read (and under a
+      // sustained write load, keep re-reading) summaries gossip is about to make equal. So
+      // held buckets are repaired once they differ in two sessions in a row (one sync
+      // interval later at most); buckets this node holds nothing of are pulled at once.
+      const settled = this.previouslyDiffering;
+      this.previouslyDiffering = new Set(buckets);
+      const outcome = await this.repair(peer, store, buckets, settled);
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
       return outcome;
@@ -378,6 +392,7 @@ export class AntiEntropy {
     peer: PeerId,
     store: SyncStoreView,
     buckets: readonly number[],
+    settled: ReadonlySet<number>,
   ): Promise<SyncOutcome> {
     const outcome: SyncOutcome = {
       peer,
@@ -385,8 +400,13 @@ export class AntiEntropy {
       summariesReceived: 0,
       recordsWanted: 0,
       recordsReceived: 0,
+      bucketsDeferred: 0,
     };
-    const { empty, held } = splitByHolding(store, buckets);
+    const split = splitByHolding(store, buckets);
+    const empty = split.empty;
+    const held = split.held.filter((bucket) => settled.has(bucket));
+    outcome.bucketsDeferred = split.held.length - held.length;
+    this.counters.bucketsDeferred += outcome.bucketsDeferred;
     for (let i = 0; i < empty.length; i += BUCKETS_PER_REQUEST_MAX) {
       const chunk = empty.slice(i, i + BUCKETS_PER_REQUEST_MAX);
       outcome.recordsReceived += await this.pull(peer, chunk, []);
