@@ -120,27 +120,5 @@ export async function stopServers(servers: readonly (ServerProcess | undefined)[
   );
 }
 
-/** Polls `check` until it returns a value other than undefined/false. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 100,
-): Promise<T> {
-  const started = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() - started > timeoutMs) {
-      throw new Error(
-        `${what} not reached within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+/** The node test kit's poller, re-exported for the server tests. */
+export { eventually } from '@roomring/node/testing';
