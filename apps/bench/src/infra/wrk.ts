@@ -1,0 +1,268 @@
+/**
+ * Maximum throughput of an HTTP POST endpoint with wrk (closed loop: each connection sends its
+ * next request as soon as the previous answer arrives).
+ *
+ * wrk, not autocannon, because autocannon itself needs a whole core on this 2-core machine and
+ * caps near 57k req/s, which hides the difference between in-memory servers; wrk measured a
+ * bare node:http server at 73k-78k req/s here (PLATFORM.md, "HTTP load generation").
+ *
+ * Bodies come from a generated Lua script: body i = bodyPrefix + i + bodySuffix, so one target
+ * can hit N existing rooms (bodyCount N) or only new rooms (huge bodyCount, fresh prefix).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeTempDir, removeTempDir, spawnTracked } from './child.js';
+
+export interface HttpTarget {
+  /** Full URL of the POST, e.g. http://127.0.0.1:7880/twirp/livekit.RoomService/CreateRoom. */
+  url: string;
+  headers: Record<string, string>;
+  /**
+   * Request bodies: the Lua script cycles through `bodyCount` bodies built as
+   * bodyPrefix + index + bodySuffix (e.g. '{"name":"room-' + i + '"}'), index from
+   * startIndex, wrapping at bodyCount; bodyCount 1 = a fixed body. Use this for
+   * existing rooms (cycle over N known names) and new rooms (huge bodyCount, unique prefix).
+   * Request n uses index startIndex + (n mod bodyCount), so runs with startIndex 0, 10M, 20M
+   * and bodyCount <= 10M never share a body.
+   */
+  bodyPrefix: string;
+  bodySuffix: string;
+  bodyCount: number;
+  /** @default 0 */
+  startIndex?: number;
+}
+
+export interface WrkInit {
+  /** Open connections; PLATFORM.md's figures use 64. @default DEFAULT_CONNECTIONS (64) */
+  connections?: number;
+  /** wrk threads: 1 keeps a core for the server on 2 cores. @default DEFAULT_WRK_THREADS (1) */
+  threads?: number;
+  /** Whole seconds (wrk's unit); at least 1. */
+  durationS: number;
+  /** A response slower than this counts as a timeout. @default DEFAULT_TIMEOUT_S (2) */
+  timeoutS?: number;
+}
+
+export interface LoadResult {
+  /** Responses received (any status). */
+  requests: number;
+  durationS: number;
+  /** 2xx responses per second (responses that were neither an error status nor timed out). */
+  rps: number;
+  non2xx: number;
+  /** Connect, read and write errors (those requests never got a response). */
+  socketErrors: number;
+  timeouts: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+export const DEFAULT_CONNECTIONS = 64;
+export const DEFAULT_WRK_THREADS = 1;
+export const DEFAULT_TIMEOUT_S = 2;
+/** wrk's stdout is ~15 lines plus our JSON line; 64 KB leaves room for any Lua error trace. */
+const WRK_OUTPUT_BYTES = 65_536;
+/** Lua numbers are doubles printed with %.14g: indexes stay exact integers below 1e14. */
+const BODY_INDEX_MAX = 1e14;
+const RESULT_PREFIX = 'WRKJSON ';
+
+/** wrk failed, or printed no result line. */
+export class WrkError extends Error {
+  override readonly name = 'WrkError';
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(output ? `${message}\n--- wrk output ---\n${output}` : message);
+  }
+}
+
+/** A load-generator option is out of range (programmer error in the bench). */
+export class LoadInitError extends Error {
+  override readonly name = 'LoadInitError';
+}
+
+/** Shared checks for wrk and autocannon targets. */
+export function validateTarget(target: HttpTarget): void {
+  const url = new URL(target.url);
+  // The bench only ever loads local servers: never another address (bench brief).
+  if (url.hostname !== '127.0.0.1') {
+    throw new LoadInitError(`target must be on 127.0.0.1, got ${url.hostname}`);
+  }
+  if (!Number.isInteger(target.bodyCount) || target.bodyCount < 1) {
+    throw new LoadInitError(`bodyCount must be an integer >= 1, got ${target.bodyCount}`);
+  }
+  const start = target.startIndex ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start + target.bodyCount > BODY_INDEX_MAX) {
+    throw new LoadInitError(`startIndex + bodyCount must stay below ${BODY_INDEX_MAX}`);
+  }
+}
+
+/** Any JS string as a Lua string literal: bytes outside printable ASCII as \ddd escapes. */
+export function luaString(value: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const printable = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
+    out += printable ? String.fromCharCode(byte) : `\\${byte.toString().padStart(3, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/**
+ * The Lua script. Thread t of T sends indexes start + t, start + t + T, ... (mod bodyCount),
+ * so threads never repeat each other's bodies within one cycle.
+ */
+export function wrkScript(target: HttpTarget, threads: number): string {
+  const headers = [...Object.entries(target.headers)]
+    .map(([name, value]) => `[${luaString(name)}] = ${luaString(value)}`)
+    .join(', ');
+  return `-- generated by apps/bench/src/infra/wrk.ts
+local next_thread = 0
+function setup(thread)
+  thread:set("thread_index", next_thread)
+  next_thread = next_thread + 1
+end
+
+local prefix = ${luaString(target.bodyPrefix)}
+local suffix = ${luaString(target.bodySuffix)}
+local count = ${target.bodyCount}
+local start = ${target.startIndex ?? 0}
+local threads = ${threads}
+local headers = { ${headers} }
+local sent = 0
+
+function request()
+  local i = start + (thread_index + sent * threads) % count
+  sent = sent + 1
+  return wrk.format("POST", nil, headers, prefix .. string.format("%d", i) .. suffix)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '${RESULT_PREFIX}{"requests":%d,"durationUs":%d,"connect":%d,"read":%d,"write":%d,' ..
+    '"status":%d,"timeout":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"maxUs":%d,"meanUs":%.3f}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean))
+end
+`;
+}
+
+interface WrkJson {
+  requests: number;
+  durationUs: number;
+  connect: number;
+  read: number;
+  write: number;
+  status: number;
+  timeout: number;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  maxUs: number;
+  meanUs: number;
+}
+
+const WRK_JSON_FIELDS: readonly (keyof WrkJson)[] = [
+  'requests',
+  'durationUs',
+  'connect',
+  'read',
+  'write',
+  'status',
+  'timeout',
+  'p50Us',
+  'p90Us',
+  'p99Us',
+  'maxUs',
+  'meanUs',
+];
+
+/** Parses the result line of `wrkScript`'s done(); undefined if absent or malformed. */
+export function parseWrkOutput(stdout: string): LoadResult | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (!line) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line.slice(RESULT_PREFIX.length));
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const fields = new Map(Object.entries(raw));
+  for (const field of WRK_JSON_FIELDS) {
+    if (typeof fields.get(field) !== 'number') return undefined;
+  }
+  const json = raw as WrkJson;
+  const durationS = json.durationUs / 1e6;
+  // wrk counts a response as completed (in `requests`) even when its status is >= 400
+  // (errors.status) or it arrived after --timeout (errors.timeout); connect/read/write errors
+  // are requests that never completed, so they are not in `requests` to subtract.
+  const ok = json.requests - json.status - json.timeout;
+  return {
+    requests: json.requests,
+    durationS,
+    rps: durationS > 0 ? ok / durationS : 0,
+    non2xx: json.status,
+    socketErrors: json.connect + json.read + json.write,
+    timeouts: json.timeout,
+    latencyMs: {
+      p50: json.p50Us / 1000,
+      p90: json.p90Us / 1000,
+      p99: json.p99Us / 1000,
+      max: json.maxUs / 1000,
+      mean: json.meanUs / 1000,
+    },
+  };
+}
+
+/** Runs wrk against `target` for `init.durationS` and returns its counts and latencies. */
+export async function runWrk(target: HttpTarget, init: WrkInit): Promise<LoadResult> {
+  validateTarget(target);
+  const connections = init.connections ?? DEFAULT_CONNECTIONS;
+  const threads = init.threads ?? DEFAULT_WRK_THREADS;
+  const timeoutS = init.timeoutS ?? DEFAULT_TIMEOUT_S;
+  if (!Number.isInteger(init.durationS) || init.durationS < 1) {
+    throw new LoadInitError(`durationS must be a whole number >= 1, got ${init.durationS}`);
+  }
+  if (!Number.isInteger(threads) || threads < 1 || !Number.isInteger(connections)) {
+    throw new LoadInitError('threads and connections must be integers >= 1');
+  }
+  if (connections < threads) {
+    throw new LoadInitError(`connections (${connections}) must be >= threads (${threads})`);
+  }
+  if (!Number.isInteger(timeoutS) || timeoutS < 1) {
+    throw new LoadInitError(`timeoutS must be a whole number >= 1, got ${timeoutS}`);
+  }
+  const dir = await makeTempDir('roomring-bench-wrk-');
+  try {
+    const script = join(dir, 'post.lua');
+    await writeFile(script, wrkScript(target, threads));
+    const run = spawnTracked(
+      'wrk',
+      [
+        '-t',
+        String(threads),
+        '-c',
+        String(connections),
+        '-d',
+        `${init.durationS}s`,
+        '--timeout',
+        `${timeoutS}s`,
+        '-s',
+        script,
+        target.url,
+      ],
+      { tailBytes: WRK_OUTPUT_BYTES },
+    );
+    const exit = await run.exited;
+    if (exit.code !== 0) {
+      throw new WrkError(`wrk failed (code ${exit.code}, signal ${exit.signal})`, run.tail());
+    }
+    const result = parseWrkOutput(run.stdoutTail());
+    if (!result) throw new WrkError('wrk printed no result line', run.tail());
+    return result;
+  } finally {
+    await removeTempDir(dir);
+  }
+}

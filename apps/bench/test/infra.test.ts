@@ -1,0 +1,233 @@
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createConnection } from 'node:net';
+import { dirname } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RATE_TOLERANCE, runAtRate } from '../src/infra/rate.js';
+import {
+  ensureTools,
+  freePort,
+  type ServiceHandle,
+  ServiceStartError,
+  startPostgres,
+  startRedis,
+} from '../src/infra/services.js';
+import { type HttpTarget, LoadInitError, luaString, runWrk } from '../src/infra/wrk.js';
+
+/** Resolves true when something accepts TCP connections on 127.0.0.1:port. */
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const started: ServiceHandle[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.stop()));
+});
+
+describe('ensureTools', () => {
+  it('finds postgres, redis and wrk installed here without running apt', async () => {
+    const lines: string[] = [];
+    await ensureTools(['postgres', 'redis', 'wrk'], (line) => lines.push(line));
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('startPostgres', () => {
+  it('serves SQL on 127.0.0.1 and stop() closes the port and deletes its dir', async () => {
+    const service = await startPostgres({ maxConnections: 20 });
+    started.push(service);
+    expect(service.url).toBe(`postgres://postgres@127.0.0.1:${service.port}/bench`);
+    const client = new pg.Client({ connectionString: service.url });
+    await client.connect();
+    let dataDir: string;
+    try {
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await client.query('CREATE TABLE rooms (name text PRIMARY KEY, sid text NOT NULL)');
+      await client.query('INSERT INTO rooms VALUES ($1, $2)', ['__proto__', 'RM_1']);
+      expect((await client.query('SELECT sid FROM rooms')).rows).toEqual([{ sid: 'RM_1' }]);
+      expect((await client.query('SHOW max_connections')).rows).toEqual([
+        { max_connections: '20' },
+      ]);
+      // Durability defaults are kept on purpose (services.ts).
+      expect((await client.query('SHOW fsync')).rows).toEqual([{ fsync: 'on' }]);
+      dataDir = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!
+        .data_directory;
+    } finally {
+      await client.end();
+    }
+    expect(existsSync(dataDir)).toBe(true);
+    await service.stop();
+    expect(await portOpen(service.port)).toBe(false);
+    expect(processAlive(service.pid)).toBe(false);
+    expect(existsSync(dirname(dataDir))).toBe(false);
+  });
+});
+
+describe('start failures', () => {
+  it('throws ServiceStartError with the server output when the port is taken', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const error = await startRedis({ port }).then(
+        (service) => {
+          started.push(service);
+          return undefined;
+        },
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(ServiceStartError);
+      expect((error as ServiceStartError).stderrTail).toMatch(/address already in use/i);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
+
+describe('startRedis', () => {
+  it('answers SET/GET and stop() closes the port and deletes its dir', async () => {
+    const service = await startRedis({ port: await freePort() });
+    started.push(service);
+    const redis = new Redis(service.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await redis.connect();
+    let dir: string;
+    try {
+      await redis.set('room:__proto__', 'RM_1');
+      expect(await redis.get('room:__proto__')).toBe('RM_1');
+      const config = await redis.config('GET', 'dir');
+      dir = String((config as string[])[1]);
+    } finally {
+      redis.disconnect();
+    }
+    expect(existsSync(dir)).toBe(true);
+    await service.stop();
+    expect(await portOpen(service.port)).toBe(false);
+    expect(processAlive(service.pid)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('load generators', () => {
+  const BODY_COUNT = 10;
+  /** Every body received, counted by text. */
+  const received = new Map<string, number>();
+  let server: Server;
+  let okSent = 0;
+  let url = '';
+
+  beforeAll(async () => {
+    // 200 for even room indexes, 500 for odd ones.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        received.set(body, (received.get(body) ?? 0) + 1);
+        const index = Number(/room-(\d+)"/.exec(body)?.[1] ?? '1');
+        const status = index % 2 === 0 ? 200 : 500;
+        if (status === 200) okSent += 1;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end('{"name":"ok"}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    url = `http://127.0.0.1:${port}/twirp/livekit.RoomService/CreateRoom`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const target = (init: Partial<HttpTarget>): HttpTarget => ({
+    url,
+    headers: { 'Content-Type': 'application/json', Authorization: 'Bearer t"o\\k' },
+    bodyPrefix: '{"name":"room-',
+    bodySuffix: '"}',
+    bodyCount: BODY_COUNT,
+    ...init,
+  });
+
+  it('runWrk cycles through exactly bodyCount bodies and counts only 2xx in rps', async () => {
+    received.clear();
+    okSent = 0;
+    const result = await runWrk(target({ startIndex: 4 }), { durationS: 1, connections: 16 });
+    expect(result.requests).toBeGreaterThan(100);
+    const names = [...received.keys()].sort();
+    expect(names).toHaveLength(BODY_COUNT);
+    expect(names).toEqual(
+      Array.from({ length: BODY_COUNT }, (_, i) => `{"name":"room-${4 + i}"}`).sort(),
+    );
+    // Strict cycling: each body within one cycle's worth of in-flight requests of the others.
+    const counts = [...received.values()];
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(16 + 1);
+    expect(result.non2xx / result.requests).toBeGreaterThan(0.45);
+    expect(result.non2xx / result.requests).toBeLessThan(0.55);
+    const okCounted = result.rps * result.durationS;
+    expect(okCounted).toBeCloseTo(result.requests - result.non2xx - result.timeouts, 3);
+    expect(okCounted).toBeLessThanOrEqual(okSent);
+    expect(result.rps).toBeLessThan((0.6 * result.requests) / result.durationS);
+    expect(result.socketErrors).toBe(0);
+    expect(result.latencyMs.p50).toBeGreaterThan(0);
+    expect(result.latencyMs.p99).toBeGreaterThanOrEqual(result.latencyMs.p50);
+    expect(result.latencyMs.max).toBeGreaterThanOrEqual(result.latencyMs.p99);
+  });
+
+  it('runWrk with threads > 1 still sends each body of the cycle', async () => {
+    received.clear();
+    const result = await runWrk(target({ bodyCount: 4 }), { durationS: 1, threads: 2 });
+    expect(result.requests).toBeGreaterThan(0);
+    expect([...received.keys()].sort()).toEqual([0, 1, 2, 3].map((i) => `{"name":"room-${i}"}`));
+  });
+
+  it('runAtRate holds 500 req/s within 10% and reports p99', async () => {
+    received.clear();
+    const result = await runAtRate(target({ bodyCount: 1, startIndex: 0 }), {
+      ratePerSec: 500,
+      durationS: 2,
+      connections: 16,
+    });
+    expect([...received.keys()]).toEqual(['{"name":"room-0"}']);
+    expect(Math.abs(result.rps - 500)).toBeLessThanOrEqual(500 * RATE_TOLERANCE);
+    expect(result.rateMet).toBe(true);
+    expect(result.targetRatePerSec).toBe(500);
+    expect(result.non2xx).toBe(0);
+    expect(result.latencyMs.p99).toBeGreaterThanOrEqual(result.latencyMs.p50);
+    expect(Number.isFinite(result.latencyMs.p99)).toBe(true);
+  });
+
+  it('rejects targets off 127.0.0.1 and bad options before spawning anything', async () => {
+    await expect(
+      runWrk(target({ url: 'http://10.0.0.1:80/x' }), { durationS: 1 }),
+    ).rejects.toBeInstanceOf(LoadInitError);
+    await expect(runWrk(target({ bodyCount: 0 }), { durationS: 1 })).rejects.toBeInstanceOf(
+      LoadInitError,
+    );
+    await expect(runWrk(target({}), { durationS: 0.5 })).rejects.toBeInstanceOf(LoadInitError);
+  });
+
+  it('luaString escapes quotes, backslashes and non-ASCII bytes', () => {
+    expect(luaString('a"b\\c')).toBe('"a\\034b\\092c"');
+    expect(luaString('é\n')).toBe('"\\195\\169\\010"');
+  });
+});
