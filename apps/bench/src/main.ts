@@ -11,10 +11,16 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
 import { renderReport, type SuiteRun } from './report.js';
 
+interface SuiteOutput {
+  results: BenchResult[];
+  markdown: string[];
+}
+
 interface Suite {
   name: string;
   title: string;
-  load: () => Promise<{ run: () => Promise<BenchResult[]> }>;
+  /** A suite returns its table rows, and optionally markdown (text, charts) shown under them. */
+  load: () => Promise<{ run: () => Promise<BenchResult[] | SuiteOutput> }>;
 }
 
 const SUITES: Suite[] = [
@@ -28,6 +34,16 @@ const SUITES: Suite[] = [
     name: 'cluster',
     title: 'Cluster: 5 node processes, 3 regions, real libp2p on 127.0.0.1',
     load: () => import('./cluster.js'),
+  },
+  {
+    name: 'http',
+    title: 'HTTP: CreateRoom under wrk, roomring and the database-backed baselines',
+    load: () => import('./http.js'),
+  },
+  {
+    name: 'incident',
+    title: 'Incident replay: a region fails over, roomring against PostgreSQL + cache',
+    load: () => import('./incident/replay.js'),
   },
 ];
 
@@ -61,14 +77,23 @@ async function main(): Promise<void> {
   for (const suite of SUITES.filter((s) => suites.includes(s.name))) {
     console.log(`\n== ${suite.title}`);
     const startedAt = new Date().toISOString();
-    const results = await (await suite.load()).run();
+    const output = await (await suite.load()).run();
+    const { results, markdown } = Array.isArray(output)
+      ? { results: output, markdown: [] }
+      : output;
     console.table(results.map(({ suite: _s, ...r }) => r));
-    const run: SuiteRun = { suite: suite.name, title: suite.title, startedAt, results };
+    const run: SuiteRun = {
+      suite: suite.name,
+      title: suite.title,
+      startedAt,
+      results,
+      ...(markdown.length > 0 ? { markdown } : {}),
+    };
     writeFileSync(join(resultsDir, `${suite.name}.json`), `${JSON.stringify(run, null, 2)}\n`);
   }
   const order = SUITES.map((s) => s.name);
   const runs = readdirSync(resultsDir)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.endsWith('.json') && SUITES.some((s) => `${s.name}.json` === f))
     .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as SuiteRun)
     .sort((a, b) => order.indexOf(a.suite) - order.indexOf(b.suite));
   writeFileSync(reportPath, renderReport(runs));

@@ -6,6 +6,8 @@ export interface SuiteRun {
   title: string;
   startedAt: string;
   results: BenchResult[];
+  /** Markdown shown under the suite's table (setup, charts). */
+  markdown?: string[];
 }
 
 function machine(): string {
@@ -40,6 +42,7 @@ export function renderReport(runs: SuiteRun[]): string {
       );
     }
     lines.push('');
+    if (run.markdown) lines.push(...run.markdown, '');
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,223 @@
+/**
+ * HTTP suite: CreateRoom over real sockets under wrk, roomring side by side with what a team
+ * would otherwise build, in one run on this machine.
+ *
+ * Targets, all answering the same `POST /twirp/livekit.RoomService/CreateRoom` with the same
+ * JWT (the ceiling ignores it):
+ * - ceiling: a bare node:http server answering a fixed Room JSON (roomring's own answer);
+ * - roomring: a 2-node cluster (one region, `--min-acks 1` as in production): existing rooms
+ *   are answered from memory, new rooms wait for the other node to hold them;
+ * - PostgreSQL baseline, the incident's design: a regional server with an in-memory cache in
+ *   front of a shared database (pool of 10). Measured twice: with its cache warm (every
+ *   existing room a hit) and without a cache (the path every request takes for rooms the
+ *   region's cache does not hold, as after the incident's failover);
+ * - Redis baseline, LiveKit's open-source multi-node mode: one Lua get-or-create per call.
+ *
+ * wrk runs with the same connections and duration for every target; targets alternate
+ * within each round and the median round is reported, so a noisy neighbour hits all alike.
+ * Then autocannon holds roomring at half its measured maximum rate to read its p99.
+ */
+import { type LocalNode, startLocalCluster, stopLocalCluster } from '@roomring/cli';
+import { ensureSchema } from './baselines/index.js';
+import { atLeast, atMost, type BenchResult, formatNumber } from './harness.js';
+import { runAtRate } from './infra/rate.js';
+import { ensureTools, type ServiceHandle, startPostgres, startRedis } from './infra/services.js';
+import { type HttpTarget, type LoadResult, runWrk } from './infra/wrk.js';
+import {
+  benchToken,
+  CREATE_ROOM_PATH,
+  createRoom,
+  fillRooms,
+  roomNames,
+  type Spawned,
+  spawnBaseline,
+  spawnCeiling,
+} from './processes.js';
+
+const SUITE = 'http';
+/** Rooms that exist before the load: the existing-room targets cycle through them. */
+const EXISTING_ROOMS = 10_000;
+const CONNECTIONS = 64;
+const ROUNDS = 3;
+const ROUND_S = 5;
+const WARMUP_S = 2;
+const AT_RATE_S = 10;
+/** Ports of the roomring cluster (HTTP, libp2p); the other targets take free ports. */
+const ROOMRING_HTTP_PORT = 18_780;
+const ROOMRING_P2P_PORT = 18_790;
+/** Far more names than a round can use: every request of a new-room target is a new room. */
+const NEW_ROOM_NAMES = 1_000_000_000;
+
+interface Target {
+  key: string;
+  label: string;
+  http: HttpTarget;
+}
+
+const log = (line: string): void => console.log(`  [http] ${line}`);
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  await ensureTools(['postgres', 'redis', 'wrk'], log);
+  const token = benchToken();
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const services: ServiceHandle[] = [];
+  const spawned: Spawned[] = [];
+  let cluster: LocalNode[] = [];
+  try {
+    log('starting PostgreSQL, Redis, a 2-node roomring cluster and the baselines');
+    const pg = await startPostgres({ log });
+    services.push(pg);
+    const redis = await startRedis();
+    services.push(redis);
+    await ensureSchema(pg.url);
+    cluster = await startLocalCluster({
+      regions: ['bench'],
+      nodesPerRegion: 2,
+      basePort: ROOMRING_HTTP_PORT,
+      p2pBasePort: ROOMRING_P2P_PORT,
+      fromSource: false,
+      log,
+    });
+    const roomring = cluster[0]!.url;
+    const pgCached = await spawnBaseline({ backend: 'pg', dbUrl: pg.url }, 'pg (cached)');
+    spawned.push(pgCached);
+    const pgUncached = await spawnBaseline(
+      { backend: 'pg', dbUrl: pg.url, cacheRoomsMax: 0 },
+      'pg (no cache)',
+    );
+    spawned.push(pgUncached);
+    const redisBaseline = await spawnBaseline({ backend: 'redis', dbUrl: redis.url }, 'redis');
+    spawned.push(redisBaseline);
+
+    const existing = roomNames('http-room-', EXISTING_ROOMS);
+    log(`creating ${formatNumber(EXISTING_ROOMS)} rooms in roomring, PostgreSQL and Redis`);
+    await Promise.all([
+      fillRooms(roomring, token, existing),
+      fillRooms(pgCached.url, token, existing),
+      fillRooms(redisBaseline.url, token, existing),
+    ]);
+    const ceiling = await spawnCeiling(await createRoom(roomring, token, existing[0]!));
+    spawned.push(ceiling);
+
+    const existingBody = { bodyPrefix: '{"name":"http-room-', bodySuffix: '"}' };
+    const target = (key: string, label: string, base: string, isNew: boolean): Target => ({
+      key,
+      label,
+      http: {
+        url: `${base}${CREATE_ROOM_PATH}`,
+        headers,
+        ...(isNew
+          ? { bodyPrefix: `{"name":"new-${key}-`, bodySuffix: '"}', bodyCount: NEW_ROOM_NAMES }
+          : { ...existingBody, bodyCount: EXISTING_ROOMS }),
+      },
+    });
+    const targets: Target[] = [
+      target('ceiling', 'ceiling: bare node:http, fixed Room JSON', ceiling.url, false),
+      target('roomring', 'roomring, existing rooms', roomring, false),
+      target('pg-cached', 'PostgreSQL baseline, existing rooms, warm cache', pgCached.url, false),
+      target('pg', 'PostgreSQL baseline, existing rooms, not cached', pgUncached.url, false),
+      target('redis', 'Redis baseline, existing rooms', redisBaseline.url, false),
+      target('roomring-new', 'roomring, new rooms (min-acks 1)', roomring, true),
+      target('pg-new', 'PostgreSQL baseline, new rooms', pgCached.url, true),
+      target('redis-new', 'Redis baseline, new rooms', redisBaseline.url, true),
+    ];
+
+    log(`warm-up: ${WARMUP_S} s per target`);
+    for (const t of targets) {
+      await runWrk({ ...t.http, startIndex: 0 }, { connections: CONNECTIONS, durationS: WARMUP_S });
+    }
+    const rounds = new Map<string, LoadResult[]>(targets.map((t) => [t.key, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate the order too, so no target always follows the heaviest one.
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        const startIndex = t.http.bodyCount === NEW_ROOM_NAMES ? (round + 1) * 10_000_000 : 0;
+        const result = await runWrk(
+          { ...t.http, startIndex },
+          { connections: CONNECTIONS, durationS: ROUND_S },
+        );
+        rounds.get(t.key)!.push(result);
+        log(
+          `round ${round + 1}/${ROUNDS} ${t.key}: ${formatNumber(result.rps)} req/s, p99 ${formatNumber(result.latencyMs.p99)} ms` +
+            (result.non2xx + result.socketErrors > 0
+              ? `, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`
+              : ''),
+        );
+      }
+    }
+
+    const rps = (key: string): number => median(rounds.get(key)!.map((r) => r.rps));
+    const p99 = (key: string): number => median(rounds.get(key)!.map((r) => r.latencyMs.p99));
+    const failures = (key: string): number =>
+      rounds.get(key)!.reduce((sum, r) => sum + r.non2xx + r.socketErrors, 0);
+
+    const results: BenchResult[] = targets.map((t) => ({
+      suite: SUITE,
+      name: t.label,
+      value: rps(t.key),
+      unit: 'req/s',
+      note:
+        `p99 ${formatNumber(p99(t.key))} ms at full load` +
+        (failures(t.key) > 0 ? `; ${failures(t.key)} non-2xx or socket errors` : ''),
+    }));
+    const ratio = (a: string, b: string): number => rps(a) / rps(b);
+    const ceilingRatio = ratio('roomring', 'ceiling');
+    const pgRatio = ratio('roomring', 'pg');
+    const redisRatio = ratio('roomring', 'redis');
+    results.push(
+      {
+        suite: SUITE,
+        name: 'roomring existing-room CreateRoom / ceiling',
+        value: ceilingRatio,
+        unit: 'x',
+        ...atLeast(ceilingRatio, 0.7),
+      },
+      {
+        suite: SUITE,
+        name: 'roomring existing-room CreateRoom / PostgreSQL baseline (not cached)',
+        value: pgRatio,
+        unit: 'x',
+        ...atLeast(pgRatio, 4),
+      },
+      {
+        suite: SUITE,
+        name: 'roomring existing-room CreateRoom / PostgreSQL baseline (warm cache)',
+        value: ratio('roomring', 'pg-cached'),
+        unit: 'x',
+        note: 'context: a warm cache is memory too; the incident began when it was cold',
+      },
+      {
+        suite: SUITE,
+        name: 'roomring existing-room CreateRoom / Redis baseline',
+        value: redisRatio,
+        unit: 'x',
+        ...atLeast(redisRatio, 1.5),
+      },
+    );
+
+    const halfRate = Math.round(rps('roomring') / 2);
+    log(`roomring at half its maximum rate: ${formatNumber(halfRate)} req/s for ${AT_RATE_S} s`);
+    const atRate = await runAtRate(
+      { ...targets[1]!.http, startIndex: 0 },
+      { ratePerSec: halfRate, connections: CONNECTIONS, durationS: AT_RATE_S },
+    );
+    results.push({
+      suite: SUITE,
+      name: 'roomring existing-room CreateRoom p99 at half the maximum rate',
+      value: atRate.latencyMs.p99,
+      unit: 'ms',
+      ...atMost(atRate.latencyMs.p99, 10),
+      note: `asked ${formatNumber(halfRate)} req/s, got ${formatNumber(atRate.rps)}; p50 ${formatNumber(atRate.latencyMs.p50)} ms (autocannon)`,
+    });
+    return results;
+  } finally {
+    await Promise.all(spawned.map((s) => s.stop()));
+    await stopLocalCluster(cluster);
+    await Promise.all(services.map((s) => s.stop()));
+  }
+}
