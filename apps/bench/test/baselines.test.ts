@@ -18,7 +18,12 @@ import {
   type RoomBackend,
   seedRooms,
 } from '../src/baselines/index.js';
-import { type ServiceHandle, startPostgres, startRedis } from '../src/infra/services.js';
+import {
+  ensureTools,
+  type ServiceHandle,
+  startPostgres,
+  startRedis,
+} from '../src/infra/services.js';
 
 const KEY = 'bench-key';
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
@@ -34,6 +39,9 @@ let postgres: ServiceHandle;
 let redis: ServiceHandle;
 let db: pg.Client;
 const closers: (() => Promise<unknown>)[] = [];
+
+// On a fresh machine (as root) this installs PostgreSQL and Redis from Debian first.
+beforeAll(() => ensureTools(['postgres', 'redis']), 600_000);
 
 beforeAll(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);

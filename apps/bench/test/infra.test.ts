@@ -16,6 +16,9 @@ import {
 } from '../src/infra/services.js';
 import { type HttpTarget, LoadInitError, luaString, runWrk } from '../src/infra/wrk.js';
 
+// On a fresh machine (as root) this installs PostgreSQL, Redis and wrk from Debian first.
+beforeAll(() => ensureTools(['postgres', 'redis', 'wrk']), 600_000);
+
 /** Resolves true when something accepts TCP connections on 127.0.0.1:port. */
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
