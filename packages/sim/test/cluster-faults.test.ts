@@ -155,6 +155,33 @@ describe('durability and failover', () => {
     }
   });
 
+  it('batches concurrent durable writes per partner: every write acked, far fewer requests', async () => {
+    const c = await startedCluster({ seed: simSeed(23) });
+    cluster = c;
+    const writer = c.node('use-1');
+    const before = writer.status().counters.writes;
+    const writes = Array.from({ length: 200 }, (_, i) =>
+      c.settle(writer.createRoom({ name: `burst-${i}` })),
+    );
+    const rooms = await Promise.all(writes);
+    const after = writer.status().counters.writes;
+    expect(rooms).toHaveLength(200);
+    expect(after.writesAcked - before.writesAcked).toBe(200);
+    expect(after.writesUnavailable - before.writesUnavailable).toBe(0);
+    // One request per write would be 200 x replicationFanout (2) = 400 (the test profile holds
+    // at most 256 pending writes); pipelined batches
+    // send a handful per partner.
+    const sent = after.replicateRequestsSent - before.replicateRequestsSent;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(40);
+    // Every acked write is held by another node already: crash the writer, nothing is lost.
+    c.crash('use-1');
+    await c.until(() => c.converged(), 10_000);
+    for (const node of c.running()) {
+      for (const room of rooms) expect(node.getRoom(room.name)?.sid).toBe(room.sid);
+    }
+  });
+
   it('answers unavailable when no partner can confirm, and the retry returns the same room', async () => {
     const c = await startedCluster({ seed: simSeed(31) });
     cluster = c;
