@@ -17,6 +17,7 @@ import {
 import type { RegistryNode } from '@roomring/node';
 import { ROOM_NAME_BYTES_MAX, utf8ByteLength } from '@roomring/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AnswerCache, encodeAnswer } from './answer-cache.js';
 import { requireGrant, requireRoomAdmin, type VideoGrants } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { TwirpError } from './errors.js';
@@ -51,16 +52,23 @@ export interface RpcContext {
   deadlineMs: () => number;
   /** Set when a ListRooms answer was cut at listRoomsMax. */
   truncated: boolean;
+  /** Encoded Room answers of unchanged rooms (CreateRoom). */
+  answers: AnswerCache;
+}
+
+/** An answer already encoded in the request's codec. */
+export class EncodedAnswer {
+  constructor(readonly bytes: Buffer) {}
 }
 
 interface Rpc<Req extends Message<Req>> {
   request: MessageType<Req>;
-  call(ctx: RpcContext, request: Req): Promise<Message>;
+  call(ctx: RpcContext, request: Req, codec: Codec): Promise<Message | EncodedAnswer>;
 }
 
 function define<Req extends Message<Req>>(
   request: MessageType<Req>,
-  call: (ctx: RpcContext, request: Req) => Promise<Message>,
+  call: (ctx: RpcContext, request: Req, codec: Codec) => Promise<Message | EncodedAnswer>,
 ): Rpc<Req> {
   return { request, call };
 }
@@ -93,7 +101,7 @@ function checkMetadata(metadata: string, max: number): void {
 export const RPCS: ReadonlyMap<string, Rpc<never>> = new Map<string, Rpc<never>>([
   [
     'CreateRoom',
-    define(CreateRoomRequest, async (ctx, req) => {
+    define(CreateRoomRequest, async (ctx, req, codec) => {
       requireGrant(ctx.grants, 'roomCreate');
       checkName(req.name);
       checkMetadata(req.metadata, ctx.config.metadataBytesMax);
@@ -109,7 +117,7 @@ export const RPCS: ReadonlyMap<string, Rpc<never>> = new Map<string, Rpc<never>>
         },
         { deadlineMs: ctx.deadlineMs() },
       );
-      return toLivekitRoom(room);
+      return new EncodedAnswer(ctx.answers.answer(room, codec));
     }) as Rpc<never>,
   ],
   [
@@ -181,18 +189,16 @@ function decode<T extends Message<T>>(type: MessageType<T>, codec: Codec, body: 
   }
 }
 
-function encode(message: Message, codec: Codec): Buffer {
-  if (codec === 'protobuf') return Buffer.from(message.toBinary());
-  return Buffer.from(
-    JSON.stringify(message.toJson({ useProtoFieldName: true, emitDefaultValues: true })),
-  );
-}
-
 export interface TwirpRoutesInit {
   node: RegistryNode;
   config: Readonly<ServerConfig>;
   /** ms the node call may take, from the request's deadline. */
   deadlineMsOf: (request: FastifyRequest) => number;
+}
+
+/** Per-app state of the Twirp routes. */
+interface TwirpState extends TwirpRoutesInit {
+  answers: AnswerCache;
 }
 
 /** Registers `/twirp/*` with its own body parser (raw bytes of any content type, up to
@@ -204,11 +210,12 @@ export async function twirpRoutes(app: FastifyInstance, init: TwirpRoutesInit): 
     { parseAs: 'buffer', bodyLimit: init.config.bodyBytesMax },
     (_request, body, done) => done(null, body),
   );
-  app.all('/twirp/*', async (request, reply) => handle(init, request, reply));
+  const state: TwirpState = { ...init, answers: new AnswerCache() };
+  app.all('/twirp/*', async (request, reply) => handle(state, request, reply));
 }
 
 async function handle(
-  init: TwirpRoutesInit,
+  init: TwirpState,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
@@ -248,11 +255,12 @@ async function handle(
     grants: request.grants!,
     deadlineMs: () => init.deadlineMsOf(request),
     truncated: false,
+    answers: init.answers,
   };
-  const response = await rpc.call(ctx, message);
+  const response = await rpc.call(ctx, message, codec);
   if (ctx.truncated) reply.header('x-roomring-truncated', String(init.config.listRoomsMax));
   return reply
     .code(200)
     .header('content-type', codec === 'json' ? 'application/json' : 'application/protobuf')
-    .send(encode(response, codec));
+    .send(response instanceof EncodedAnswer ? response.bytes : encodeAnswer(response, codec));
 }
