@@ -95,6 +95,11 @@ export function spawnCeiling(body: string): Promise<Spawned> {
   return spawnReady([join(here, 'ceiling-server.mjs'), body], 'ceiling');
 }
 
+/** The fastify floor: fastify with roomring's body parser answering `body`, nothing else. */
+export function spawnFastifyFloor(body: string): Promise<Spawned> {
+  return spawnReady([join(here, 'fastify-floor.mjs'), body], 'fastify floor');
+}
+
 export interface BaselineArgs {
   backend: 'pg' | 'redis';
   dbUrl: string;
