@@ -53,21 +53,26 @@ const reportPath = join(here, '..', '..', '..', 'docs', 'benchmarks.md');
 
 function parseArgs(argv: string[]): { suites: string[] } {
   const suites: string[] = [];
+  let renderOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--suite') {
+    if (arg === '--render-only') {
+      renderOnly = true;
+    } else if (arg === '--suite') {
       const value = argv[++i];
       if (!value) throw new Error('--suite needs a name');
       suites.push(...value.split(','));
     } else if (arg !== '--') {
       throw new Error(
-        `unknown argument ${arg}; usage: bench [--suite ${SUITES.map((s) => s.name).join(',')}]`,
+        `unknown argument ${arg}; usage: bench [--suite ${SUITES.map((s) => s.name).join(',')}] [--render-only]`,
       );
     }
   }
   for (const s of suites) {
     if (!SUITES.some((suite) => suite.name === s)) throw new Error(`unknown suite ${s}`);
   }
+  // --render-only: no suite runs; the report is rendered again from the saved results.
+  if (renderOnly) return { suites: [] };
   return { suites: suites.length > 0 ? suites : SUITES.map((s) => s.name) };
 }
 
