@@ -369,6 +369,10 @@ async function steadyRun(mode: LoadConfig['mode'], transport: HttpTransport): Pr
   expect(done!.ok).toBe(400);
   expect(done!.attempts).toBe(400);
   expect(done!.failed + done!.timedOut + done!.shed).toBe(0);
+  // Run-wide percentiles cover every successful call; no failover, no after-failover p99.
+  expect(done!.p50Ms).not.toBeNull();
+  expect(done!.p99Ms!).toBeGreaterThanOrEqual(done!.p50Ms!);
+  expect(done!.p99AfterFailoverMs).toBeNull();
   expect(stub.unauthorised).toBe(0);
   expect(load.seconds.map((s) => s.t).slice(0, 2)).toEqual([1, 2]);
   const first = load.seconds[0]!;
@@ -422,6 +426,7 @@ async function failoverRun(mode: LoadConfig['mode'], transport: HttpTransport): 
   expect(third.byRegion.r2!.ok).toBeGreaterThan(40);
   // Only calls caught by the switch may fail: a few ms of refused connections.
   expect(done!.ok).toBeGreaterThanOrEqual(done!.calls - 20);
+  expect(done!.p99AfterFailoverMs).not.toBeNull();
   expect(sum(load.seconds, 'callsStarted')).toBe(done!.calls);
 }
 

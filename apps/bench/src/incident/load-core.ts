@@ -117,6 +117,11 @@ export interface DoneStats {
   timedOut: number;
   shed: number;
   ackedNew: number;
+  /** Percentiles of every call that succeeded in the run (start -> answer, retries included). */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** p99 of the calls that succeeded after the first failover command; null without one. */
+  p99AfterFailoverMs: number | null;
 }
 
 export type ControlCommand = { cmd: 'failover'; from: string; to: string } | { cmd: 'stop' };
@@ -133,6 +138,10 @@ export const TICK_INTERVAL_MS = 10;
  * percentiles are exact there.
  */
 export const LATENCY_SAMPLES_PER_SECOND_MAX = 20_000;
+
+/** Latencies kept for the run-wide percentiles of the done line (8 B each: 1.6 MB); the
+ *  replay's ~90k successful calls are all kept, a longer run is sampled uniformly. */
+export const RUN_LATENCY_SAMPLES_MAX = 200_000;
 /** Hard cap of `inFlightMax`: each in-flight call holds a socket (ulimit) and ~10 KiB. */
 export const IN_FLIGHT_MAX_LIMIT = 100_000;
 /** Regions per run: the replay uses 3; 16 leaves room without unbounded config. */
@@ -250,7 +259,7 @@ export function percentile(sorted: ArrayLike<number>, q: number): number | null 
 }
 
 /**
- * A second's latencies: all of them up to `capacity`, then a uniform reservoir sample
+ * Latencies of a period (a second, or the whole run): all up to `capacity`, then a uniform sample
  * (Vitter's algorithm R), so memory stays bounded whatever the rate.
  */
 export class LatencyReservoir {
@@ -580,6 +589,11 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
     LATENCY_SAMPLES_PER_SECOND_MAX,
     mulberry32(regionSeed(config.seed, REGIONS_MAX)),
   );
+  const runLatencies = new LatencyReservoir(
+    RUN_LATENCY_SAMPLES_MAX,
+    mulberry32(regionSeed(config.seed, REGIONS_MAX + 1)),
+  );
+  let afterFailover: LatencyReservoir | undefined;
   let secondShed = 0;
   let inFlight = 0;
   let nextSecond = 1;
@@ -682,7 +696,10 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
       if (outcome.kind === 'ok') {
         state.second.ok += 1;
         totals.ok += 1;
-        latencies.add(nowMs() - callStartMs);
+        const latencyMs = nowMs() - callStartMs;
+        latencies.add(latencyMs);
+        runLatencies.add(latencyMs);
+        afterFailover?.add(latencyMs);
         if (isNew) {
           totals.ackedNew += 1;
           ack(name, outcome.sid);
@@ -745,7 +762,15 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
       if (state.client) totals.attempts += state.client.counters().attempts - state.attemptsSeen;
     }
     if (inFlight > 0) log(`${inFlight} calls still in flight past the drain bound: timedOut`);
-    const line: DoneStats = { type: 'done', ...totals, timedOut: totals.timedOut + inFlight };
+    const run = runLatencies.takePercentiles();
+    const line: DoneStats = {
+      type: 'done',
+      ...totals,
+      timedOut: totals.timedOut + inFlight,
+      p50Ms: run.p50Ms,
+      p99Ms: run.p99Ms,
+      p99AfterFailoverMs: afterFailover?.takePercentiles().p99Ms ?? null,
+    };
     emit(line);
     resolveDone(line);
   }
@@ -795,6 +820,10 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
         log(`failover ignored: unknown region in ${JSON.stringify(cmd)}`);
         return;
       }
+      afterFailover ??= new LatencyReservoir(
+        RUN_LATENCY_SAMPLES_MAX,
+        mulberry32(regionSeed(config.seed, REGIONS_MAX + 2)),
+      );
       // Every region routed to `from` (itself, or one failed over to it earlier) follows.
       const deadRoute = from.route;
       for (const state of regions.values()) if (state.route === deadRoute) state.route = to.route;
