@@ -205,7 +205,7 @@ export async function run(): Promise<BenchResult[]> {
       ...latencyResults(
         durable.sorted,
         'minAcks 1',
-        'every create also waits for a replica partner (2 replicate requests each)',
+        'every create also waits for one of its 2 replica partners (replicate requests batched per partner)',
       ),
     );
     const created = durable.created;
