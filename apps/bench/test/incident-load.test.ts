@@ -24,6 +24,7 @@ import {
   parseControlLine,
   parseLoadConfig,
   percentile,
+  type RecordingLine,
   type RegionLoadConfig,
   RoomChooser,
   type SecondStats,
@@ -293,6 +294,8 @@ function baseConfig(mode: LoadConfig['mode'], regions: RegionLoadConfig[]): Load
 interface LoadProcess {
   child: ChildProcess;
   seconds: SecondStats[];
+  /** Second lines written before the `recording` line; undefined if none came. */
+  recordingAfter(): number | undefined;
   /** Resolves with the line for second t once it arrives. */
   second(t: number): Promise<SecondStats>;
   send(cmd: unknown): void;
@@ -312,6 +315,7 @@ function runLoad(config: LoadConfig): LoadProcess {
   const seconds: SecondStats[] = [];
   const waiters = new Map<number, (s: SecondStats) => void>();
   let done: DoneStats | undefined;
+  let recordingAfter: number | undefined;
   let stderr = '';
   let pending = '';
   child.stderr!.setEncoding('utf8');
@@ -324,8 +328,9 @@ function runLoad(config: LoadConfig): LoadProcess {
     const lines = pending.split('\n');
     pending = lines.pop()!;
     for (const text of lines) {
-      const line = JSON.parse(text) as SecondStats | DoneStats; // stdout holds JSON only
+      const line = JSON.parse(text) as SecondStats | DoneStats | RecordingLine; // JSON only
       if (line.type === 'done') done = line;
+      else if (line.type === 'recording') recordingAfter = seconds.length;
       else {
         seconds.push(line);
         waiters.get(line.t)?.(line);
@@ -340,6 +345,7 @@ function runLoad(config: LoadConfig): LoadProcess {
   return {
     child,
     seconds,
+    recordingAfter: () => recordingAfter,
     second: (t) => {
       const seen = seconds.find((s) => s.t === t);
       if (seen) return Promise.resolve(seen);
@@ -446,6 +452,32 @@ describe('load.ts as a child process', () => {
         TRANSPORTS.map((transport) => steadyRun(mode, transport)),
       ),
     );
+  });
+
+  it('warm-up: its second is not written, its calls are not counted, its new rooms are acked', async () => {
+    const existing = { prefix: 'old-', count: 50 };
+    const stub = await startStub([existing]);
+    const config = {
+      ...baseConfig('at-once', [
+        region({ name: 'r1', url: stub.url, ratePerSec: 200, existing, newFraction: 0.2 }),
+      ]),
+      transport: 'node-http' as const,
+      warmupS: 1,
+      durationS: 2,
+    };
+    const load = runLoad(config);
+    const { done, code, stderr } = await load.finished;
+    expect(code, stderr).toBe(0);
+    expect(load.recordingAfter()).toBe(0); // no second line before recording starts
+    expect(load.seconds.map((s) => s.t).slice(0, 2)).toEqual([1, 2]);
+    expect(done!.calls).toBe(400); // the 200 warm-up calls are not counted
+    expect(done!.attempts).toBe(400);
+    expect(done!.ok).toBe(400);
+    // The acked file holds the new rooms of all 600 calls, warm-up included.
+    const acked = ackedNames(config.ackedPath);
+    expect(new Set(acked.keys())).toEqual(stub.created);
+    expect(acked.size).toBe(done!.ackedNew);
+    expect(stub.created.size).toBeGreaterThan(80); // ~20% of 600
   });
 
   it('vs a hanging server: at-once times out maxAttempts times per call, policy ~once', async () => {

@@ -55,6 +55,15 @@ export interface LoadConfig {
   seed: number;
   /** Stop starting calls after this; then wait for in-flight calls (bounded) and exit. */
   durationS: number;
+  /**
+   * Unrecorded load before the recorded `durationS`, at the same rates and in the same
+   * process (so the clients' code and connections are warm too): no second line is written
+   * for it, its calls are left out of every count and percentile (their new rooms still go
+   * to the acked file; in policy mode a retry a warm-up call makes after it ends is counted,
+   * as attempts come from the client's counters), and the first recorded second is t=1.
+   * @default 0
+   */
+  warmupS?: number;
   /** Calls in flight beyond this are not started and are counted `shed`. */
   inFlightMax: number;
   /** at-once mode: one attempt's timeout (the API's max wait). */
@@ -122,6 +131,11 @@ export interface DoneStats {
   p99Ms: number | null;
   /** p99 of the calls that succeeded after the first failover command; null without one. */
   p99AfterFailoverMs: number | null;
+}
+
+/** Written once when the warm-up ends (warmupS > 0): recorded seconds follow. */
+export interface RecordingLine {
+  type: 'recording';
 }
 
 export type ControlCommand = { cmd: 'failover'; from: string; to: string } | { cmd: 'stop' };
@@ -466,6 +480,7 @@ export function parseLoadConfig(value: unknown): LoadConfig {
     apiSecret: nonEmpty(value, '', 'apiSecret', 1024),
     seed: int(value, '', 'seed', 0, 2 ** 32 - 1),
     durationS: num(value, '', 'durationS', 0.001, DURATION_S_MAX),
+    warmupS: own(value, 'warmupS') === undefined ? 0 : int(value, '', 'warmupS', 0, DURATION_S_MAX),
     inFlightMax: int(value, '', 'inFlightMax', 1, IN_FLIGHT_MAX_LIMIT),
     attemptTimeoutMs: num(value, '', 'attemptTimeoutMs', 1, TIMEOUT_MS_MAX),
     maxAttempts: int(value, '', 'maxAttempts', 1, MAX_ATTEMPTS_LIMIT),
@@ -506,7 +521,7 @@ export interface LoadRunInit {
   /** The HTTP client of both modes (load.ts builds it from config.transport). */
   http: LoadHttp;
   /** Receives each per-second line, then the done line. */
-  emit: (line: SecondStats | DoneStats) => void;
+  emit: (line: SecondStats | DoneStats | RecordingLine) => void;
   /** An acknowledged NEW room (load.ts appends `${name}\t${sid}\n` to ackedPath). */
   ack: (name: string, sid: string) => void;
   /** Diagnostics (stderr). */
@@ -568,7 +583,9 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
   const { config, nowMs, emit, ack, log } = init;
   const fetchImpl = init.http.fetch;
   const startMs = nowMs();
-  const durationMs = config.durationS * 1000;
+  const warmupS = config.warmupS ?? 0;
+  const durationMs = (warmupS + config.durationS) * 1000;
+  let recording = warmupS === 0;
   const regions = new Map<string, RegionState>();
   config.regions.forEach((region, index) => {
     const state: RegionState = {
@@ -634,12 +651,18 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
     return { Authorization: `Bearer ${token.value}`, 'Content-Type': 'application/json' };
   }
 
-  async function callAtOnce(state: RegionState, name: string): Promise<CallOutcome> {
+  async function callAtOnce(
+    state: RegionState,
+    name: string,
+    recorded: boolean,
+  ): Promise<CallOutcome> {
     const body = JSON.stringify({ name });
     let last: CallOutcome = { kind: 'failed' };
     for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
-      state.second.attempts += 1;
-      totals.attempts += 1;
+      if (recorded) {
+        state.second.attempts += 1;
+        totals.attempts += 1;
+      }
       try {
         // state.route is read per attempt: a failover redirects the retries too.
         const response = await init.http.post(
@@ -677,21 +700,34 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
 
   function startCall(state: RegionState): void {
     if (inFlight >= config.inFlightMax) {
-      totals.shed += 1;
-      secondShed += 1;
+      if (recording) {
+        totals.shed += 1;
+        secondShed += 1;
+      }
       return;
     }
     const { name, isNew } = state.chooser.next();
+    const recorded = recording;
     inFlight += 1;
-    totals.calls += 1;
-    state.second.callsStarted += 1;
+    if (recorded) {
+      totals.calls += 1;
+      state.second.callsStarted += 1;
+    }
     const callStartMs = nowMs();
-    const call = state.client ? callPolicy(state.client, name) : callAtOnce(state, name);
+    const call = state.client ? callPolicy(state.client, name) : callAtOnce(state, name, recorded);
     void call.then((outcome) => {
       // A call ending after the drain bound was already counted timedOut by finish(), and
       // the acked file may be closed: it changes nothing any more.
       if (finished) return;
       inFlight -= 1;
+      if (!recorded) {
+        // A warm-up call: only its acknowledged new room matters (the lost-room check).
+        if (outcome.kind === 'ok' && isNew) {
+          totals.ackedNew += 1;
+          ack(name, outcome.sid);
+        }
+        return;
+      }
       // Counted at completion, in whatever second that is.
       if (outcome.kind === 'ok') {
         state.second.ok += 1;
@@ -715,6 +751,24 @@ export function startLoadRun(init: LoadRunInit): LoadRun {
   }
 
   function emitSecond(t: number): void {
+    if (t <= warmupS) {
+      // A warm-up second: read and drop its counts, then start recording after the last.
+      for (const state of regions.values()) {
+        if (state.client) state.attemptsSeen = state.client.counters().attempts;
+        state.second = zeroCounts();
+      }
+      latencies.takePercentiles();
+      secondShed = 0;
+      if (t === warmupS) {
+        recording = true;
+        emit({ type: 'recording' });
+      }
+      return;
+    }
+    emitRecordedSecond(t - warmupS);
+  }
+
+  function emitRecordedSecond(t: number): void {
     const byRegion = new Map<string, RegionSecondStats>();
     const line: SecondStats = {
       type: 'second',

@@ -22,6 +22,7 @@ import {
   type LoadHttp,
   parseControlLine,
   parseLoadConfig,
+  type RecordingLine,
   type SecondStats,
   startLoadRun,
 } from './load-core.js';
@@ -179,7 +180,7 @@ function log(message: string): void {
   process.stderr.write(`[load] ${message}\n`);
 }
 
-function writeLine(line: SecondStats | DoneStats): void {
+function writeLine(line: SecondStats | DoneStats | RecordingLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
     // The done line is written below, after the acked file is flushed, so a reader that
     // sees it can trust the file is complete.
     emit: (line) => {
-      if (line.type === 'second') writeLine(line);
+      if (line.type !== 'done') writeLine(line);
     },
     ack: (name, sid) => {
       acked.write(`${name}\t${sid}\n`);

@@ -138,6 +138,7 @@ function loadConfig(
     apiSecret: BENCH_API_SECRET,
     seed,
     durationS: DURATION_S,
+    warmupS: WARMUP_S,
     inFlightMax: IN_FLIGHT_MAX,
     attemptTimeoutMs: API_TIMEOUT_MS,
     maxAttempts: MAX_ATTEMPTS,
@@ -161,24 +162,10 @@ interface RunHooks {
   dbQueries(): Promise<number>;
 }
 
-/** Unrecorded warm-up load (WARMUP_S), then the recorded run; returns both acked paths. */
-async function warmThenDrive(config: LoadConfig, hooks: RunHooks, dir: string) {
-  const warmup: LoadConfig = {
-    ...config,
-    durationS: WARMUP_S,
-    seed: config.seed + 1_000,
-    ackedPath: `${config.ackedPath}.warmup`,
-    regions: config.regions.map((r) => ({ ...r, newPrefix: `${r.newPrefix}warmup-` })),
-  };
-  await drive(warmup, { kill: () => {}, dbQueries: hooks.dbQueries }, dir, false);
-  const run = await drive(config, hooks, dir, true);
-  return { ...run, ackedPaths: [warmup.ackedPath, config.ackedPath] };
-}
-
-/** Runs the load generator; with `incident`, at KILL_AT_S calls `kill` and fails its
- *  clients over. */
-async function drive(config: LoadConfig, hooks: RunHooks, dir: string, incident: boolean) {
-  const configPath = join(dir, `load-${config.mode}-${incident ? 'run' : 'warmup'}.json`);
+/** Runs the load generator (WARMUP_S unrecorded, then the run); at KILL_AT_S calls `kill`
+ *  and fails its clients over. */
+async function drive(config: LoadConfig, hooks: RunHooks, dir: string) {
+  const configPath = join(dir, `load-${config.mode}.json`);
   writeFileSync(configPath, JSON.stringify(config));
   const child: ChildProcess = spawn(process.execPath, [...tsEntry(LOAD_MAIN), configPath], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -197,12 +184,13 @@ async function drive(config: LoadConfig, hooks: RunHooks, dir: string, incident:
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const message = JSON.parse(line) as { type: string } & Record<string, unknown>;
-    if (message.type === 'second') {
+    if (message.type === 'recording') {
+      lastDb = await hooks.dbQueries(); // the warm-up's queries are not the run's
+    } else if (message.type === 'second') {
       const stats = message as unknown as SecondStats;
       const db = await hooks.dbQueries();
       seconds.push({ ...stats, dbQueries: db - lastDb });
       lastDb = db;
-      if (!incident) continue;
       if (stats.t === KILL_AT_S) {
         hooks.kill();
         child.stdin!.write(`${JSON.stringify({ cmd: 'failover', from: FAILED, to: TAKEOVER })}\n`);
@@ -323,7 +311,7 @@ async function runRoomring(mode: Mode, dir: string, seed: number): Promise<Incid
       REGIONS.map((r) => fillRooms(urls.get(r)!, token, roomNames(`${r}-room-`, EXISTING[r]))),
     );
     const ackedPath = join(dir, `acked-roomring-${mode}.tsv`);
-    const { seconds, done, ackedPaths } = await warmThenDrive(
+    const { seconds, done } = await drive(
       loadConfig(mode, urls, ackedPath, seed),
       {
         kill: () => {
@@ -336,7 +324,7 @@ async function runRoomring(mode: Mode, dir: string, seed: number): Promise<Incid
       dir,
     );
     const survivors = nodes.filter((n) => n.region !== FAILED).map((n) => n.url);
-    const acked = readAcked(ackedPaths);
+    const acked = readAcked([ackedPath]);
     const lost = await lostOnSurvivors(survivors, acked);
     return summarize('roomring', mode, seconds, done, lost, acked.size);
   } finally {
@@ -373,7 +361,7 @@ async function runBaseline(
     // Monotonic query counters per server; a killed server keeps its last value.
     const queries = new Map<string, number>(REGIONS.map((r) => [r, 0]));
     const alive = new Set<string>(REGIONS);
-    const { seconds, done, ackedPaths } = await warmThenDrive(
+    const { seconds, done } = await drive(
       loadConfig(mode, urls, ackedPath, seed),
       {
         kill: () => {
@@ -399,7 +387,7 @@ async function runBaseline(
       },
       dir,
     );
-    const acked = readAcked(ackedPaths);
+    const acked = readAcked([ackedPath]);
     const lost = await lostInDatabase(db.url, acked);
     return summarize('baseline', mode, seconds, done, lost, acked.size);
   } finally {
