@@ -46,7 +46,7 @@ import {
   stopChild,
   tsEntry,
 } from '../processes.js';
-import type { LoadConfig, SecondStats } from './load-core.js';
+import type { DoneStats, LoadConfig, SecondStats } from './load-core.js';
 
 const SUITE = 'incident';
 const REGIONS = ['us-east', 'us-west', 'eu-central'] as const;
@@ -100,16 +100,13 @@ export interface IncidentSecond extends SecondStats {
   dbQueries: number;
 }
 
-export interface IncidentRun {
+/** The load generator's totals of a run, plus what the replay measured around it. */
+export interface IncidentRun
+  extends Pick<DoneStats, 'calls' | 'attempts' | 'ok' | 'failed' | 'timedOut' | 'shed'> {
   design: Design;
   mode: Mode;
   seconds: IncidentSecond[];
-  calls: number;
-  attempts: number;
-  ok: number;
-  failed: number;
-  timedOut: number;
-  shed: number;
+  /** Acknowledged new rooms checked after the run (warm-up included). */
   ackedNew: number;
   lostAcked: number;
   dbQueries: number;

@@ -143,3 +143,28 @@ export async function stopChild(
   clearTimeout(timer);
   await run.exited;
 }
+
+/**
+ * The JSON object a load generator prints on the line starting with `prefix`, if that line
+ * exists, parses, and has a number in every one of `numberFields`; undefined otherwise.
+ */
+export function parseResultLine(
+  stdout: string,
+  prefix: string,
+  numberFields: readonly string[],
+): Record<string, unknown> | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith(prefix));
+  if (!line) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line.slice(prefix.length));
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const fields = new Map(Object.entries(raw));
+  for (const field of numberFields) {
+    if (typeof fields.get(field) !== 'number') return undefined;
+  }
+  return raw as Record<string, unknown>;
+}

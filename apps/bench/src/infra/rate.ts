@@ -13,7 +13,7 @@
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir, spawnTracked } from './child.js';
+import { makeTempDir, parseResultLine, removeTempDir, spawnTracked } from './child.js';
 import {
   DEFAULT_CONNECTIONS,
   DEFAULT_TIMEOUT_S,
@@ -146,20 +146,9 @@ export function parseAutocannonOutput(
   stdout: string,
   targetRatePerSec: number,
 ): RateResult | undefined {
-  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-  if (!line) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line.slice(RESULT_PREFIX.length));
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const fields = new Map(Object.entries(raw));
-  for (const field of CHILD_JSON_FIELDS) {
-    if (typeof fields.get(field) !== 'number') return undefined;
-  }
-  const json = raw as ChildJson;
+  const raw = parseResultLine(stdout, RESULT_PREFIX, CHILD_JSON_FIELDS);
+  if (raw === undefined) return undefined;
+  const json = raw as unknown as ChildJson;
   const rps = json.durationS > 0 ? json.ok / json.durationS : 0;
   return {
     requests: json.requests,

@@ -11,7 +11,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir, spawnTracked } from './child.js';
+import { makeTempDir, parseResultLine, removeTempDir, spawnTracked } from './child.js';
 
 export interface HttpTarget {
   /** Full URL of the POST, e.g. http://127.0.0.1:7880/twirp/livekit.RoomService/CreateRoom. */
@@ -180,20 +180,9 @@ const WRK_JSON_FIELDS: readonly (keyof WrkJson)[] = [
 
 /** Parses the result line of `wrkScript`'s done(); undefined if absent or malformed. */
 export function parseWrkOutput(stdout: string): LoadResult | undefined {
-  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-  if (!line) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line.slice(RESULT_PREFIX.length));
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const fields = new Map(Object.entries(raw));
-  for (const field of WRK_JSON_FIELDS) {
-    if (typeof fields.get(field) !== 'number') return undefined;
-  }
-  const json = raw as WrkJson;
+  const raw = parseResultLine(stdout, RESULT_PREFIX, WRK_JSON_FIELDS);
+  if (raw === undefined) return undefined;
+  const json = raw as unknown as WrkJson;
   const durationS = json.durationUs / 1e6;
   // wrk counts a response as completed (in `requests`) even when its status is >= 400
   // (errors.status) or it arrived after --timeout (errors.timeout); connect/read/write errors
