@@ -33,6 +33,11 @@ const LIMITS: ReadonlyArray<{ suite: string; name: RegExp; text: string }> = [
   },
   {
     suite: 'incident',
+    name: /^roomring, .*: (p99 of successful calls|back to steady state)/,
+    text: "Not met in this run, roomring's p99 or return to steady state: these vary from run to run on this machine (after the in-process warm-up, the whole-run p99 measured 40-80 ms and the return to steady 1-7 s over four runs); the slow seconds are the kill and isolated stalls of the processes sharing 2 cores (see the p99 chart), never failed calls.",
+  },
+  {
+    suite: 'incident',
     name: /^roomring, .*: worst per-second p99/,
     text: "Not met, roomring's worst per-second p99: the worst is the second right after the kill, when us-east's clients move to us-west and open their connections there; the other seconds over 50 ms are isolated (see the p99 chart). Three node processes, the load generator and the bench share 2 cores. The p99 over all successful calls is the row above it.",
   },
