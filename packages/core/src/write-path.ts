@@ -20,6 +20,7 @@ import {
   BATCH_RECORDS_MAX,
   decodeMessage,
   encodeMessage,
+  estimateRecordBytes,
   type RoomRecord,
 } from '@roomring/protocol';
 import type { NodeConfig } from './config.js';
@@ -34,24 +35,6 @@ export const REPLICATE_PROTOCOL = '/roomring/replicate/1';
  * stay far below the partner's 32 inbound replicate streams.
  */
 export const REPLICATE_IN_FLIGHT_PER_PEER = 2;
-
-/** Rough encoded size of a record, to keep a batch under BATCH_RECORD_BYTES_MAX: fixed fields
- *  (~120 B, docs/protocol/wire-format.md) plus its strings at up to 3 bytes per UTF-16 unit. */
-function recordBytesEstimate(record: Readonly<RoomRecord>): number {
-  return (
-    160 +
-    3 *
-      (record.name.length +
-        record.metadata.length +
-        record.sid.length +
-        record.creator.length +
-        record.homeRegion.length +
-        record.settingsBy.length +
-        record.statsBy.length +
-        record.deletedBy.length +
-        record.pinnedNode.length)
-  );
-}
 
 /** One write waiting for one partner's answer. */
 interface PartnerWaiter {
@@ -141,7 +124,7 @@ export class WritePath {
         this.config.retryAfterMs,
       );
     }
-    const bytes = records.reduce((sum, r) => sum + recordBytesEstimate(r), 0);
+    const bytes = records.reduce((sum, r) => sum + estimateRecordBytes(r), 0);
     this.pending++;
     try {
       await new Promise<void>((resolve, reject) => {

@@ -209,19 +209,17 @@ async function drive(config: LoadConfig, hooks: RunHooks, dir: string) {
   return { seconds, done };
 }
 
-function readAcked(paths: readonly string[]): Map<string, string> {
+function readAcked(path: string): Map<string, string> {
   const acked = new Map<string, string>();
-  for (const path of paths) {
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      continue; // no acknowledged new room: the load generator creates the file lazily
-    }
-    for (const line of text.split('\n')) {
-      const [name, sid] = line.split('\t');
-      if (name && sid) acked.set(name, sid);
-    }
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return acked; // no acknowledged new room: the load generator creates the file lazily
+  }
+  for (const line of text.split('\n')) {
+    const [name, sid] = line.split('\t');
+    if (name && sid) acked.set(name, sid);
   }
   return acked;
 }
@@ -321,7 +319,7 @@ async function runRoomring(mode: Mode, dir: string, seed: number): Promise<Incid
       dir,
     );
     const survivors = nodes.filter((n) => n.region !== FAILED).map((n) => n.url);
-    const acked = readAcked([ackedPath]);
+    const acked = readAcked(ackedPath);
     const lost = await lostOnSurvivors(survivors, acked);
     return summarize('roomring', mode, seconds, done, lost, acked.size);
   } finally {
@@ -384,7 +382,7 @@ async function runBaseline(
       },
       dir,
     );
-    const acked = readAcked([ackedPath]);
+    const acked = readAcked(ackedPath);
     const lost = await lostInDatabase(db.url, acked);
     return summarize('baseline', mode, seconds, done, lost, acked.size);
   } finally {
