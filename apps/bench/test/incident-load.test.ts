@@ -275,6 +275,13 @@ async function startStub(preload: { prefix: string; count: number }[] = []): Pro
 // The child process
 // ---------------------------------------------------------------------------------------
 
+/**
+ * Attempt timeout and call deadline for runs that assert every call succeeds: they check
+ * the counting, not latency, and CI runs this file beside other test files on 2 cores, where
+ * a stub's answer once took over the 1 s default (381 of 400 OK in one CI run).
+ */
+const UNHURRIED = { attemptTimeoutMs: 10_000, callDeadlineMs: 10_000 } as const;
+
 function baseConfig(mode: LoadConfig['mode'], regions: RegionLoadConfig[]): LoadConfig {
   return {
     mode,
@@ -366,6 +373,7 @@ async function steadyRun(mode: LoadConfig['mode'], transport: HttpTransport): Pr
     ]),
     transport,
     durationS: 2,
+    ...UNHURRIED,
   };
   const load = runLoad(config);
   const { done, code, stderr } = await load.finished;
@@ -385,8 +393,15 @@ async function steadyRun(mode: LoadConfig['mode'], transport: HttpTransport): Pr
   expect(first.callsStarted).toBe(200); // the boundary splits the schedule exactly
   expect(load.seconds[1]!.callsStarted).toBe(200);
   expect(first.byRegion.r1!.callsStarted).toBe(first.callsStarted);
-  expect(first.p50Ms).not.toBeNull();
-  expect(first.p99Ms!).toBeGreaterThanOrEqual(first.p50Ms!);
+  // A second's percentiles cover the calls that succeeded in it (none when a busy machine
+  // held every answer past the boundary: those count in the done line only).
+  for (const s of load.seconds) {
+    if (s.ok === 0) expect(s.p50Ms).toBeNull();
+    else {
+      expect(s.p50Ms).not.toBeNull();
+      expect(s.p99Ms!).toBeGreaterThanOrEqual(s.p50Ms!);
+    }
+  }
   const acked = ackedNames(config.ackedPath);
   expect(acked.size).toBe(done!.ackedNew);
   expect(new Set(acked.keys())).toEqual(stub.created);
@@ -412,8 +427,9 @@ async function failoverRun(mode: LoadConfig['mode'], transport: HttpTransport): 
     ]),
     transport,
     durationS: 3,
-    attemptTimeoutMs: 200,
-    callDeadlineMs: 500,
+    // Refused connections fail at once; the bounds only need to outlast a busy machine.
+    attemptTimeoutMs: 2_000,
+    callDeadlineMs: 2_000,
   });
   await load.second(1);
   expect(a.requests).toBeGreaterThan(50);
@@ -427,9 +443,12 @@ async function failoverRun(mode: LoadConfig['mode'], transport: HttpTransport): 
   expect(b.requestedNames.filter((n) => n.startsWith('r1-new-')).length).toBeGreaterThan(5);
   expect(b.requestedNames.filter((n) => n.startsWith('e-')).length).toBeGreaterThan(50);
   // The whole third second runs after the failover: r1's calls all succeed there.
-  expect(third.byRegion.r1!.ok).toBeGreaterThan(80);
+  // (How many of them end within the second depends on how busy the machine is; the
+  // schedule does not.)
+  expect(third.byRegion.r1!.callsStarted).toBe(100);
+  expect(third.byRegion.r2!.callsStarted).toBe(50);
   expect(third.byRegion.r1!.failed + third.byRegion.r1!.timedOut).toBe(0);
-  expect(third.byRegion.r2!.ok).toBeGreaterThan(40);
+  expect(third.byRegion.r2!.failed + third.byRegion.r2!.timedOut).toBe(0);
   // Only calls caught by the switch may fail: a few ms of refused connections.
   expect(done!.ok).toBeGreaterThanOrEqual(done!.calls - 20);
   expect(done!.p99AfterFailoverMs).not.toBeNull();
@@ -464,6 +483,7 @@ describe('load.ts as a child process', () => {
       transport: 'node-http' as const,
       warmupS: 1,
       durationS: 2,
+      ...UNHURRIED,
     };
     const load = runLoad(config);
     const { done, code, stderr } = await load.finished;
@@ -519,15 +539,24 @@ describe('load.ts as a child process', () => {
     const r1 = region({ name: 'r1', url: stub.url, ratePerSec: 200 });
     // The status handling is the transport's caller's: node-http only (steady covers fetch).
     const [atOnce, policy] = await Promise.all([
-      runLoad({ ...baseConfig('at-once', [r1]), transport: 'node-http', maxAttempts: 3 }).finished,
-      runLoad({ ...baseConfig('policy', [r1]), transport: 'node-http', maxAttempts: 3 }).finished,
+      runLoad({
+        ...baseConfig('at-once', [r1]),
+        ...UNHURRIED,
+        transport: 'node-http',
+        maxAttempts: 3,
+      }).finished,
+      runLoad({
+        ...baseConfig('policy', [r1]),
+        ...UNHURRIED,
+        transport: 'node-http',
+        maxAttempts: 3,
+      }).finished,
     ]);
     for (const { done, code, stderr } of [atOnce, policy]) {
       expect(code, stderr).toBe(0);
       expect(done!.ok).toBe(0);
-      // failed, save an attempt that ran past its 1 s timeout on a busy machine.
-      expect(done!.failed + done!.timedOut).toBe(200);
-      expect(done!.failed).toBeGreaterThanOrEqual(190);
+      expect(done!.failed).toBe(200);
+      expect(done!.timedOut).toBe(0);
     }
     expect(atOnce.done!.attempts).toBe(600); // every call, 3 attempts, no delay
     // Budget: 10% of calls + 10 per window = at most 30 retries for 200 calls.
