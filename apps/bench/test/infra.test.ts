@@ -203,7 +203,7 @@ describe('load generators', () => {
     expect([...received.keys()].sort()).toEqual([0, 1, 2, 3].map((i) => `{"name":"room-${i}"}`));
   });
 
-  it('runAtRate caps the rate at its target, says whether it held it, and reports p99', async () => {
+  it('runAtRate paces near its target, says whether it held it, and reports p99', async () => {
     received.clear();
     const result = await runAtRate(target({ bodyCount: 1, startIndex: 0 }), {
       ratePerSec: 500,
@@ -211,10 +211,11 @@ describe('load generators', () => {
       connections: 16,
     });
     expect([...received.keys()]).toEqual(['{"name":"room-0"}']);
-    // The target is a ceiling; reaching it depends on how busy the machine is (a CI run beside
-    // other test files got 420/s), and rateMet must say which happened.
+    // Paced (unpaced, this stub answers thousands per second), but how close to the target
+    // depends on how busy the machine is: CI runs beside other test files got 420/s, and 577/s
+    // (autocannon's per-second tokens catch up after late timers). rateMet says which happened.
     expect(result.rps).toBeGreaterThan(0);
-    expect(result.rps).toBeLessThanOrEqual(500 * (1 + RATE_TOLERANCE));
+    expect(result.rps).toBeLessThanOrEqual(2 * 500);
     expect(result.rateMet).toBe(Math.abs(result.rps - 500) <= 500 * RATE_TOLERANCE);
     expect(result.targetRatePerSec).toBe(500);
     // Every answer counted was sent to the server; at most one per connection still in flight.
