@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import {
   privateKeyFromProtobuf,
   privateKeyFromRaw,
@@ -30,11 +30,21 @@ function ed25519FromSeed(seed: Uint8Array): PrivateKey {
   return privateKeyFromRaw(raw);
 }
 
-/** A new random Ed25519 identity as protobuf bytes (the form `privateKey` takes). Synchronous,
- *  so a transport knows its peer id at construction. Persist it to keep the peer id. */
+/** Bytes of an Ed25519 seed (RFC 8032: the private key is 32 random bytes). */
+const ED25519_SEED_BYTES = 32;
+
+/**
+ * A new random Ed25519 identity as protobuf bytes (the form `privateKey` takes). Synchronous,
+ * so a transport knows its peer id at construction. Persist it to keep the peer id.
+ *
+ * The seed comes from the CSPRNG, not `generateKeyPairSync('ed25519')`: on Node 20, exporting a
+ * key that call returned can deadlock the process for good when a garbage collection during
+ * the export finalises the finished key-generation job, whose destructor takes the key's mutex
+ * the export holds (seen as a test worker stuck in futex_wait; reproduced by a loop of
+ * generate + export, see test/identity.test.ts).
+ */
 export function generatePrivateKey(): Uint8Array {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const seed = base64url(privateKey.export({ format: 'jwk' }).d);
+  const seed = new Uint8Array(randomBytes(ED25519_SEED_BYTES));
   return privateKeyToProtobuf(ed25519FromSeed(seed));
 }
 
