@@ -8,6 +8,7 @@ import {
   type NodeOptions,
   type RegistryCore,
   type Timers,
+  type Transport,
 } from '@roomring/core';
 import {
   createMemoryNetwork,
@@ -39,6 +40,8 @@ export interface SimCluster {
   readonly network: MemoryNetwork;
   readonly random: SeededRandom;
   node(nodeId: string): RegistryCore;
+  /** The transport of a node's current generation (tests inject messages through it). */
+  transport(nodeId: string): Transport;
   /** Nodes currently running. */
   running(): RegistryCore[];
   startAll(): Promise<void>;
@@ -58,6 +61,17 @@ export interface SimCluster {
   converged(): boolean;
   /** Visible sid per name at a node. */
   visible(nodeId: string): Map<string, string>;
+  /** Stops a node's processing, as SIGSTOP: timers and deliveries wait for `resume`. */
+  pause(nodeId: string): void;
+  resume(nodeId: string): void;
+  isPaused(nodeId: string): boolean;
+  /** Blackholes messages from the `from` nodes to the `to` nodes; connections stay up. */
+  cutOneWay(from: readonly string[], to: readonly string[]): void;
+  /** Sets a node's clock offset from virtual time, in ms. */
+  setClockSkew(nodeId: string, skewMs: number): void;
+  clockSkew(nodeId: string): number;
+  /** Whether the node's current generation crashed (and was not restarted). */
+  isCrashed(nodeId: string): boolean;
   /** Stops every node and cancels timers. */
   shutdown(): Promise<void>;
 }
@@ -76,25 +90,38 @@ export async function createSimCluster(init: SimClusterInit): Promise<SimCluster
   const skewMax = init.clockSkewMs ?? 20;
   const nodes = new Map<string, RegistryCore>();
   const generation = new Map<string, number>();
+  const transportsByNode = new Map<string, Transport>();
   const specs = new Map(init.nodes.map((s) => [s.nodeId, s]));
   const first = init.nodes[0]?.nodeId;
   /** Peer ids of crashed node generations. */
   const crashed = new Set<string>();
 
-  const timersFor = (owner: () => boolean): Timers => ({
+  const skews = new Map<string, number>();
+
+  // A stopped (paused) process runs no timer: one that comes due waits for `resume`, then
+  // fires, late, as Node's timers do after SIGCONT.
+  const timersFor = (owner: () => boolean, peer: string): Timers => ({
     setTimer: (delayMs, callback) =>
       time.setTimer(delayMs, () => {
-        if (owner()) callback();
+        if (!owner()) return;
+        network.whenRunning(peer, () => {
+          if (owner()) callback();
+        });
       }),
   });
 
   function build(spec: SimNodeSpec): RegistryCore {
     const gen = (generation.get(spec.nodeId) ?? 0) + 1;
     generation.set(spec.nodeId, gen);
-    const skew = Math.round((random.next() * 2 - 1) * skewMax);
+    if (!skews.has(spec.nodeId)) {
+      skews.set(spec.nodeId, Math.round((random.next() * 2 - 1) * skewMax));
+    }
+    const nodeId = spec.nodeId;
     const nodeRandom = createSeededRandom(random.nextUint32());
     const peerId = gen === 1 ? peerOf(spec.nodeId) : `${peerOf(spec.nodeId)}-${gen}`;
-    const transport = network.createTransport(peerId);
+    // The address stays the node's across restarts, as a host's ip:port does.
+    const transport = network.createTransport(peerId, { address: spec.nodeId });
+    transportsByNode.set(spec.nodeId, transport);
     const alive = (): boolean => generation.get(spec.nodeId) === gen && !crashed.has(peerId);
     const core = createRegistryCore({
       options: {
@@ -103,12 +130,12 @@ export async function createSimCluster(init: SimClusterInit): Promise<SimCluster
         nodeId: spec.nodeId,
         region: spec.region,
         weight: spec.weight ?? 1,
-        seeds: first && first !== spec.nodeId ? [`memory/${peerOf(first)}`] : [],
+        seeds: first && first !== spec.nodeId ? [`memory/${first}`] : [],
       },
       transport,
       runtime: {
-        clock: { nowMs: () => time.nowMs() + skew },
-        timers: timersFor(alive),
+        clock: { nowMs: () => time.nowMs() + (skews.get(nodeId) ?? 0) },
+        timers: timersFor(alive, peerId),
         random: nodeRandom,
       },
     });
@@ -126,6 +153,11 @@ export async function createSimCluster(init: SimClusterInit): Promise<SimCluster
       const node = nodes.get(nodeId);
       if (!node) throw new Error(`no node ${nodeId}`);
       return node;
+    },
+    transport(nodeId) {
+      const transport = transportsByNode.get(nodeId);
+      if (!transport) throw new Error(`no node ${nodeId}`);
+      return transport;
     },
     running: () =>
       [...nodes.values()].filter(
@@ -200,6 +232,24 @@ export async function createSimCluster(init: SimClusterInit): Promise<SimCluster
       if (!outcome.ok) throw outcome.error;
       return outcome.value;
     },
+    pause(nodeId) {
+      network.pause(peerIdOf(cluster.node(nodeId)));
+    },
+    resume(nodeId) {
+      network.resume(peerIdOf(cluster.node(nodeId)));
+    },
+    isPaused: (nodeId) => network.isPaused(peerIdOf(cluster.node(nodeId))),
+    cutOneWay(from, to) {
+      network.cutOneWay(
+        from.map((id) => peerIdOf(cluster.node(id))),
+        to.map((id) => peerIdOf(cluster.node(id))),
+      );
+    },
+    setClockSkew(nodeId, skewMs) {
+      skews.set(nodeId, skewMs);
+    },
+    clockSkew: (nodeId) => skews.get(nodeId) ?? 0,
+    isCrashed: (nodeId) => crashed.has(peerIdOf(cluster.node(nodeId))),
     converged() {
       const digests = new Set(cluster.running().map((n) => n.status().storeDigest));
       return digests.size === 1;

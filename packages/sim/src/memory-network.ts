@@ -4,6 +4,19 @@
  * (packages/core/src/transport.ts): gossip is best-effort with duplicate suppression and
  * hop-by-hop forwarding of accepted messages; requests are reliable streams that fail when
  * the connection drops or the deadline passes.
+ *
+ * Faults, each as a real network or a stopped process shows it:
+ * - `partition(...groups)`: links between groups drop at once, dials fail (a cable pulled
+ *   with resets: both sides see the connection close);
+ * - `cutOneWay(from, to)`: messages from `from` to `to` vanish, connections stay up (a
+ *   blackholed direction: requests into it time out, gossip is lost, nobody sees a close);
+ * - `pause(peer)`: the process is stopped (SIGSTOP): its connections stay open, nothing it
+ *   receives is processed and none of its timers fire until `resume`, then everything
+ *   queued is handled in arrival order;
+ * - `crash(peer)`: the process is gone: its connections drop, nothing queued is delivered;
+ * - `setFaults`: loss, duplication and latency (a spike, or jitter that reorders gossip);
+ * - `setFilter`: a test hook that sees every gossip hop, request and response frame and can
+ *   drop one (or act on it, e.g. crash a node the moment it answers).
  */
 import type {
   GossipMessage,
@@ -41,65 +54,153 @@ export class MemoryTransportError extends Error {
   }
 }
 
+/** One message crossing one hop, as a filter sees it. */
+export interface NetworkEvent {
+  kind: 'gossip' | 'request' | 'response';
+  from: PeerId;
+  to: PeerId;
+  /** The topic (gossip) or the protocol (request, response). */
+  channel: string;
+  data: Uint8Array;
+}
+
+/** Decides the fate of one hop; it may also act (crash a node, record the message). */
+export type NetworkFilter = (event: NetworkEvent) => 'deliver' | 'drop';
+
+export interface NetworkFaults {
+  gossipLossRate?: number;
+  gossipDuplicateRate?: number;
+  latencyMsMin?: number;
+  latencyMsMax?: number;
+}
+
+export interface NetworkStats {
+  gossipSent: number;
+  gossipLost: number;
+  gossipDuplicated: number;
+  requests: number;
+  filtered: number;
+  blackholed: number;
+}
+
 export interface MemoryNetwork {
-  createTransport(peerId: PeerId): Transport;
-  /** Cuts every link between the groups (existing connections drop, dials fail). */
+  /** A transport for `peerId`, dialled at `memory/<address>` (default: the peer id). A
+   *  restarted node takes over its address, as a process restarted on the same port does. */
+  createTransport(peerId: PeerId, options?: { address?: string }): Transport;
+  /** Cuts every link between the groups (existing connections drop, dials fail). Peers in
+   *  no group are not affected. Replaces any earlier partition. */
   partition(...groups: PeerId[][]): void;
+  /** Blackholes messages from each of `from` to each of `to` (connections stay up). */
+  cutOneWay(from: readonly PeerId[], to: readonly PeerId[]): void;
+  /** Lifts every partition and one-way cut. */
   heal(): void;
-  /** Sets fault rates for the rest of the run. */
-  setFaults(faults: { gossipLossRate?: number; gossipDuplicateRate?: number }): void;
+  /** Sets fault rates and latency for the rest of the run. */
+  setFaults(faults: NetworkFaults): void;
+  setFilter(filter: NetworkFilter | undefined): void;
   /** Kills a peer: its connections drop at once, nothing it had queued is delivered. */
   crash(peerId: PeerId): void;
-  stats(): { gossipSent: number; gossipLost: number; gossipDuplicated: number; requests: number };
+  /** Stops a peer's processing (SIGSTOP); see the file comment. */
+  pause(peerId: PeerId): void;
+  /** Continues a paused peer: what it received meanwhile is handled in order. */
+  resume(peerId: PeerId): void;
+  isPaused(peerId: PeerId): boolean;
+  /** Runs `action` for `peerId` now, or when it resumes if it is paused. */
+  whenRunning(peerId: PeerId, action: () => void): void;
+  /** Whether a message from `from` to `to` can get through now. */
+  reachable(from: PeerId, to: PeerId): boolean;
+  stats(): NetworkStats;
 }
 
 const ADDRESS_PREFIX = 'memory/';
 
 export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   const { time, random } = init;
-  const latencyMin = init.latencyMsMin ?? 1;
-  const latencyMax = init.latencyMsMax ?? 5;
+  let latencyMin = init.latencyMsMin ?? 1;
+  let latencyMax = init.latencyMsMax ?? 5;
   const seenTtlMs = init.seenTtlMs ?? 120_000;
   let lossRate = init.gossipLossRate ?? 0;
   let duplicateRate = init.gossipDuplicateRate ?? 0;
-  const counters = { gossipSent: 0, gossipLost: 0, gossipDuplicated: 0, requests: 0 };
+  let filter: NetworkFilter | undefined;
+  const counters: NetworkStats = {
+    gossipSent: 0,
+    gossipLost: 0,
+    gossipDuplicated: 0,
+    requests: 0,
+    filtered: 0,
+    blackholed: 0,
+  };
 
   const transports = new Map<PeerId, MemoryTransport>();
-  /** Links are symmetric; the key is the sorted pair. */
-  const links = new Set<string>();
-  let blocked: PeerId[][] = [];
+  const byAddress = new Map<string, PeerId>();
+  /** Open links, symmetric: each peer's set of connected peers. */
+  const links = new Map<PeerId, Set<PeerId>>();
+  /** Blocked directions `from\nto`: partitions block both, one-way cuts one. */
+  const blocked = new Set<string>();
+  /** Paused peers and what waits for them to resume, in arrival order. */
+  const paused = new Map<PeerId, (() => void)[]>();
 
-  const linkKey = (a: PeerId, b: PeerId): string => (a < b ? `${a}\n${b}` : `${b}\n${a}`);
+  const direction = (from: PeerId, to: PeerId): string => `${from}\n${to}`;
   const latency = (): number => latencyMin + random.int(latencyMax - latencyMin + 1);
-  const isBlocked = (a: PeerId, b: PeerId): boolean =>
-    blocked.some((group) => group.includes(a) !== group.includes(b));
-  const connected = (a: PeerId, b: PeerId): boolean => links.has(linkKey(a, b));
+  const isBlocked = (from: PeerId, to: PeerId): boolean =>
+    blocked.size > 0 && blocked.has(direction(from, to));
+  const connected = (a: PeerId, b: PeerId): boolean => links.get(a)?.has(b) ?? false;
+  const neighbours = (peer: PeerId): Set<PeerId> => {
+    let set = links.get(peer);
+    if (!set) {
+      set = new Set();
+      links.set(peer, set);
+    }
+    return set;
+  };
+
+  function whenRunning(peer: PeerId, action: () => void): void {
+    const queue = paused.get(peer);
+    if (queue) queue.push(action);
+    else action();
+  }
+
+  /** Resolves once `peer` is not paused (at once when it is not). */
+  function running(peer: PeerId): Promise<void> {
+    if (!paused.has(peer)) return Promise.resolve();
+    return new Promise((resolve) => whenRunning(peer, resolve));
+  }
+
+  function passes(event: NetworkEvent): boolean {
+    if (filter === undefined) return true;
+    if (filter(event) === 'deliver') return true;
+    counters.filtered++;
+    return false;
+  }
 
   function connect(a: MemoryTransport, b: MemoryTransport): void {
-    const key = linkKey(a.peerId, b.peerId);
-    if (links.has(key)) return;
-    links.add(key);
-    a.notifyConnected(b.peerId);
-    b.notifyConnected(a.peerId);
+    if (connected(a.peerId, b.peerId)) return;
+    neighbours(a.peerId).add(b.peerId);
+    neighbours(b.peerId).add(a.peerId);
+    whenRunning(a.peerId, () => a.notifyConnected(b.peerId));
+    whenRunning(b.peerId, () => b.notifyConnected(a.peerId));
   }
 
   function disconnect(a: PeerId, b: PeerId): void {
-    const key = linkKey(a, b);
-    if (!links.delete(key)) return;
-    transports.get(a)?.notifyDisconnected(b);
-    transports.get(b)?.notifyDisconnected(a);
+    if (!connected(a, b)) return;
+    links.get(a)?.delete(b);
+    links.get(b)?.delete(a);
+    whenRunning(a, () => transports.get(a)?.notifyDisconnected(b));
+    whenRunning(b, () => transports.get(b)?.notifyDisconnected(a));
   }
 
   class MemoryTransport implements Transport {
     running = false;
     private readonly listeners: TransportListener[] = [];
-    private readonly topics = new Map<string, (message: GossipMessage) => GossipVerdict>();
-    private readonly handlers = new Map<string, RequestHandler>();
+    readonly topics = new Map<string, (message: GossipMessage) => GossipVerdict>();
+    readonly handlers = new Map<string, RequestHandler>();
     /** Gossip ids seen, with the virtual time they expire. */
     private readonly seen = new Map<string, number>();
     private publishSeq = 0;
 
-    constructor(readonly peerId: PeerId) {}
+    constructor(
+      readonly peerId: PeerId,
+      readonly address: string,
+    ) {}
 
     async start(): Promise<void> {
       this.running = true;
@@ -111,7 +212,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     }
 
     listenAddresses(): string[] {
-      return [`${ADDRESS_PREFIX}${this.peerId}`];
+      return [`${ADDRESS_PREFIX}${this.address}`];
     }
 
     subscribe(topic: string, handler: (message: GossipMessage) => GossipVerdict): void {
@@ -128,7 +229,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     /** Sends one gossip hop to every connected subscriber except `except`. */
     forward(topic: string, id: string, origin: PeerId, data: Uint8Array, except?: PeerId): number {
       let recipients = 0;
-      for (const peer of this.connectedPeers()) {
+      const peers = links.get(this.peerId);
+      if (peers === undefined) return 0;
+      for (const peer of peers) {
         if (peer === except) continue;
         const target = transports.get(peer);
         if (!target?.topics.has(topic)) continue;
@@ -138,11 +241,19 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
           counters.gossipLost++;
           continue;
         }
+        if (!passes({ kind: 'gossip', from: this.peerId, to: peer, channel: topic, data })) {
+          continue;
+        }
         const copies = random.chance(duplicateRate) ? 2 : 1;
         if (copies === 2) counters.gossipDuplicated++;
         for (let i = 0; i < copies; i++) {
           time.setTimer(latency(), () => {
-            if (connected(this.peerId, peer)) target.receive(topic, id, origin, this.peerId, data);
+            if (!connected(this.peerId, peer)) return;
+            if (isBlocked(this.peerId, peer)) {
+              counters.blackholed++;
+              return;
+            }
+            whenRunning(peer, () => target.receive(topic, id, origin, this.peerId, data));
           });
         }
       }
@@ -198,28 +309,88 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         throw new MemoryTransportError('unreachable', `no connection to ${peer}`);
       }
       const deadline = time.nowMs() + options.timeoutMs;
-      const wait = (): Promise<void> =>
+      const me = this.peerId;
+      // Waiting for a stopped peer to continue counts against the deadline like any wait.
+      let cancelDeadline: () => void = () => undefined;
+      const expired = new Promise<never>((_, reject) => {
+        cancelDeadline = time.setTimer(options.timeoutMs, () =>
+          reject(new MemoryTransportError('timeout', `request to ${peer} timed out`)),
+        );
+      });
+      expired.catch(() => undefined);
+      const runningOrExpired = (who: PeerId): Promise<void> =>
+        paused.has(who) ? Promise.race([running(who), expired]) : Promise.resolve();
+      try {
+        yield* this.exchangeWithin(
+          peer,
+          remote,
+          protocol,
+          frame,
+          options,
+          deadline,
+          runningOrExpired,
+        );
+      } finally {
+        cancelDeadline();
+      }
+    }
+
+    private async *exchangeWithin(
+      peer: PeerId,
+      remote: MemoryTransport,
+      protocol: string,
+      frame: Uint8Array,
+      options: RequestOptions,
+      deadline: number,
+      runningOrExpired: (who: PeerId) => Promise<void>,
+    ): AsyncGenerator<Uint8Array> {
+      const me = this.peerId;
+      /** One hop `from` -> `to`: latency, then delivered, or a close, or (blackholed or
+       *  filtered) nothing until the deadline. */
+      const hop = (from: PeerId, to: PeerId, event: NetworkEvent | undefined): Promise<void> =>
         new Promise((resolve, reject) => {
+          let cancel: () => void = () => undefined;
           const onAbort = (): void => {
             cancel();
             reject(new MemoryTransportError('timeout', 'aborted'));
           };
-          const cancel = time.setTimer(latency(), () => {
+          const fail = (error: MemoryTransportError): void => {
             options.signal?.removeEventListener('abort', onAbort);
-            if (!connected(this.peerId, peer)) {
-              reject(new MemoryTransportError('closed', `connection to ${peer} closed`));
+            reject(error);
+          };
+          const timeout = (): MemoryTransportError =>
+            new MemoryTransportError('timeout', `request to ${peer} timed out`);
+          const lost = event !== undefined && !passes(event);
+          cancel = time.setTimer(latency(), () => {
+            if (!connected(from, to)) {
+              fail(new MemoryTransportError('closed', `connection to ${peer} closed`));
             } else if (time.nowMs() > deadline) {
-              reject(new MemoryTransportError('timeout', `request to ${peer} timed out`));
-            } else resolve();
+              fail(timeout());
+            } else if (lost || isBlocked(from, to)) {
+              if (!lost) counters.blackholed++;
+              // Nothing arrives: the requester learns only from its deadline (or a close).
+              const watch = (): void => {
+                if (!connected(from, to)) {
+                  fail(new MemoryTransportError('closed', `connection to ${peer} closed`));
+                } else if (time.nowMs() >= deadline) fail(timeout());
+                else cancel = time.setTimer(Math.min(50, deadline - time.nowMs()), watch);
+              };
+              watch();
+            } else {
+              options.signal?.removeEventListener('abort', onAbort);
+              resolve();
+            }
           });
           options.signal?.addEventListener('abort', onAbort, { once: true });
         });
-      await wait();
+      await hop(me, peer, { kind: 'request', from: me, to: peer, channel: protocol, data: frame });
+      await runningOrExpired(peer);
+      if (!remote.running) throw new MemoryTransportError('closed', `${peer} is gone`);
       const handler = remote.handlers.get(protocol);
       if (!handler) throw new MemoryTransportError('remote', `${peer} does not handle ${protocol}`);
       let answer: Promise<Uint8Array> | AsyncIterable<Uint8Array>;
       try {
-        answer = handler(frame, this.peerId);
+        answer = handler(frame, me);
       } catch (error) {
         throw new MemoryTransportError('remote', `handler failed: ${String(error)}`);
       }
@@ -228,7 +399,8 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         if (++frames > options.framesMax) {
           throw new MemoryTransportError('frames', `more than ${options.framesMax} frames`);
         }
-        await wait();
+        await hop(peer, me, { kind: 'response', from: peer, to: me, channel: protocol, data });
+        await runningOrExpired(me);
         return data;
       };
       if (answer instanceof Promise) {
@@ -247,9 +419,12 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         for (;;) {
           let step: IteratorResult<Uint8Array>;
           try {
+            // A stopped responder produces nothing until it continues.
+            await runningOrExpired(peer);
             step = await iterator.next();
           } catch (error) {
             finished = true;
+            if (error instanceof MemoryTransportError) throw error;
             throw new MemoryTransportError('remote', `handler failed: ${String(error)}`);
           }
           if (step.done) {
@@ -265,19 +440,27 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       }
     }
 
-    async dial(address: string, _options: { timeoutMs: number }): Promise<PeerId> {
-      const peer = address.startsWith(ADDRESS_PREFIX)
+    async dial(address: string, options: { timeoutMs: number }): Promise<PeerId> {
+      const name = address.startsWith(ADDRESS_PREFIX)
         ? address.slice(ADDRESS_PREFIX.length)
         : address;
+      const peer = byAddress.get(name) ?? name;
       const remote = transports.get(peer);
       await new Promise<void>((resolve) => time.setTimer(latency(), resolve));
       if (
         !this.running ||
         !remote?.running ||
+        peer === this.peerId ||
         isBlocked(this.peerId, peer) ||
-        peer === this.peerId
+        isBlocked(peer, this.peerId)
       ) {
         throw new MemoryTransportError('unreachable', `cannot reach ${address}`);
+      }
+      if (paused.has(peer) && !connected(this.peerId, peer)) {
+        // The kernel accepts the connection, but the stopped process never finishes the
+        // handshake: the dial runs into its deadline.
+        await new Promise<void>((resolve) => time.setTimer(options.timeoutMs, resolve));
+        throw new MemoryTransportError('timeout', `handshake with ${address} timed out`);
       }
       connect(this, remote);
       return peer;
@@ -288,11 +471,8 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     }
 
     connectedPeers(): PeerId[] {
-      const peers: PeerId[] = [];
-      for (const other of transports.keys()) {
-        if (other !== this.peerId && connected(this.peerId, other)) peers.push(other);
-      }
-      return peers;
+      const peers = links.get(this.peerId);
+      return peers === undefined ? [] : [...peers];
     }
 
     addListener(listener: TransportListener): void {
@@ -300,41 +480,81 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     }
 
     notifyConnected(peer: PeerId): void {
+      if (!this.running) return;
       for (const l of this.listeners) l.peerConnected?.(peer);
     }
 
     notifyDisconnected(peer: PeerId): void {
+      if (!this.running) return;
       for (const l of this.listeners) l.peerDisconnected?.(peer);
     }
   }
 
-  return {
-    createTransport(peerId) {
+  const network: MemoryNetwork = {
+    createTransport(peerId, options) {
       if (transports.has(peerId)) throw new Error(`peer ${peerId} already exists`);
-      const transport = new MemoryTransport(peerId);
+      const address = options?.address ?? peerId;
+      const transport = new MemoryTransport(peerId, address);
       transports.set(peerId, transport);
+      byAddress.set(address, peerId);
       return transport;
     },
     partition(...groups) {
-      blocked = groups.map((g) => [...g]);
-      for (const key of [...links]) {
-        const [a, b] = key.split('\n') as [PeerId, PeerId];
-        if (isBlocked(a, b)) disconnect(a, b);
+      blocked.clear();
+      const groupOf = new Map<PeerId, number>();
+      groups.forEach((group, i) => {
+        for (const peer of group) groupOf.set(peer, i);
+      });
+      for (const [a, ga] of groupOf) {
+        for (const [b, gb] of groupOf) {
+          if (ga !== gb) blocked.add(direction(a, b));
+        }
+      }
+      for (const [a, peers] of links) {
+        for (const b of [...peers]) {
+          if (isBlocked(a, b)) disconnect(a, b);
+        }
+      }
+    },
+    cutOneWay(from, to) {
+      for (const a of from) {
+        for (const b of to) if (a !== b) blocked.add(direction(a, b));
       }
     },
     heal() {
-      blocked = [];
+      blocked.clear();
     },
     setFaults(faults) {
       lossRate = faults.gossipLossRate ?? lossRate;
       duplicateRate = faults.gossipDuplicateRate ?? duplicateRate;
+      latencyMin = faults.latencyMsMin ?? latencyMin;
+      latencyMax = Math.max(latencyMin, faults.latencyMsMax ?? latencyMax);
+    },
+    setFilter(next) {
+      filter = next;
     },
     crash(peerId) {
       const transport = transports.get(peerId);
       if (!transport) return;
       transport.running = false;
+      paused.delete(peerId);
       for (const peer of transport.connectedPeers()) disconnect(peerId, peer);
     },
+    pause(peerId) {
+      if (!paused.has(peerId)) paused.set(peerId, []);
+    },
+    resume(peerId) {
+      const queue = paused.get(peerId);
+      if (!queue) return;
+      paused.delete(peerId);
+      // Each queued delivery becomes its own timer, in order, so a handler that throws or
+      // awaits does not change what the next one sees.
+      for (const action of queue) time.setTimer(0, action);
+    },
+    isPaused: (peerId) => paused.has(peerId),
+    whenRunning,
+    reachable: (from, to) => connected(from, to) && !isBlocked(from, to),
     stats: () => ({ ...counters }),
   };
+  return network;
 }

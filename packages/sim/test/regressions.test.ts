@@ -1,0 +1,264 @@
+/**
+ * Defects a review reproduced with this simulator (issue #10), one test each, named after the
+ * scenario. Each failed before its fix.
+ */
+import {
+  MEMBERSHIP_TOPIC,
+  REPLICATE_PROTOCOL,
+  ROOMS_TOPIC,
+  RoomNotFoundError,
+  UnavailableError,
+} from '@roomring/core';
+import { decodeMessage, encodeMessage, packHlc } from '@roomring/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SimCluster, simSeed } from '../src/index.js';
+import { allAlive, assertConverged, FIVE_NODES, startedCluster } from './helpers.js';
+
+let cluster: SimCluster | undefined;
+afterEach(async () => {
+  await cluster?.shutdown();
+  cluster = undefined;
+});
+
+const NODE_IDS = FIVE_NODES.map((n) => n.nodeId);
+
+function roomCounts(c: SimCluster): number[] {
+  return c.running().map((n) => n.roomCount());
+}
+
+describe('a lone survivor', () => {
+  for (const [label, tombstoneTtlMs] of [
+    ['10 s', 10_000],
+    ['the default 1 h', undefined],
+  ] as const) {
+    it(`that served alone past tombstoneTtlMs (${label}) keeps every room, and nodes restarted empty get them all`, async () => {
+      const c = await startedCluster({
+        seed: simSeed(201),
+        options: tombstoneTtlMs === undefined ? {} : { tombstoneTtlMs },
+      });
+      cluster = c;
+      const ttlMs = c.node('use-1').config.tombstoneTtlMs;
+      for (let i = 0; i < 20; i++) {
+        await c.settle(c.node(NODE_IDS[i % NODE_IDS.length]!).createRoom({ name: `keep-${i}` }));
+      }
+      await c.until(() => c.converged(), 5_000);
+      const survivor = 'usw-1';
+      const others = NODE_IDS.filter((id) => id !== survivor);
+      for (const id of others) c.crash(id);
+      await c.advance(ttlMs + 2_000);
+      expect(c.node(survivor).roomCount()).toBe(20);
+      for (const id of others) await c.restart(id);
+      await c.until(
+        () => allAlive(c) && c.converged() && roomCounts(c).every((n) => n === 20),
+        20_000,
+      );
+      const view = assertConverged(c);
+      expect(view.size).toBe(20);
+    });
+  }
+});
+
+describe('a re-create after a delete whose gossip was lost', () => {
+  it('stays visible on every node: the owner does not supersede it with the deleted room', async () => {
+    const c = await startedCluster({ seed: simSeed(202) });
+    cluster = c;
+    // A name, a deleter D and a re-creator R such that D's replica partners include R but
+    // not the owner O, so O misses the delete when D's gossip is lost.
+    let plan: { name: string; owner: string; deleter: string; recreator: string } | undefined;
+    for (let i = 0; plan === undefined && i < 200; i++) {
+      const name = `phoenix-${i}`;
+      const owner = c.node('use-1').ownerOf(name).owner!;
+      for (const deleter of NODE_IDS) {
+        if (deleter === owner) continue;
+        const partners = c.node(deleter).ownerOf(name).partners;
+        const recreator = partners.find((p) => p !== owner);
+        if (!partners.includes(owner) && recreator) {
+          plan = { name, owner, deleter, recreator };
+          break;
+        }
+      }
+    }
+    if (!plan) throw new Error('no suitable name');
+    const { name, owner, deleter, recreator } = plan;
+    // The room is created by the owner's region... anywhere: its home region must be the
+    // owner's, so create it at the owner.
+    const first = await c.settle(c.node(owner).createRoom({ name }));
+    await c.until(() => c.running().every((n) => n.getRoom(name)?.sid === first.sid), 2_000);
+    const deleterPeer = c.node(deleter).peerId;
+    c.network.setFilter((e) =>
+      e.kind === 'gossip' && e.from === deleterPeer && e.channel === ROOMS_TOPIC
+        ? 'drop'
+        : 'deliver',
+    );
+    await c.settle(c.node(deleter).deleteRoom(name));
+    c.network.setFilter(undefined);
+    expect(c.node(owner).getRoom(name)?.sid).toBe(first.sid);
+    expect(c.node(recreator).getRoom(name)).toBeUndefined();
+    const second = await c.settle(c.node(recreator).createRoom({ name }));
+    expect(second.sid).not.toBe(first.sid);
+    await c.advance(3_000);
+    await c.until(() => c.converged(), 10_000);
+    for (const node of c.running()) expect(node.getRoom(name)?.sid).toBe(second.sid);
+  });
+});
+
+describe('the incarnation limit', () => {
+  it('keeps merge commutative: 255 cycles, a create on each side of a partition, heal, one sid everywhere', async () => {
+    const c = await startedCluster({ seed: simSeed(203) });
+    cluster = c;
+    const name = 'busy';
+    for (let i = 0; i < 255; i++) {
+      await c.settle(c.node('use-1').createRoom({ name }));
+      await c.settle(c.node('use-1').deleteRoom(name));
+    }
+    await c.until(() => c.converged(), 10_000);
+    expect(c.node('euc-1').status().incarnations).toBe(255);
+    const left = ['use-1', 'use-2', 'usw-1'];
+    const right = ['usw-2', 'euc-1'];
+    c.partition(left, right);
+    await c.advance(1_000);
+    const a = await c.settle(c.node('use-2').createRoom({ name }));
+    const b = await c.settle(c.node('euc-1').createRoom({ name }));
+    expect(a.sid).not.toBe(b.sid);
+    c.heal();
+    await c.until(() => allAlive(c) && c.converged(), 15_000);
+    const sids = new Set(c.running().map((n) => n.getRoom(name)?.sid));
+    expect(sids.size).toBe(1);
+    expect([a.sid, b.sid]).toContain([...sids][0]);
+    const rejected = c.running().map((n) => n.status().counters.store['incarnation-limit']);
+    // Nothing is re-pulled forever: the digests stayed equal over further sync rounds.
+    const digest = c.node('use-1').status().storeDigest;
+    await c.advance(3_000);
+    expect(c.running().every((n) => n.status().storeDigest === digest)).toBe(true);
+    expect(c.running().map((n) => n.status().counters.store['incarnation-limit'])).toEqual(
+      rejected,
+    );
+  });
+});
+
+describe('membership messages', () => {
+  const forged = (c: SimCluster, reporter: string, subject: string, incarnation: number) =>
+    encodeMessage({
+      type: 'member-suspect',
+      reporter,
+      subject,
+      subjectIncarnation: incarnation,
+      state: 'dead',
+      sentAt: packHlc(c.time.nowMs(), 0),
+    });
+
+  it('one member-suspect with subjectIncarnation MAX_SAFE_INTEGER from a non-member does not silence its subject', async () => {
+    const c = await startedCluster({ seed: simSeed(204) });
+    cluster = c;
+    const rogue = c.network.createTransport('rogue');
+    await rogue.start();
+    rogue.subscribe(MEMBERSHIP_TOPIC, () => 'accept');
+    await c.settle(rogue.dial('memory/use-1', { timeoutMs: 100 }));
+    const before = c.node('usw-1').status().counters.membership.heartbeatsSent;
+    await rogue.publish(MEMBERSHIP_TOPIC, forged(c, 'rogue', 'usw-1', Number.MAX_SAFE_INTEGER));
+    await c.advance(5_000);
+    expect(c.node('usw-1').status().counters.membership.heartbeatsSent).toBeGreaterThan(
+      before + 40,
+    );
+    for (const node of c.running()) {
+      for (const m of node.members()) expect(m.state).toBe('alive');
+    }
+    expect(c.node('use-1').status().counters.gossip.membershipRejected).toBeGreaterThan(0);
+  });
+
+  it('a member that names an incarnation of another member higher than it ever published is refused', async () => {
+    const c = await startedCluster({ seed: simSeed(205) });
+    cluster = c;
+    await c.settle(
+      c
+        .transport('use-1')
+        .publish(MEMBERSHIP_TOPIC, forged(c, 'use-1', 'usw-1', Number.MAX_SAFE_INTEGER)),
+    );
+    // Also a notice whose reporter is not the member that published it.
+    await c.settle(
+      c.transport('use-1').publish(MEMBERSHIP_TOPIC, forged(c, 'euc-1', 'usw-2', 1_000)),
+    );
+    await c.advance(5_000);
+    for (const node of c.running()) {
+      for (const m of node.members()) expect(m.state).toBe('alive');
+    }
+    const victim = c.node('usw-1').members()[0]!;
+    expect(victim.incarnation).toBeLessThan(Number.MAX_SAFE_INTEGER - 1);
+    expect(c.node('usw-1').status().counters.gossip.membershipRejected).toBeGreaterThan(0);
+  });
+});
+
+describe('batches sized by what is really encoded', () => {
+  it('17 rooms whose metadata grows to 64 KiB before the flush: every write acknowledged, nothing dropped from gossip', async () => {
+    const c = await startedCluster({ seed: simSeed(206), options: { profile: 'lan' } });
+    cluster = c;
+    const node = c.node('use-1');
+    const big = 'x'.repeat(64 * 1024);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 17; i++) writes.push(node.createRoom({ name: `fat-${i}` }));
+    for (let i = 0; i < 17; i++) writes.push(node.updateRoomMetadata(`fat-${i}`, big));
+    const outcomes = await c.settle(Promise.allSettled(writes), 20_000);
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
+    expect(node.status().counters.replication.publishErrors).toBe(0);
+    expect(node.status().counters.replication.recordsDropped).toBe(0);
+    await c.until(
+      () =>
+        c
+          .running()
+          .every(
+            (n) => n.listRooms().filter((r) => r.metadata.length === big.length).length === 17,
+          ),
+      10_000,
+    );
+  });
+});
+
+describe('a retried delete', () => {
+  it('confirms the delete when the partner crashed between acking the create and receiving the delete', async () => {
+    const c = await startedCluster({
+      seed: simSeed(207),
+      options: { replicationFanout: 1, minAcks: 1 },
+      network: { latencyMsMin: 2, latencyMsMax: 2 },
+    });
+    cluster = c;
+    const writer = c.node('use-1');
+    const name = 'short-lived';
+    const partner = writer.ownerOf(name).partners[0]!;
+    const partnerPeer = c.node(partner).peerId;
+    let crashed = false;
+    c.network.setFilter((e) => {
+      if (!crashed && e.kind === 'response' && e.from === partnerPeer) {
+        const ack = decodeMessage(e.data);
+        if (ack.ok && ack.message.type === 'replicate-ack' && e.channel === REPLICATE_PROTOCOL) {
+          crashed = true;
+          // After the ack reaches the writer (2 ms), before the delete's request arrives.
+          c.time.setTimer(2.5, () => c.crash(partner));
+        }
+      }
+      return 'deliver';
+    });
+    const create = writer.createRoom({ name });
+    await c.advance(3);
+    const firstDelete = writer.deleteRoom(name).then(
+      () => 'ok',
+      (error: unknown) => error,
+    );
+    await c.settle(create);
+    const outcome = await c.settle(firstDelete);
+    expect(crashed).toBe(true);
+    expect(outcome).toBeInstanceOf(UnavailableError);
+    await c.until(
+      () => writer.members().find((m) => m.nodeId === partner)?.state === 'dead',
+      5_000,
+    );
+    const retry = await c.settle(
+      writer.deleteRoom(name).then(
+        () => 'ok',
+        (error: unknown) => error,
+      ),
+    );
+    expect(retry).not.toBeInstanceOf(RoomNotFoundError);
+    expect(retry).toBe('ok');
+  });
+});
