@@ -11,7 +11,15 @@
  * own timers ran late (SIGSTOP, long GC) distrusts its silence measurements for one round
  * instead of declaring everyone dead.
  */
-import type { HeartbeatMessage, LeaveMessage, MemberSuspectMessage } from '@roomring/protocol';
+import {
+  type HeartbeatMessage,
+  INCARNATION_MAX,
+  type LeaveMessage,
+  type MemberSuspectMessage,
+  P2P_ADDR_BYTES_MAX,
+  P2P_ADDRS_MAX,
+  utf8ByteLength,
+} from '@roomring/protocol';
 import type { MemberState } from '@roomring/ring';
 import { Backoff } from './backoff.js';
 import type { NodeConfig } from './config.js';
@@ -60,6 +68,9 @@ export interface MembershipCounters {
   impostorsRejected: number;
   membersMaxDropped: number;
   refutations: number;
+  /** member-suspect notices refused: unknown or impersonated reporter, unknown subject, or
+   *  an incarnation of ours we never published. */
+  noticesRejected: number;
   probesFailed: number;
   freezesDetected: number;
   dialsFailed: number;
@@ -71,6 +82,21 @@ interface MemberEntry extends MemberView {
 }
 
 const RING_STATES: ReadonlySet<MemberState> = new Set(['alive', 'suspect']);
+
+/**
+ * The addresses a heartbeat carries: the transport's, in its order of preference, without
+ * any longer than P2P_ADDR_BYTES_MAX, at most P2P_ADDRS_MAX. A host with many interfaces
+ * listening on 0.0.0.0 can have more; sending them all would make every heartbeat fail to
+ * encode, and the node fall silent.
+ */
+export function advertisedAddrs(addrs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const addr of addrs) {
+    if (out.length === P2P_ADDRS_MAX) break;
+    if (addr.length > 0 && utf8ByteLength(addr) <= P2P_ADDR_BYTES_MAX) out.push(addr);
+  }
+  return out;
+}
 
 export class Membership {
   private readonly members = new Map<string, MemberEntry>();
@@ -91,6 +117,7 @@ export class Membership {
     impostorsRejected: 0,
     membersMaxDropped: 0,
     refutations: 0,
+    noticesRejected: 0,
     probesFailed: 0,
     freezesDetected: 0,
     dialsFailed: 0,
@@ -137,7 +164,7 @@ export class Membership {
       state,
       weight: this.config.weight,
       httpUrl: this.config.httpUrl,
-      p2pAddrs: this.selfAddrs(),
+      p2pAddrs: advertisedAddrs(this.selfAddrs()),
       roomCount: summary.roomCount,
       ringChecksum: summary.ringChecksum,
       storeDigest: summary.storeDigest,
@@ -156,7 +183,7 @@ export class Membership {
       // Our own timers ran late: silence we measured is ours, not theirs. Raise our
       // incarnation (others may have declared us dead) and give everyone a fresh start.
       this.counters.freezesDetected++;
-      this.incarnation++;
+      this.raiseIncarnation();
       for (const m of this.members.values()) {
         if (RING_STATES.has(m.state)) m.lastHeardMs = now;
       }
@@ -190,7 +217,7 @@ export class Membership {
       case 'leave':
         return this.onLeave(message, origin);
       case 'member-suspect':
-        return this.onSuspect(message);
+        return this.onSuspect(message, origin);
     }
   }
 
@@ -302,14 +329,39 @@ export class Membership {
     return 'accept';
   }
 
-  private onSuspect(notice: MemberSuspectMessage): 'accept' | 'ignore' {
-    if (notice.subject !== this.config.nodeId) return 'accept';
+  /**
+   * A notice is taken only from a known member speaking for itself (its reporter is the
+   * node id bound to the publishing peer) about a known member or us. About us, it must name
+   * an incarnation we published: a higher one was never heard from us (forged or corrupt),
+   * and refuting "past" it would let one message push our incarnation to INCARNATION_MAX and
+   * make every later heartbeat unencodable. A refutation raises our own incarnation by one.
+   */
+  private onSuspect(notice: MemberSuspectMessage, origin: PeerId): 'accept' | 'ignore' | 'reject' {
+    if (this.byPeer.get(origin) !== notice.reporter || notice.reporter === notice.subject) {
+      this.counters.noticesRejected++;
+      return 'reject';
+    }
+    if (notice.subject !== this.config.nodeId) {
+      if (this.members.has(notice.subject)) return 'accept';
+      this.counters.noticesRejected++;
+      return 'reject';
+    }
+    if (notice.subjectIncarnation > this.incarnation) {
+      this.counters.noticesRejected++;
+      return 'reject';
+    }
     if (notice.subjectIncarnation < this.incarnation || this.leaving) return 'ignore';
     // Someone thinks we are suspect or dead at our current incarnation: refute at once.
-    this.incarnation = notice.subjectIncarnation + 1;
+    this.raiseIncarnation();
     this.counters.refutations++;
     this.host.publish(this.selfHeartbeat());
     return 'accept';
+  }
+
+  /** One step up, never past INCARNATION_MAX (a start-time incarnation is ~2^41, so the
+   *  bound is ~2^52 refutations away: the clamp only guards against arithmetic surprises). */
+  private raiseIncarnation(): void {
+    if (this.incarnation < INCARNATION_MAX) this.incarnation++;
   }
 
   /** The transport lost its last connection to `peer`. */
