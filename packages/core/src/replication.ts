@@ -7,7 +7,14 @@
  * publishes wait on the transport; a batch past that is dropped and counted, and
  * anti-entropy repairs what it held (P6: bounded, with a drop policy and a metric).
  */
-import { encodeMessage, estimateRecordBytes, type RoomRecord } from '@roomring/protocol';
+import {
+  BATCH_RECORD_BYTES_MAX,
+  BATCH_RECORDS_MAX,
+  encodeMessage,
+  estimateRecordBytes,
+  type RoomRecord,
+  splitIntoFrames,
+} from '@roomring/protocol';
 import type { NodeConfig } from './config.js';
 import type { CancelTimer, Timers } from './runtime.js';
 
@@ -22,6 +29,8 @@ export interface ReplicatorCounters {
   batchesDropped: number;
   recordsDropped: number;
   publishErrors: number;
+  /** Records that could not be encoded at all (a bug if ever non-zero); dropped. */
+  recordsUnencodable: number;
 }
 
 /** Bytes of the batch envelope besides its records (version, type, origin, seq, stamp). */
@@ -29,6 +38,9 @@ const BATCH_OVERHEAD_BYTES = 256;
 
 export class Replicator {
   private batch = new Map<string, Readonly<RoomRecord>>();
+  /** Each queued record's size when it was last queued, so a re-queued, grown record is
+   *  counted at its new size (the early flush); flush() measures again before sending. */
+  private batchSizes = new Map<string, number>();
   private batchBytes = BATCH_OVERHEAD_BYTES;
   private seq = 0;
   private inFlight = 0;
@@ -39,6 +51,7 @@ export class Replicator {
     batchesDropped: 0,
     recordsDropped: 0,
     publishErrors: 0,
+    recordsUnencodable: 0,
   };
 
   constructor(
@@ -49,8 +62,9 @@ export class Replicator {
 
   /** Queues a changed record for the next gossip batch. */
   enqueue(record: Readonly<RoomRecord>): void {
-    const previous = this.batch.get(record.sid);
-    if (previous === undefined) this.batchBytes += estimateRecordBytes(record);
+    const bytes = estimateRecordBytes(record);
+    this.batchBytes += bytes - (this.batchSizes.get(record.sid) ?? 0);
+    this.batchSizes.set(record.sid, bytes);
     this.batch.set(record.sid, record);
     if (
       this.batch.size >= this.config.batchRecordsMax ||
@@ -70,25 +84,52 @@ export class Replicator {
     return this.batch.size;
   }
 
+  /**
+   * Publishes what is queued. The queued records are the store's live objects: a later
+   * write or a remote merge may have grown them since they were queued (a 64 KiB metadata
+   * update), so they are measured again here and split into messages by their real encoded
+   * size (splitIntoFrames is exact for valid records), never by what they weighed when queued.
+   */
   flush(): void {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
     if (this.batch.size === 0) return;
     const records = [...this.batch.values()];
     this.batch = new Map();
+    this.batchSizes = new Map();
     this.batchBytes = BATCH_OVERHEAD_BYTES;
+    for (const group of splitIntoFrames(records, BATCH_RECORD_BYTES_MAX, BATCH_RECORDS_MAX)) {
+      this.publishGroup(group);
+    }
+  }
+
+  private publishGroup(records: readonly Readonly<RoomRecord>[]): void {
     if (this.inFlight >= this.config.publishInFlightMax) {
       this.counters.batchesDropped++;
       this.counters.recordsDropped += records.length;
       return;
     }
-    const data = encodeMessage({
-      type: 'room-batch',
-      origin: this.config.nodeId,
-      seq: this.seq++,
-      sentAt: this.host.stamp(),
-      records,
-    });
+    let data: Uint8Array;
+    try {
+      data = encodeMessage({
+        type: 'room-batch',
+        origin: this.config.nodeId,
+        seq: this.seq++,
+        sentAt: this.host.stamp(),
+        records: records as RoomRecord[],
+      });
+    } catch {
+      // Cannot happen for records the store accepted; if it does, send the halves so one bad
+      // record costs only itself (anti-entropy carries it if it is valid after all).
+      if (records.length > 1) {
+        const half = records.length >> 1;
+        this.publishGroup(records.slice(0, half));
+        this.publishGroup(records.slice(half));
+      } else {
+        this.counters.recordsUnencodable += records.length;
+      }
+      return;
+    }
     this.inFlight++;
     this.counters.batchesPublished++;
     this.counters.recordsPublished += records.length;

@@ -22,6 +22,7 @@ import {
   encodeMessage,
   estimateRecordBytes,
   type RoomRecord,
+  splitIntoFrames,
 } from '@roomring/protocol';
 import type { NodeConfig } from './config.js';
 import { DeadlineExceededError, OverloadedError, UnavailableError } from './errors.js';
@@ -36,10 +37,15 @@ export const REPLICATE_PROTOCOL = '/roomring/replicate/1';
  */
 export const REPLICATE_IN_FLIGHT_PER_PEER = 2;
 
+function recordsBytes(records: readonly Readonly<RoomRecord>[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += estimateRecordBytes(record);
+  return bytes;
+}
+
 /** One write waiting for one partner's answer. */
 interface PartnerWaiter {
   records: readonly Readonly<RoomRecord>[];
-  bytes: number;
   deadlineAtMs: number;
   settle(ok: boolean): void;
 }
@@ -124,7 +130,6 @@ export class WritePath {
         this.config.retryAfterMs,
       );
     }
-    const bytes = records.reduce((sum, r) => sum + estimateRecordBytes(r), 0);
     this.pending++;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -144,7 +149,7 @@ export class WritePath {
           }
         };
         for (const peer of partners) {
-          this.enqueue(peer, { records, bytes, deadlineAtMs, settle });
+          this.enqueue(peer, { records, deadlineAtMs, settle });
         }
       });
       this.counters.writesAcked++;
@@ -181,15 +186,18 @@ export class WritePath {
           next.settle(false);
           continue;
         }
+        // Measured now, not when queued: the records are the store's live objects and may
+        // have grown meanwhile (send() splits by exact size in any case).
+        const nextBytes = recordsBytes(next.records);
         const fits =
           batch.length === 0 ||
           (records + next.records.length <= BATCH_RECORDS_MAX &&
-            bytes + next.bytes <= BATCH_RECORD_BYTES_MAX);
+            bytes + nextBytes <= BATCH_RECORD_BYTES_MAX);
         if (!fits) break;
         pipeline.queue.shift();
         batch.push(next);
         records += next.records.length;
-        bytes += next.bytes;
+        bytes += nextBytes;
         // The request lives until the earliest deadline in it, so no write waits past its
         // own; the writes of one batch arrived within a round trip and share the default.
         deadlineAtMs = Math.min(deadlineAtMs, next.deadlineAtMs);
@@ -197,7 +205,7 @@ export class WritePath {
       if (batch.length === 0) break;
       pipeline.inFlight++;
       this.counters.replicateRequestsSent++;
-      this.send(peer, batch, records, deadlineAtMs - now).then(
+      this.send(peer, batch, deadlineAtMs - now).then(
         (ok) => this.finish(peer, pipeline, batch, ok),
         () => {
           this.counters.partnerFailures++;
@@ -219,20 +227,39 @@ export class WritePath {
     this.pump(peer, pipeline);
   }
 
-  /** One replicate request with every record of `batch`; true when the partner holds all. */
+  /**
+   * Replicate requests with every record of `batch`, split by exact encoded size (one request
+   * unless a record grew past what pump() measured, or one delete tombstones many large
+   * incarnations); true when the partner holds all of them.
+   */
   private async send(
     peer: PeerId,
     batch: readonly PartnerWaiter[],
-    recordCount: number,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const groups = splitIntoFrames(
+      batch.flatMap((w) => w.records) as RoomRecord[],
+      BATCH_RECORD_BYTES_MAX,
+      BATCH_RECORDS_MAX,
+    );
+    if (groups.length > 1) this.counters.replicateRequestsSent += groups.length - 1;
+    const results = await Promise.all(groups.map((group) => this.sendOne(peer, group, timeoutMs)));
+    return results.every(Boolean);
+  }
+
+  private async sendOne(
+    peer: PeerId,
+    records: readonly RoomRecord[],
     timeoutMs: number,
   ): Promise<boolean> {
     const requestId = this.nextRequestId++ >>> 0;
+    const recordCount = records.length;
     const frame = encodeMessage({
       type: 'replicate',
       requestId,
       origin: this.config.nodeId,
       sentAt: this.host.stamp(),
-      records: batch.flatMap((w) => w.records),
+      records: records as RoomRecord[],
     });
     for await (const answer of this.transport.request(peer, REPLICATE_PROTOCOL, frame, {
       timeoutMs,
