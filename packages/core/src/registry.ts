@@ -25,7 +25,12 @@ import {
 } from './errors.js';
 import { RegistryEventEmitter, type RegistryEventName, type RegistryEvents } from './events.js';
 import { ExpiryIndex, expiryOf } from './lifecycle.js';
-import { Membership, type MemberTransition, type MemberView } from './membership.js';
+import {
+  advertisedAddrs,
+  Membership,
+  type MemberTransition,
+  type MemberView,
+} from './membership.js';
 import { Replicator } from './replication.js';
 import type { CancelTimer, Runtime } from './runtime.js';
 import type { GossipMessage, GossipVerdict, PeerId, Transport } from './transport.js';
@@ -76,6 +81,11 @@ export interface RegistryCoreInit {
   runtime: Runtime;
 }
 
+/** A local write not yet confirmed by minAcks partners, and its confirmation under way. */
+interface UnackedWrite {
+  inflight: Promise<void> | undefined;
+}
+
 /** Time a stopping node leaves its leave announcement to travel: a few flushes and hops. */
 const LEAVE_GRACE_MS = 50;
 
@@ -99,8 +109,13 @@ export class RegistryCore {
   private readonly owned = new Set<string>();
   /** Peers with at least one open connection. */
   private readonly connected = new Set<PeerId>();
-  /** sid -> in-flight or failed confirmation of a local write. */
-  private readonly unacked = new Map<string, Promise<void> | undefined>();
+  /**
+   * sid -> the latest unconfirmed local write of that incarnation. Each write gets its own
+   * entry object: the confirmation of an earlier write (the create) must not clear the entry
+   * of a later one (the delete 3 ms after it), or a retry of the later write would find
+   * nothing to confirm and answer not_found.
+   */
+  private readonly unacked = new Map<string, UnackedWrite>();
   private placement: Placement;
   private state: NodeState = 'created';
   private timers: CancelTimer[] = [];
@@ -400,7 +415,7 @@ export class RegistryCore {
       incarnation: this.membership.incarnation,
       state: 'alive',
       httpUrl: this.config.httpUrl,
-      p2pAddrs: this.transport.listenAddresses(),
+      p2pAddrs: advertisedAddrs(this.transport.listenAddresses()),
       roomCount: this.store.counts().visible,
       ringChecksum: this.placement.checksum(),
       storeDigest: this.store.digest(),
@@ -483,22 +498,22 @@ export class RegistryCore {
     deadlineAt: number,
   ): Promise<void> {
     const key = records[0]?.sid;
-    if (key === undefined || !this.unacked.has(key)) return;
-    let inflight = this.unacked.get(key);
-    if (!inflight) {
-      inflight = this.writePath.replicate(records, deadlineAt).then(
+    const write = key === undefined ? undefined : this.unacked.get(key);
+    if (key === undefined || write === undefined) return;
+    if (!write.inflight) {
+      write.inflight = this.writePath.replicate(records, deadlineAt).then(
         () => {
-          this.unacked.delete(key);
+          // Only this write is confirmed; a later write of the same sid keeps its entry.
+          if (this.unacked.get(key) === write) this.unacked.delete(key);
         },
         (error: unknown) => {
           // Keep it unconfirmed; the next call for it tries again.
-          if (this.unacked.has(key)) this.unacked.set(key, undefined);
+          write.inflight = undefined;
           throw error;
         },
       );
-      this.unacked.set(key, inflight);
     }
-    await inflight;
+    await write.inflight;
   }
 
   /** After a local write: gossip it, remember it needs confirming if `durable`, emit. */
@@ -515,7 +530,7 @@ export class RegistryCore {
   private markUnacked(sid: string): void {
     if (this.config.minAcks === 0) return;
     this.unacked.delete(sid);
-    this.unacked.set(sid, undefined);
+    this.unacked.set(sid, { inflight: undefined });
     if (this.unacked.size > UNACKED_MAX) {
       const oldest = this.unacked.keys().next().value;
       if (oldest !== undefined) {
