@@ -156,6 +156,18 @@ export const BATCH_RECORDS_MAX = 4_096;
  */
 export const BATCH_RECORD_BYTES_MAX = GOSSIP_MESSAGE_BYTES_MAX - 1 * KiB;
 
+/**
+ * Incarnations (live and tombstoned) one name keeps on any node. A merge that would pass it
+ * keeps the INCARNATIONS_KEPT_PER_NAME_MAX newest by creation order `(createdAt, creator,
+ * sid)` and forgets the rest, which is the same set on every node whatever the order of
+ * arrival (top-k of a union by a fixed order is commutative, associative and idempotent).
+ * Every node of a cluster must use the same value: it is not a setting. Local creates stop
+ * far earlier (the store's incarnationsPerNameMax, 256), so only the union of many
+ * partition sides each re-creating a name hundreds of times can reach it.
+ * 1,024 x ~300 B = ~300 KiB for the worst name; a name's scan stays ~4 us.
+ */
+export const INCARNATIONS_KEPT_PER_NAME_MAX = 1_024;
+
 /** Records per sync-bucket-records frame: same merge-work bound as BATCH_RECORDS_MAX. */
 export const FRAME_RECORDS_MAX = 4_096;
 

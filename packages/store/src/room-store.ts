@@ -63,7 +63,9 @@ export type MergeOutcomeKind = 'inserted' | 'updated' | 'unchanged' | 'rejected'
  * - `gc-horizon`: a tombstone older than the GC horizon, which would come back after GC;
  * - `identity-conflict`: same name and sid as a stored incarnation, different createdAt,
  *   creator or homeRegion (identity is immutable: corruption or forgery);
- * - `incarnation-limit`: the name already holds incarnationsPerNameMax incarnations.
+ * - `incarnation-limit`: the name holds incarnationsKeptPerName incarnations, all created
+ *   after this one (it would be the first forgotten); also counted when a merge makes an
+ *   older kept one forgotten.
  */
 export type MergeRejection =
   | 'invalid'
@@ -192,6 +194,16 @@ function* recordsOf(map: Map<string, Entry>): IterableIterator<StoredRoom> {
     if (entry instanceof Incarnation) yield entry;
     else yield* entry;
   }
+}
+
+/** The first-created incarnation of an entry (the one the incarnation cap forgets). */
+function oldestOf(entry: Entry): Incarnation {
+  if (entry instanceof Incarnation) return entry;
+  let oldest = entry[0]!;
+  for (let i = 1; i < entry.length; i++) {
+    if (compareCreation(entry[i]!, oldest) < 0) oldest = entry[i]!;
+  }
+  return oldest;
 }
 
 function sortedByCreation(list: Incarnation[]): Incarnation[] {
@@ -440,11 +452,16 @@ export class RoomStoreImpl implements RoomStore {
     const local = entry === undefined ? undefined : findSid(entry, record.sid);
 
     if (local === undefined) {
-      if (entry !== undefined && entrySize(entry) >= this.config.incarnationsPerNameMax) {
-        return this.reject('incarnation-limit');
+      let target = entry;
+      if (target !== undefined && entrySize(target) >= this.config.incarnationsKeptPerName) {
+        // Keep the newest-created, the same set on every node whatever the arrival order: a
+        // record older than all kept ones is forgotten at once, otherwise the oldest kept one.
+        const oldest = oldestOf(target);
+        if (compareCreation(record, oldest) < 0) return this.reject('incarnation-limit');
+        target = this.evict(map, bucket, target, oldest);
       }
       const room = this.copyOf(record);
-      const after = this.insert(map, bucket, entry, room);
+      const after = this.insert(map, bucket, target, room);
       return this.outcome('inserted', room, before, after);
     }
 
@@ -550,6 +567,36 @@ export class RoomStoreImpl implements RoomStore {
     if (after !== undefined) this.visibleCount++;
     xorRecordHash(room, this.digests, 2 * bucket);
     return after;
+  }
+
+  /**
+   * Forgets one incarnation of a name that holds several (the incarnation cap of merge);
+   * returns the name's entry afterwards. Counted as an 'incarnation-limit' rejection.
+   */
+  private evict(
+    map: Map<string, Entry>,
+    bucket: number,
+    entry: Entry,
+    victim: Incarnation,
+  ): Entry | undefined {
+    const visibleBefore = visibleOf(entry);
+    const kept = entry instanceof Incarnation ? [] : entry.filter((room) => room !== victim);
+    xorRecordHash(victim, this.digests, 2 * bucket);
+    this.incarnationCount--;
+    if (victim.deletedAt === 0) this.liveCount--;
+    let next: Entry | undefined;
+    if (kept.length === 0) {
+      map.delete(victim.name);
+      this.nameCount--;
+    } else {
+      next = kept.length === 1 ? kept[0]! : kept;
+      map.set(victim.name, next);
+    }
+    const visibleAfter = next === undefined ? undefined : visibleOf(next);
+    if (visibleBefore !== undefined) this.visibleCount--;
+    if (visibleAfter !== undefined) this.visibleCount++;
+    this.rejected['incarnation-limit']++;
+    return next;
   }
 
   private tombstone(room: Incarnation, stamp: number, offset: number): void {

@@ -1,7 +1,12 @@
 /**
  * Options of `createRoomStore`, their defaults and their validation (one frozen config).
  */
-import { BUCKET_COUNT_DEFAULT, BUCKET_COUNT_MAX, BUCKET_COUNT_MIN } from '@roomring/protocol';
+import {
+  BUCKET_COUNT_DEFAULT,
+  BUCKET_COUNT_MAX,
+  BUCKET_COUNT_MIN,
+  INCARNATIONS_KEPT_PER_NAME_MAX,
+} from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
 import { InvalidStoreInitError } from './errors.js';
 import { DEFAULT_MAX_CLOCK_OFFSET_MS } from './hybrid-logical-clock.js';
@@ -16,6 +21,12 @@ export const DEFAULT_TOMBSTONE_TTL_MS = 3_600_000;
  * the scan behind `get()` of a name at 256 records, ~1 µs.
  */
 export const DEFAULT_INCARNATIONS_PER_NAME_MAX = 256;
+
+/**
+ * Incarnations one name keeps after a merge (protocol's INCARNATIONS_KEPT_PER_NAME_MAX): the
+ * newest by creation order stay, the same ones on every node. Only tests set another value.
+ */
+export { INCARNATIONS_KEPT_PER_NAME_MAX as DEFAULT_INCARNATIONS_KEPT_PER_NAME };
 
 /** Distinct node ids and regions shared (interned) across records; see interner.ts. */
 export const DEFAULT_INTERNED_STRINGS_MAX = 4_096;
@@ -43,8 +54,14 @@ export interface RoomStoreInit {
   tombstoneTtlMs?: number;
   /** Remote stamps further ahead of local wall time are refused (see the HLC). @default 500 */
   maxClockOffsetMs?: number;
-  /** Incarnations (live + tombstoned) per name; bounds the per-name scan. @default 256 */
+  /** Incarnations (live + tombstoned) a name may hold for a local create to be allowed
+   *  (getOrCreate throws TooManyIncarnationsError past it). Never refuses a merge.
+   *  @default 256 */
   incarnationsPerNameMax?: number;
+  /** Incarnations a name keeps after merges: past it the oldest-created are forgotten, the
+   *  same on every node. Must be equal on every node and >= incarnationsPerNameMax.
+   *  @default INCARNATIONS_KEPT_PER_NAME_MAX (1024) */
+  incarnationsKeptPerName?: number;
   /** Distinct node ids / regions interned. @default 4096 */
   internedStringsMax?: number;
 }
@@ -55,6 +72,7 @@ export interface RoomStoreConfig {
   readonly tombstoneTtlMs: number;
   readonly maxClockOffsetMs: number;
   readonly incarnationsPerNameMax: number;
+  readonly incarnationsKeptPerName: number;
   readonly internedStringsMax: number;
 }
 
@@ -84,6 +102,12 @@ export function resolveStoreConfig(init: RoomStoreInit): RoomStoreConfig {
   if ((bucketCount & (bucketCount - 1)) !== 0) {
     throw new InvalidStoreInitError(`bucketCount must be a power of two, got ${bucketCount}`);
   }
+  const incarnationsPerNameMax = positiveInt(
+    init.incarnationsPerNameMax ?? DEFAULT_INCARNATIONS_PER_NAME_MAX,
+    'incarnationsPerNameMax',
+    1,
+    65_536,
+  );
   return Object.freeze({
     nodeId: init.nodeId,
     bucketCount,
@@ -99,10 +123,11 @@ export function resolveStoreConfig(init: RoomStoreInit): RoomStoreConfig {
       0,
       Number.MAX_SAFE_INTEGER,
     ),
-    incarnationsPerNameMax: positiveInt(
-      init.incarnationsPerNameMax ?? DEFAULT_INCARNATIONS_PER_NAME_MAX,
-      'incarnationsPerNameMax',
-      1,
+    incarnationsPerNameMax,
+    incarnationsKeptPerName: positiveInt(
+      init.incarnationsKeptPerName ?? INCARNATIONS_KEPT_PER_NAME_MAX,
+      'incarnationsKeptPerName',
+      incarnationsPerNameMax,
       65_536,
     ),
     internedStringsMax: positiveInt(

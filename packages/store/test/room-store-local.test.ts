@@ -324,16 +324,51 @@ describe('merge', () => {
     expect(b.merge(bare).kind).toBe('unchanged');
   });
 
-  it('refuses new incarnations past incarnationsPerNameMax', () => {
+  it('keeps the incarnationsKeptPerName newest-created incarnations, whatever the arrival order', () => {
     const { store: a } = newStore();
-    const { store: b } = newStore({ nodeId: 'node-b', incarnationsPerNameMax: 2 });
     const sent = [];
     for (let i = 0; i < 3; i++) {
       a.getOrCreate({ name: 'r', homeRegion: 'eu' });
       sent.push(...a.delete('r').map(copy));
     }
-    expect(sent.map((r) => b.merge(r).kind)).toEqual(['inserted', 'inserted', 'rejected']);
-    expect(b.rejections()['incarnation-limit']).toBe(1);
+    const limits = { incarnationsPerNameMax: 2, incarnationsKeptPerName: 2 };
+    const { store: b } = newStore({ nodeId: 'node-b', ...limits });
+    const { store: c } = newStore({ nodeId: 'node-c', ...limits });
+    // Oldest first: the third arrival makes the oldest forgotten.
+    expect(sent.map((r) => b.merge(copy(r)).kind)).toEqual(['inserted', 'inserted', 'inserted']);
+    // Newest first: the oldest arrives last and is forgotten at once.
+    expect([...sent].reverse().map((r) => c.merge(copy(r)).kind)).toEqual([
+      'inserted',
+      'inserted',
+      'rejected',
+    ]);
+    for (const store of [b, c]) {
+      expect(store.incarnations('r').map((r) => r.sid)).toEqual([sent[1]!.sid, sent[2]!.sid]);
+      expect(store.rejections()['incarnation-limit']).toBe(1);
+    }
+    expect(b.digest()).toBe(c.digest());
+    expect(b.counts()).toEqual(c.counts());
+  });
+
+  it('refuses a local create past incarnationsPerNameMax, and never a merge for it', () => {
+    const { store } = newStore({ incarnationsPerNameMax: 2, incarnationsKeptPerName: 4 });
+    for (let i = 0; i < 2; i++) {
+      store.getOrCreate({ name: 'r', homeRegion: 'eu' });
+      store.delete('r');
+    }
+    expect(() => store.getOrCreate({ name: 'r', homeRegion: 'eu' })).toThrow(
+      TooManyIncarnationsError,
+    );
+    const { store: other } = newStore({ nodeId: 'node-o', random: new SeededRandom(77) });
+    const remote = copy(other.getOrCreate({ name: 'r', homeRegion: 'eu' }).room);
+    expect(store.merge(remote).kind).toBe('inserted');
+    expect(store.get('r')?.sid).toBe(remote.sid);
+  });
+
+  it('rejects incarnationsKeptPerName below incarnationsPerNameMax', () => {
+    expect(() => newStore({ incarnationsPerNameMax: 8, incarnationsKeptPerName: 4 })).toThrow(
+      /incarnationsKeptPerName/,
+    );
   });
 });
 
