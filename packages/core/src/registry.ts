@@ -104,7 +104,7 @@ export class RegistryCore {
   private readonly writePath: WritePath;
   private readonly expiry = new ExpiryIndex();
   /** Names with more than one live incarnation, waiting for their owner to supersede. */
-  private readonly conflicts = new Set<string>();
+  private readonly conflicts = new Map<string, number>();
   /** Names of visible rooms this node owns (hosts). */
   private readonly owned = new Set<string>();
   /** Peers with at least one open connection. */
@@ -283,7 +283,9 @@ export class RegistryCore {
     const deadlineAt = this.deadlineAt(options);
     const existing = this.store.get(request.name);
     if (existing) {
-      await this.confirm([existing], deadlineAt);
+      if (this.unacked.has(existing.sid)) {
+        await this.confirm([existing, ...this.recentTombstones(request.name)], deadlineAt);
+      }
       return existing;
     }
     this.writePath.assertCapacity();
@@ -298,8 +300,13 @@ export class RegistryCore {
         pinnedNode: request.pinnedNode,
       }),
     );
-    if (created) this.localChange(room, undefined, true);
-    await this.confirm([room], deadlineAt);
+    // A re-create travels with the tombstones of the name's earlier incarnations, on every
+    // path (gossip batch, durable write), so no node holds the new room without knowing the
+    // old one is deleted: a node that missed the delete would otherwise see two live rooms,
+    // keep the older (first writer) and, as its owner, supersede the new one.
+    const tombstones = created ? this.recentTombstones(request.name) : [];
+    if (created) this.localChange(room, undefined, true, tombstones);
+    await this.confirm([room, ...tombstones], deadlineAt);
     return room;
   }
 
@@ -521,10 +528,27 @@ export class RegistryCore {
     record: Readonly<RoomRecord>,
     visibleBefore: string | undefined,
     durable: boolean,
+    companions: readonly Readonly<RoomRecord>[] = [],
   ): void {
-    this.replicator.enqueue(record);
+    if (companions.length > 0) this.replicator.enqueueTogether([...companions, record]);
+    else this.replicator.enqueue(record);
     if (durable) this.markUnacked(record.sid);
     this.afterChange(record.name, visibleBefore, 'local');
+  }
+
+  /**
+   * Tombstones of `name` that every peer still accepts: deleted after the GC horizon plus a
+   * margin for the peers' clocks (a peer refuses tombstones older than its own horizon,
+   * which would fail a durable write). At most incarnationsPerNameMax of them.
+   */
+  private recentTombstones(name: string): Readonly<RoomRecord>[] {
+    const incarnations = this.store.incarnations(name);
+    if (incarnations.length < 2) return [];
+    const horizon = packHlc(
+      this.runtime.clock.nowMs() - this.config.tombstoneTtlMs + 2 * this.config.maxClockOffsetMs,
+      0,
+    );
+    return incarnations.filter((r) => r.deletedAt !== 0 && r.deletedAt > horizon);
   }
 
   private markUnacked(sid: string): void {
@@ -569,7 +593,7 @@ export class RegistryCore {
       if (room) {
         if (events.has('room-updated')) events.emit('room-updated', { room, origin });
         this.expiry.set(name, expiryOf(room, this.config.unreportedRoomTtlMs));
-        if (this.store.losers(name).length > 0) this.conflicts.add(name);
+        if (this.store.losers(name).length > 0) this.noteConflict(name);
       }
       return;
     }
@@ -589,8 +613,7 @@ export class RegistryCore {
     }
     this.updateOwnership(name, room);
     this.expiry.set(name, room ? expiryOf(room, this.config.unreportedRoomTtlMs) : undefined);
-    if (room && before !== undefined && this.store.losers(name).length > 0)
-      this.conflicts.add(name);
+    if (room && before !== undefined && this.store.losers(name).length > 0) this.noteConflict(name);
   }
 
   /** Connected replica partners for a room, best first: the ring's preference list with
@@ -812,6 +835,21 @@ export class RegistryCore {
     );
   }
 
+  /**
+   * How long a conflict (two live incarnations of a name) must last before the owner
+   * supersedes the loser: two sync intervals, time for anti-entropy to bring a tombstone
+   * that would end it (the "winner" may already be deleted elsewhere, and the "loser" a
+   * re-create made after that delete). Superseding is only cleanup: every node already shows
+   * the same first writer while both are live.
+   */
+  private supersedeDelayMs(): number {
+    return 2 * this.config.syncIntervalMs;
+  }
+
+  private noteConflict(name: string): void {
+    if (!this.conflicts.has(name)) this.conflicts.set(name, this.runtime.clock.nowMs());
+  }
+
   private lifecycleTick(): void {
     const now = this.runtime.clock.nowMs();
     // Tombstone collection in slices: every bucket once per gcIntervalMs, a share per tick,
@@ -835,7 +873,8 @@ export class RegistryCore {
       if (deleted[0]) this.localChange(deleted[0], room.sid, false);
     }
     let handled = 0;
-    for (const name of [...this.conflicts]) {
+    const settledBefore = now - this.supersedeDelayMs();
+    for (const [name, seenAt] of [...this.conflicts]) {
       if (handled++ >= this.config.scanBatchMax) break;
       const winner = this.store.get(name);
       const losers = this.store.losers(name);
@@ -843,6 +882,7 @@ export class RegistryCore {
         this.conflicts.delete(name);
         continue;
       }
+      if (seenAt > settledBefore) continue;
       if (this.ownerOfRoom(winner) !== this.config.nodeId) continue;
       for (const loser of losers) {
         const superseded = this.store.supersede(name, loser.sid);

@@ -66,6 +66,10 @@ export class Replicator {
     this.batchBytes += bytes - (this.batchSizes.get(record.sid) ?? 0);
     this.batchSizes.set(record.sid, bytes);
     this.batch.set(record.sid, record);
+    this.afterEnqueue();
+  }
+
+  private afterEnqueue(): void {
     if (
       this.batch.size >= this.config.batchRecordsMax ||
       this.batchBytes >= this.config.batchBytesMax
@@ -77,6 +81,28 @@ export class Replicator {
         this.flush();
       });
     }
+  }
+
+  /**
+   * Queues records that must reach peers in one message (a re-create and the tombstones of
+   * the name's earlier incarnations): the batch is flushed first if they would not fit.
+   */
+  enqueueTogether(records: readonly Readonly<RoomRecord>[]): void {
+    let bytes = 0;
+    for (const record of records) bytes += estimateRecordBytes(record);
+    if (
+      this.batch.size + records.length > this.config.batchRecordsMax ||
+      this.batchBytes + bytes > BATCH_RECORD_BYTES_MAX
+    ) {
+      this.flush();
+    }
+    for (const record of records) {
+      const size = estimateRecordBytes(record);
+      this.batchBytes += size - (this.batchSizes.get(record.sid) ?? 0);
+      this.batchSizes.set(record.sid, size);
+      this.batch.set(record.sid, record);
+    }
+    this.afterEnqueue();
   }
 
   /** Records waiting for the next flush. */

@@ -121,7 +121,11 @@ describe('the incarnation limit', () => {
     const b = await c.settle(c.node('euc-1').createRoom({ name }));
     expect(a.sid).not.toBe(b.sid);
     c.heal();
-    await c.until(() => allAlive(c) && c.converged(), 15_000);
+    // Converged, and the owner has superseded the loser (after two sync intervals).
+    await c.until(
+      () => allAlive(c) && c.converged() && c.running().every((n) => n.status().conflicts === 0),
+      15_000,
+    );
     const sids = new Set(c.running().map((n) => n.getRoom(name)?.sid));
     expect(sids.size).toBe(1);
     expect([a.sid, b.sid]).toContain([...sids][0]);
