@@ -82,6 +82,7 @@ export async function adminRoutes(app: FastifyInstance, init: AdminRoutesInit): 
       storeDigest: m.storeDigest,
       lastHeardMs: m.lastHeardMs,
       stateSinceMs: m.stateSinceMs,
+      historySinceMs: m.historySinceMs,
       self: i === 0,
     }));
     return sendJson(reply, { members });

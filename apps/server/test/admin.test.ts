@@ -61,6 +61,7 @@ describe('admin API', () => {
         'self',
         'state',
         'stateSinceMs',
+        'historySinceMs',
         'storeDigest',
         'weight',
       ].sort(),

@@ -69,8 +69,14 @@ export interface AntiEntropyHost {
   /** Merges a record received from `from`; the registry emits events. */
   mergeRemote(record: RoomRecord): void;
   stamp(): number;
-  /** Whether this node may serve its state (false while resyncing: GC-horizon rule). */
+  /** Whether this node may serve its records and digests (false while resyncing: the
+   *  GC-horizon rule). */
   canServe(): boolean;
+  /** Whether it may serve summaries (sid and hash only, nothing a peer merges): also while
+   *  resyncing, so two nodes back from isolation can compare their stores. */
+  canServeSummaries(): boolean;
+  /** A session with `peer` ended; `outcome.complete` tells whether it pulled everything. */
+  sessionCompleted(peer: PeerId, outcome: SyncOutcome): void;
 }
 
 export interface SyncOutcome {
@@ -83,6 +89,9 @@ export interface SyncOutcome {
   recordsReceived: number;
   /** Differing buckets left for the next session: they did not differ in the previous one. */
   bucketsDeferred: number;
+  /** Every differing bucket was compared and what was missing pulled: this node now holds
+   *  everything the peer held when the session began (no deferral, no summary cut short). */
+  complete: boolean;
 }
 
 export interface AntiEntropyCounters {
@@ -373,6 +382,7 @@ export class AntiEntropy {
       const outcome = await this.repair(peer, store, buckets, settled);
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
+      this.host.sessionCompleted(peer, outcome);
       return outcome;
     } catch (error) {
       this.counters.sessionsFailed++;
@@ -401,7 +411,9 @@ export class AntiEntropy {
       recordsWanted: 0,
       recordsReceived: 0,
       bucketsDeferred: 0,
+      complete: false,
     };
+    let cutShort = false;
     const split = splitByHolding(store, buckets);
     const empty = split.empty;
     const held = split.held.filter((bucket) => settled.has(bucket));
@@ -414,13 +426,70 @@ export class AntiEntropy {
     for (let i = 0; i < held.length; i += BUCKETS_PER_REQUEST_MAX) {
       const chunk = held.slice(i, i + BUCKETS_PER_REQUEST_MAX);
       const comparer = await this.summarise(peer, store, chunk, outcome);
+      if (comparer.wanted.length >= WANTED_MAX) cutShort = true;
       outcome.recordsWanted += comparer.wanted.length;
       this.counters.recordsWanted += comparer.wanted.length;
       for (const group of groupWanted(comparer.wanted, SYNC_SIDS_MAX)) {
         outcome.recordsReceived += await this.pull(peer, group.buckets, group.sids);
       }
     }
+    outcome.complete = outcome.bucketsDeferred === 0 && !cutShort;
     return outcome;
+  }
+
+  /**
+   * Lists which sids `peer` holds, bucket by bucket, over every bucket: `visit(bucket, sids)`
+   * runs once per bucket (an empty set where the peer holds nothing), as the summary streams
+   * in, so at most one bucket's sids are held at once. Used by the GC-horizon rule; served
+   * also by a resyncing peer. Throws (SyncRefusedError, SyncProtocolError, transport errors)
+   * when the listing cannot be completed; buckets visited before that stay visited.
+   */
+  async listPeerSids(
+    peer: PeerId,
+    visit: (bucket: number, sids: ReadonlySet<string>) => void,
+  ): Promise<void> {
+    const { bucketCount } = this.host.store();
+    for (let first = 0; first < bucketCount; first += BUCKETS_PER_REQUEST_MAX) {
+      const chunk: number[] = [];
+      for (let b = first; b < Math.min(bucketCount, first + BUCKETS_PER_REQUEST_MAX); b++) {
+        chunk.push(b);
+      }
+      const pending = new Set(chunk);
+      let current = -1;
+      let sids = new Set<string>();
+      const finish = (): void => {
+        if (current < 0) return;
+        pending.delete(current);
+        visit(current, sids);
+      };
+      const request = encodeMessage({ type: 'sync-summary-request', buckets: chunk });
+      for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
+        timeoutMs: this.config.syncTimeoutMs,
+        framesMax: PULL_FRAMES_MAX,
+      })) {
+        const message = this.decode(frame);
+        if (message.type !== 'sync-summaries') {
+          throw new SyncRefusedError(`unexpected ${message.type}`);
+        }
+        this.counters.summariesReceived += message.entries.length;
+        for (const entry of message.entries) {
+          if (entry.bucket !== current) {
+            if (!pending.has(entry.bucket)) {
+              this.counters.protocolErrors++;
+              throw new SyncProtocolError(
+                `summary entry for bucket ${entry.bucket}, not asked for or not together`,
+              );
+            }
+            finish();
+            current = entry.bucket;
+            sids = new Set();
+          }
+          sids.add(entry.sid);
+        }
+      }
+      finish();
+      for (const bucket of pending) visit(bucket, new Set());
+    }
   }
 
   /** Reads the peer's summary of `buckets` and compares it with the local records. */
@@ -503,7 +572,9 @@ export class AntiEntropy {
   /** Serves a sync-bucket-request (records) or a sync-summary-request (summaries); both
    *  count against syncServeMax. */
   private serveSync(frame: Uint8Array): AsyncIterable<Uint8Array> | Promise<Uint8Array> {
-    if (!this.host.canServe()) return Promise.resolve(this.refusal('unavailable', 'resyncing'));
+    if (!this.host.canServeSummaries()) {
+      return Promise.resolve(this.refusal('unavailable', 'resyncing'));
+    }
     if (this.serving >= this.config.syncServeMax) {
       return Promise.resolve(this.refusal('overloaded', 'too many sync sessions'));
     }
@@ -511,6 +582,9 @@ export class AntiEntropy {
     const message = result.ok ? result.message : undefined;
     const { bucketCount } = this.host.store();
     const inRange = (buckets: readonly number[]): boolean => buckets.every((b) => b < bucketCount);
+    if (message?.type === 'sync-bucket-request' && !this.host.canServe()) {
+      return Promise.resolve(this.refusal('unavailable', 'resyncing'));
+    }
     if (message?.type === 'sync-bucket-request' && inRange(message.buckets)) {
       return this.streamBuckets(message.buckets, message.sids);
     }

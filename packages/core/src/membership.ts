@@ -41,6 +41,9 @@ export interface MemberView {
   lastHeardMs: number;
   /** Wall-clock ms of the last state change. */
   stateSinceMs: number;
+  /** Since when its store holds the cluster's state without a gap (its heartbeat's
+   *  historySinceMs, the sender's clock). */
+  historySinceMs: number;
 }
 
 export type MemberTransition = 'up' | 'suspect' | 'dead' | 'left' | 'updated';
@@ -53,7 +56,13 @@ export interface MembershipHost {
   dial(address: string, timeoutMs: number): Promise<PeerId>;
   isConnected(peer: PeerId): boolean;
   /** Fields of our own heartbeat that other parts own. */
-  selfSummary(): { roomCount: number; ringChecksum: string; storeDigest: string; sentAt: number };
+  selfSummary(): {
+    roomCount: number;
+    ringChecksum: string;
+    storeDigest: string;
+    sentAt: number;
+    historySinceMs: number;
+  };
   /** Called after every state change of a member (never for self). */
   changed(member: MemberView, transition: MemberTransition): void;
   random(): { nextUint32(): number };
@@ -170,6 +179,7 @@ export class Membership {
       storeDigest: summary.storeDigest,
       sentAt: summary.sentAt,
       seq: this.heartbeatSeq++,
+      historySinceMs: summary.historySinceMs,
     };
   }
 
@@ -254,6 +264,7 @@ export class Membership {
         storeDigest: hb.storeDigest,
         lastHeardMs: now,
         stateSinceMs: now,
+        historySinceMs: hb.historySinceMs,
         lastDeathNoticeMs: 0,
       };
       this.members.set(hb.nodeId, m);
@@ -300,6 +311,7 @@ export class Membership {
     m.roomCount = hb.roomCount;
     m.ringChecksum = hb.ringChecksum;
     m.storeDigest = hb.storeDigest;
+    m.historySinceMs = hb.historySinceMs;
     m.lastHeardMs = now;
     this.heardFromPeer(now);
     const next: MemberState = hb.state === 'left' ? 'left' : 'alive';

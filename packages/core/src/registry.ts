@@ -118,6 +118,21 @@ export class RegistryCore {
   private readonly unacked = new Map<string, UnackedWrite>();
   private placement: Placement;
   private state: NodeState = 'created';
+  /** Wall ms since which this store holds the cluster's state without a gap (heartbeat's
+   *  historySinceMs): its start, or a peer's older history once it pulled all of it. */
+  private historySinceMs = 0;
+  /** Set while resyncing after an isolation longer than tombstoneTtlMs. */
+  private isolation: { cutOffAtMs: number; attempts: number } | undefined;
+  private readonly counters = {
+    /** Isolations longer than tombstoneTtlMs that ended (first contact again). */
+    isolationsEnded: 0,
+    /** ...after which no member's history covered the isolation: this node's state stood. */
+    isolationsAuthoritative: 0,
+    /** Incarnations forgotten because a witness of the isolation no longer held them. */
+    recordsForgotten: 0,
+    /** Witness listings that failed and were retried. */
+    resyncFailures: 0,
+  };
   private timers: CancelTimer[] = [];
   private ownershipScan: Iterator<Readonly<RoomRecord>> | undefined;
   private readonly gossipCounters = {
@@ -157,6 +172,7 @@ export class RegistryCore {
           ringChecksum: this.placement.checksum(),
           storeDigest: this.store.digest(),
           sentAt: stamp(),
+          historySinceMs: this.historySinceMs,
         }),
         changed: (member, transition) => this.memberChanged(member, transition),
         random: () => this.runtime.random,
@@ -181,6 +197,8 @@ export class RegistryCore {
       },
       stamp,
       canServe: () => this.canServeSync(),
+      canServeSummaries: () => this.canServeSummaries(),
+      sessionCompleted: (peer, outcome) => this.sessionCompleted(peer, outcome.complete),
     });
     this.writePath = new WritePath(this.config, this.transport, {
       nowMs: () => this.runtime.clock.nowMs(),
@@ -206,6 +224,8 @@ export class RegistryCore {
     this.writePath.register();
     await this.transport.start();
     for (const peer of this.transport.connectedPeers()) this.connected.add(peer);
+    // An empty store: its history starts now (a peer's older one is adopted by a full pull).
+    this.historySinceMs = this.runtime.clock.nowMs();
     this.state = 'running';
     this.every(this.config.heartbeatIntervalMs, () => this.membership.tick(), true);
     this.every(this.config.syncIntervalMs, () => this.syncRandomPeer());
@@ -428,6 +448,7 @@ export class RegistryCore {
       storeDigest: this.store.digest(),
       lastHeardMs: this.runtime.clock.nowMs(),
       stateSinceMs: 0,
+      historySinceMs: this.historySinceMs,
     };
     return [self, ...this.membership.list()];
   }
@@ -450,9 +471,11 @@ export class RegistryCore {
       pendingWrites: this.writePath.pendingWrites(),
       pendingGossipRecords: this.replicator.pending(),
       conflicts: this.conflicts.size,
+      historySinceMs: this.historySinceMs,
       expiryCandidates: this.expiry.size(),
       counters: {
         gossip: { ...this.gossipCounters },
+        isolation: { ...this.counters },
         replication: { ...this.replicator.counters },
         sync: { ...this.antiEntropy.counters },
         writes: { ...this.writePath.counters },
@@ -777,10 +800,20 @@ export class RegistryCore {
   }
 
   /**
-   * GC-horizon rule (DESIGN.md section 4): a node that heard from no other member for longer
-   * than tombstoneTtlMs may hold rooms the others deleted and have since forgotten. It must
-   * not serve that state back: it refuses sync requests while cut off, and on contact keeps
-   * only what changed after it was cut off, then pulls everything else from a peer.
+   * GC-horizon rule (DESIGN.md section 4, docs/protocol/sync.md): a node that heard from no
+   * other member for longer than tombstoneTtlMs may hold rooms the others deleted and have
+   * since collected. It refuses to serve records while cut off. On its first contact it
+   * enters `resyncing`, listens for one suspicion period (every live member's heartbeat,
+   * with its history, arrives meanwhile), then decides:
+   *
+   * - no member's history reaches back before the cut-off (every other node restarted empty
+   *   while it was alone): nobody can have deleted what it holds, so it is the authority and
+   *   simply serves again: the others pull everything from it (a lone survivor);
+   * - otherwise it lists the sids of the member with the oldest history (a witness of the
+   *   whole isolation) and forgets each of its incarnations created well before the cut-off
+   *   that the witness no longer holds (deleted and collected meanwhile), then serves again
+   *   and pulls the rest by normal anti-entropy. Rooms created later are kept (only it can
+   *   know them); so are old rooms the witness still holds, with what changed meanwhile.
    */
   private isolatedTooLong(): boolean {
     const last = this.membership.lastPeerContactMs;
@@ -791,48 +824,96 @@ export class RegistryCore {
     return this.state === 'running' && !this.isolatedTooLong();
   }
 
+  private canServeSummaries(): boolean {
+    return (this.state === 'running' || this.state === 'resyncing') && !this.isolatedTooLong();
+  }
+
   private rejoinedAfterIsolation(cutOffAtMs: number): void {
     if (this.state !== 'running') return;
     this.state = 'resyncing';
-    const cutOff = packHlc(cutOffAtMs, 0);
-    const kept: RoomRecord[] = [];
-    for (const record of this.store.records()) {
-      if (
-        Math.max(record.createdAt, record.settingsAt, record.statsAt, record.deletedAt) >= cutOff
-      ) {
-        kept.push({ ...record });
-      }
-    }
-    const droppedNames = [...this.owned];
-    this.store.clear();
-    for (const record of kept) this.store.merge(record);
-    for (const name of droppedNames) this.updateOwnership(name, this.store.get(name));
-    this.resyncFromPeers();
+    this.isolation = { cutOffAtMs, attempts: 0 };
+    this.counters.isolationsEnded++;
+    this.runtime.timers.setTimer(this.config.suspectAfterMs, () => this.reconcileAfterIsolation());
   }
 
-  private resyncFromPeers(): void {
-    const peers = this.membership.ringMembers().filter((m) => this.connected.has(m.peerId));
-    const attempt = async (): Promise<void> => {
-      for (const peer of peers) {
-        try {
-          await this.antiEntropy.syncWith(peer.peerId);
-          return;
-        } catch {
-          // try the next peer
-        }
-      }
-      throw new Error('no peer could be synced');
-    };
-    attempt().then(
-      () => {
-        if (this.state === 'resyncing') this.state = 'running';
-      },
-      () => {
-        if (this.state === 'resyncing') {
-          this.runtime.timers.setTimer(this.config.syncIntervalMs, () => this.resyncFromPeers());
-        }
-      },
+  private reconcileAfterIsolation(): void {
+    const isolation = this.isolation;
+    if (this.state !== 'resyncing' || isolation === undefined) return;
+    const witnesses = this.membership
+      .ringMembers()
+      .filter((m) => this.connected.has(m.peerId) && m.historySinceMs < isolation.cutOffAtMs)
+      .sort(
+        (a, b) =>
+          a.historySinceMs - b.historySinceMs ||
+          (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
+      );
+    if (witnesses.length === 0) {
+      this.counters.isolationsAuthoritative++;
+      this.endResync(undefined);
+      return;
+    }
+    const witness = witnesses[isolation.attempts % witnesses.length]!;
+    isolation.attempts++;
+    // Incarnations created this long before the cut-off had time to reach every peer
+    // (gossip, then anti-entropy twice) before it: if the witness lacks one, it was deleted.
+    // Newer ones may never have left this node, so they are kept.
+    const oldBefore = packHlc(
+      isolation.cutOffAtMs - this.config.maxClockOffsetMs - 2 * this.config.syncIntervalMs,
+      0,
     );
+    this.antiEntropy
+      .listPeerSids(witness.peerId, (bucket, sids) => this.forgetCollected(bucket, sids, oldBefore))
+      .then(
+        () => this.endResync(witness.peerId),
+        () => {
+          this.counters.resyncFailures++;
+          if (this.state === 'resyncing') {
+            this.runtime.timers.setTimer(this.config.syncIntervalMs, () =>
+              this.reconcileAfterIsolation(),
+            );
+          }
+        },
+      );
+  }
+
+  /** Forgets the incarnations of `bucket` created before `oldBefore` the witness lacks. */
+  private forgetCollected(
+    bucket: number,
+    witnessSids: ReadonlySet<string>,
+    oldBefore: number,
+  ): void {
+    const gone: Readonly<RoomRecord>[] = [];
+    for (const record of this.store.recordsInBucket(bucket)) {
+      if (record.createdAt < oldBefore && !witnessSids.has(record.sid)) gone.push(record);
+    }
+    for (const record of gone) {
+      const before = this.store.get(record.name)?.sid;
+      const forgotten = this.store.forget(record.name, record.sid);
+      if (!forgotten) continue;
+      this.counters.recordsForgotten++;
+      if (before === forgotten.sid) {
+        this.events.emit('room-deleted', { room: forgotten, origin: 'remote' });
+        this.afterChange(record.name, undefined, 'remote');
+      }
+    }
+  }
+
+  private endResync(witness: PeerId | undefined): void {
+    if (this.state !== 'resyncing') return;
+    this.state = 'running';
+    this.isolation = undefined;
+    if (witness !== undefined) this.antiEntropy.syncWith(witness).catch(() => undefined);
+  }
+
+  /** After a sync session: a node that pulled everything a peer held now holds the history
+   *  the peer holds, so its own reaches back as far (see historySinceMs in the heartbeat). */
+  private sessionCompleted(peer: PeerId, complete: boolean): void {
+    if (!complete) return;
+    const nodeId = this.membership.nodeIdOfPeer(peer);
+    const member = nodeId === undefined ? undefined : this.membership.get(nodeId);
+    if (member && member.historySinceMs < this.historySinceMs) {
+      this.historySinceMs = member.historySinceMs;
+    }
   }
 
   /**

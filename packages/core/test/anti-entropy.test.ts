@@ -243,6 +243,8 @@ function pair(a: RoomStore, b: RoomStore, config: NodeConfig): [Side, Side] {
       },
       stamp: () => store.hlc.now(),
       canServe: () => true,
+      canServeSummaries: () => true,
+      sessionCompleted: () => undefined,
     });
     sync.register();
     return { store, sync, transport };

@@ -190,6 +190,7 @@ export function messageToEnvelope(m: Message): unknown[] {
         m.storeDigest,
         m.sentAt,
         m.seq,
+        m.historySinceMs,
       ];
     case 'member-suspect':
       return [
@@ -262,7 +263,7 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
       };
     }
     case CODES.heartbeat: {
-      const e = readTuple(envelope, '', 14);
+      const e = readTuple(envelope, '', 15);
       return {
         type: 'heartbeat',
         nodeId: nodeId(e[2], 'nodeId'),
@@ -277,6 +278,7 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
         storeDigest: checksum(e[11], 'storeDigest'),
         sentAt: stamp(e[12], 'sentAt'),
         seq: seq(e[13], 'seq'),
+        historySinceMs: count(e[14], 'historySinceMs'),
       };
     }
     case CODES['member-suspect']: {

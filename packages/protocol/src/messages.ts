@@ -63,6 +63,13 @@ export interface HeartbeatMessage {
   storeDigest: string;
   sentAt: number;
   seq: number;
+  /**
+   * Wall-clock ms since which the sender's store has held the cluster's state without a
+   * gap: its start (it starts empty), or earlier once it has pulled everything from a peer
+   * whose history is older. A node back from a long isolation compares it with the time it
+   * was cut off (docs/protocol/sync.md, GC-horizon rule).
+   */
+  historySinceMs: number;
 }
 
 /** Gossip, membership topic: `reporter` suspects (or declares dead) `subject`. */

@@ -166,6 +166,7 @@ export const arbHeartbeat: fc.Arbitrary<HeartbeatMessage> = fc.record({
   storeDigest: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), maxLength: 64 }),
   sentAt: arbHlc,
   seq: arbSafeUint,
+  historySinceMs: arbSafeUint,
 });
 
 export const arbMemberSuspect: fc.Arbitrary<MemberSuspectMessage> = fc.record({

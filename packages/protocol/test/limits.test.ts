@@ -89,6 +89,7 @@ const heartbeat = (over: Partial<Extract<Message, { type: 'heartbeat' }>> = {}):
   storeDigest: '',
   sentAt: 1,
   seq: 1,
+  historySinceMs: 0,
   ...over,
 });
 const digest = (bucketCount: number, digestBytes = bucketCount * 8): Message => ({

@@ -33,6 +33,7 @@ const EXAMPLES: Message[] = [
     storeDigest: 'e3b0c44298fc1c14',
     sentAt: AT,
     seq: 99,
+    historySinceMs: 1_764_000_000_000,
   },
   {
     type: 'member-suspect',

@@ -42,6 +42,7 @@ export function envelopeOf(m: Message): unknown[] {
         m.storeDigest,
         m.sentAt,
         m.seq,
+        m.historySinceMs,
       ];
     case 'member-suspect':
       return [

@@ -1,7 +1,7 @@
 import { MEMBERSHIP_TOPIC, OverloadedError, ROOMS_TOPIC } from '@roomring/core';
 import { encodeMessage, packHlc } from '@roomring/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SimCluster, simSeed } from '../src/index.js';
+import { createSimCluster, type SimCluster, simSeed } from '../src/index.js';
 import { allAlive, assertConverged, startedCluster } from './helpers.js';
 
 let cluster: SimCluster | undefined;
@@ -19,8 +19,14 @@ describe('GC-horizon rule', () => {
     cluster = c;
     for (let i = 0; i < 20; i++) await c.settle(c.node('use-1').createRoom({ name: `old-${i}` }));
     await c.until(() => c.converged(), 3_000);
+    // Rooms created within a few sync intervals of the cut-off may never have left the cut-off
+    // node, so the rule keeps those; these are older than that.
+    await c.advance(2_000);
     c.partition(['euc-1'], ['use-1', 'use-2', 'usw-1', 'usw-2']);
     for (let i = 0; i < 10; i++) await c.settle(c.node('use-1').deleteRoom(`old-${i}`));
+    // A stats report on an old room while cut off (its hosting media server is in that
+    // region) makes it look recently changed; it must still not come back.
+    c.node('euc-1').updateRoomStats('old-0', { numParticipants: 3, numPublishers: 1 });
     // The isolated node keeps writing meanwhile (its writes cannot be acknowledged).
     await c
       .settle(c.node('euc-1').createRoom({ name: 'made-while-alone' }, { deadlineMs: 100 }))
@@ -35,6 +41,44 @@ describe('GC-horizon rule', () => {
     for (let i = 0; i < 10; i++) expect(view.has(`old-${i}`)).toBe(false);
     for (let i = 10; i < 20; i++) expect(view.has(`old-${i}`)).toBe(true);
     expect(view.has('made-while-alone')).toBe(true);
+  });
+});
+
+describe('GC-horizon rule, every node alone', () => {
+  it('two nodes each alone past the TTL keep what both hold, drop what either deleted, and keep what either created', async () => {
+    const c = await createSimCluster({
+      nodes: [
+        { nodeId: 'a', region: 'us-east' },
+        { nodeId: 'b', region: 'eu-central' },
+      ],
+      seed: simSeed(72),
+      options: { tombstoneTtlMs: 3_000, gcIntervalMs: 500, minAcks: 1 },
+    });
+    cluster = c;
+    await c.startAll();
+    await c.until(() => allAlive(c), 5_000);
+    for (let i = 0; i < 6; i++) await c.settle(c.node('a').createRoom({ name: `shared-${i}` }));
+    await c.until(() => c.converged(), 3_000);
+    await c.advance(2_000);
+    c.partition(['a'], ['b']);
+    // Each side deletes one room and creates one while alone (unacknowledged: no partner).
+    const alone = { deadlineMs: 50 };
+    await c.settle(c.node('a').deleteRoom('shared-0', alone)).catch(() => undefined);
+    await c.settle(c.node('b').deleteRoom('shared-1', alone)).catch(() => undefined);
+    await c.settle(c.node('a').createRoom({ name: 'new-a' }, alone)).catch(() => undefined);
+    await c.settle(c.node('b').createRoom({ name: 'new-b' }, alone)).catch(() => undefined);
+    await c.advance(5_000);
+    expect(c.node('a').status().tombstones).toBe(0);
+    expect(c.node('b').status().tombstones).toBe(0);
+    c.heal();
+    await c.until(
+      () => allAlive(c) && c.converged() && c.running().every((n) => n.nodeState() === 'running'),
+      10_000,
+    );
+    const view = assertConverged(c);
+    expect([...view.keys()].sort()).toEqual(
+      ['new-a', 'new-b', 'shared-2', 'shared-3', 'shared-4', 'shared-5'].sort(),
+    );
   });
 });
 

@@ -133,6 +133,13 @@ export interface RoomStore {
    * when `sid` is not a live incarnation of `name` or is the visible one.
    */
   supersede(name: string, sid: string): StoredRoom | undefined;
+  /**
+   * Removes one incarnation of `name` as if it had never been stored: no tombstone. Only for
+   * the GC-horizon rule, when a node back from a long isolation learns that a peer whose
+   * history covers the isolation no longer holds it (deleted and collected meanwhile).
+   * Returns the removed incarnation, or undefined when `name` holds no such sid.
+   */
+  forget(name: string, sid: string): StoredRoom | undefined;
   /** Live incarnations of `name` other than the visible one, in creation order. */
   losers(name: string): StoredRoom[];
   /** Every stored incarnation of `name` (live and tombstoned), in creation order. */
@@ -435,6 +442,16 @@ export class RoomStoreImpl implements RoomStore {
     return target;
   }
 
+  forget(name: string, sid: string): StoredRoom | undefined {
+    const bucket = roomNameHash32(name) & this.mask;
+    const map = this.buckets[bucket]!;
+    const entry = map.get(name);
+    const target = entry === undefined ? undefined : findSid(entry, sid);
+    if (entry === undefined || target === undefined) return undefined;
+    this.evict(map, bucket, entry, target);
+    return target;
+  }
+
   // --- remote writes -----------------------------------------------------------------------
 
   merge(record: RoomRecord): MergeOutcome {
@@ -459,6 +476,7 @@ export class RoomStoreImpl implements RoomStore {
         const oldest = oldestOf(target);
         if (compareCreation(record, oldest) < 0) return this.reject('incarnation-limit');
         target = this.evict(map, bucket, target, oldest);
+        this.rejected['incarnation-limit']++;
       }
       const room = this.copyOf(record);
       const after = this.insert(map, bucket, target, room);
@@ -569,10 +587,8 @@ export class RoomStoreImpl implements RoomStore {
     return after;
   }
 
-  /**
-   * Forgets one incarnation of a name that holds several (the incarnation cap of merge);
-   * returns the name's entry afterwards. Counted as an 'incarnation-limit' rejection.
-   */
+  /** Removes one incarnation of a name (the incarnation cap of merge, forget()); returns the
+   *  name's entry afterwards, undefined when it held only that one. */
   private evict(
     map: Map<string, Entry>,
     bucket: number,
@@ -595,7 +611,6 @@ export class RoomStoreImpl implements RoomStore {
     const visibleAfter = next === undefined ? undefined : visibleOf(next);
     if (visibleBefore !== undefined) this.visibleCount--;
     if (visibleAfter !== undefined) this.visibleCount++;
-    this.rejected['incarnation-limit']++;
     return next;
   }
 

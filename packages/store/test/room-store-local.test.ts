@@ -365,6 +365,26 @@ describe('merge', () => {
     expect(store.get('r')?.sid).toBe(remote.sid);
   });
 
+  it('forget removes one incarnation as if it had never been stored', () => {
+    const { store: a } = newStore();
+    const { store: b } = newStore({ nodeId: 'node-b', random: new SeededRandom(5) });
+    const first = copy(a.getOrCreate({ name: 'r', homeRegion: 'eu' }).room);
+    const other = copy(a.getOrCreate({ name: 'kept', homeRegion: 'eu' }).room);
+    const second = copy(b.getOrCreate({ name: 'r', homeRegion: 'eu' }).room);
+    const { store: full } = newStore({ nodeId: 'node-f' });
+    const { store: without } = newStore({ nodeId: 'node-w' });
+    for (const r of [first, other, second]) full.merge(copy(r));
+    for (const r of [other, second]) without.merge(copy(r));
+    expect(full.forget('r', 'RM_notthereatall')).toBeUndefined();
+    expect(full.forget('r', first.sid)?.sid).toBe(first.sid);
+    expect(full.digest()).toBe(without.digest());
+    expect(full.counts()).toEqual(without.counts());
+    expect(full.get('r')?.sid).toBe(second.sid);
+    expect(full.forget('r', second.sid)?.sid).toBe(second.sid);
+    expect(full.get('r')).toBeUndefined();
+    expect(full.counts()).toMatchObject({ names: 1, visible: 1, incarnations: 1 });
+  });
+
   it('rejects incarnationsKeptPerName below incarnationsPerNameMax', () => {
     expect(() => newStore({ incarnationsPerNameMax: 8, incarnationsKeptPerName: 4 })).toThrow(
       /incarnationsKeptPerName/,
