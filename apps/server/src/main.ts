@@ -117,6 +117,15 @@ try {
   process.exit(1);
 }
 
+// A timer, handler or task of the node threw: caught and counted (roomring_node_events_total
+// {group="errors"}); it is a bug, so it is logged at error with its context.
+node.on('internal-error', ({ kind, context, error }) =>
+  logger.error({ err: error, kind, context }, 'internal error caught; the node goes on'),
+);
+node.on('listener-error', ({ event, error }) =>
+  logger.error({ err: error, event }, 'an event listener threw; the node goes on'),
+);
+
 const app = buildApp({ node, config, logger });
 try {
   await node.start();

@@ -4,6 +4,7 @@
  * the 'listener-error' event and never breaks the node.
  */
 import type { RoomRecord } from '@roomring/protocol';
+import type { CaughtError } from './guards.js';
 import type { MemberView } from './membership.js';
 
 export type RoomOrigin = 'local' | 'remote';
@@ -23,6 +24,9 @@ export interface RegistryEvents {
   'ownership-gained': { name: string; sid: string };
   'ownership-lost': { name: string; sid: string };
   'listener-error': { event: string; error: unknown };
+  /** A timer callback, handler or background task threw; it was caught and counted
+   *  (status().counters.errors) and the node goes on. Log it: it is a bug. */
+  'internal-error': CaughtError;
 }
 
 export type RegistryEventName = keyof RegistryEvents;

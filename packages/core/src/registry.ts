@@ -24,6 +24,7 @@ import {
   RoomNotFoundError,
 } from './errors.js';
 import { RegistryEventEmitter, type RegistryEventName, type RegistryEvents } from './events.js';
+import { Guard } from './guards.js';
 import { ExpiryIndex, expiryOf } from './lifecycle.js';
 import {
   advertisedAddrs,
@@ -95,6 +96,7 @@ const UNACKED_MAX = 100_000;
 export class RegistryCore {
   readonly config: NodeConfig;
   readonly events = new RegistryEventEmitter();
+  private readonly guard: Guard;
   private readonly transport: Transport;
   private readonly runtime: Runtime;
   private readonly store: RoomStore;
@@ -147,8 +149,10 @@ export class RegistryCore {
 
   constructor(init: RegistryCoreInit) {
     this.config = resolveConfig(init.options);
-    this.transport = init.transport;
-    this.runtime = init.runtime;
+    // Every callback the node schedules runs inside the guard (guards.ts).
+    this.guard = new Guard((caught) => this.events.emit('internal-error', caught));
+    this.transport = this.guard.transport(init.transport);
+    this.runtime = { ...init.runtime, timers: this.guard.timers(init.runtime.timers) };
     this.store = createRoomStore({
       nodeId: this.config.nodeId,
       clock: this.runtime.clock,
@@ -474,6 +478,7 @@ export class RegistryCore {
       historySinceMs: this.historySinceMs,
       expiryCandidates: this.expiry.size(),
       counters: {
+        errors: { ...this.guard.counts },
         gossip: { ...this.gossipCounters },
         isolation: { ...this.counters },
         replication: { ...this.replicator.counters },
@@ -531,7 +536,7 @@ export class RegistryCore {
     const write = key === undefined ? undefined : this.unacked.get(key);
     if (key === undefined || write === undefined) return;
     if (!write.inflight) {
-      write.inflight = this.writePath.replicate(records, deadlineAt).then(
+      const inflight = this.writePath.replicate(records, deadlineAt).then(
         () => {
           // Only this write is confirmed; a later write of the same sid keeps its entry.
           if (this.unacked.get(key) === write) this.unacked.delete(key);
@@ -542,6 +547,7 @@ export class RegistryCore {
           throw error;
         },
       );
+      write.inflight = inflight;
     }
     await write.inflight;
   }
@@ -712,7 +718,15 @@ export class RegistryCore {
   }
 
   private publishMembership(message: HeartbeatMessage | LeaveMessage | MemberSuspectMessage): void {
-    this.transport.publish(MEMBERSHIP_TOPIC, encodeMessage(message)).catch(() => undefined);
+    let data: Uint8Array;
+    try {
+      data = encodeMessage(message);
+    } catch (error) {
+      // Our own message broke a limit: a bug, reported; the membership tick goes on.
+      this.guard.caught('task', `encode ${message.type}`, error);
+      return;
+    }
+    this.transport.publish(MEMBERSHIP_TOPIC, data).catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- membership changes
@@ -861,7 +875,7 @@ export class RegistryCore {
       isolation.cutOffAtMs - this.config.maxClockOffsetMs - 2 * this.config.syncIntervalMs,
       0,
     );
-    this.antiEntropy
+    const listing = this.antiEntropy
       .listPeerSids(witness.peerId, (bucket, sids) => this.forgetCollected(bucket, sids, oldBefore))
       .then(
         () => this.endResync(witness.peerId),
@@ -874,6 +888,7 @@ export class RegistryCore {
           }
         },
       );
+    this.guard.task('resync after isolation', listing);
   }
 
   /** Forgets the incarnations of `bucket` created before `oldBefore` the witness lacks. */

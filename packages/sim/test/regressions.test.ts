@@ -266,3 +266,54 @@ describe('a retried delete', () => {
     expect(retry).toBe('ok');
   });
 });
+
+describe('no exception escapes', () => {
+  it('a node whose timers, gossip handler, request handlers and listeners throw keeps serving and converges', async () => {
+    const c = await startedCluster({ seed: simSeed(208) });
+    cluster = c;
+    const victim = c.node('usw-1');
+    const caught: string[] = [];
+    victim.on('internal-error', (e) => caught.push(e.kind));
+    // Break the victim's store from the inside: merges of remote records (gossip handler,
+    // replicate and sync handlers), the lifecycle's GC sweep (a timer), and its ownership
+    // bookkeeping on every connection event (a listener).
+    const internals = victim as unknown as {
+      store: { merge: (...a: unknown[]) => unknown; gc: (...a: unknown[]) => unknown };
+      membership: { peerDisconnected: (...a: unknown[]) => unknown };
+    };
+    const original = {
+      merge: internals.store.merge,
+      gc: internals.store.gc,
+      peerDisconnected: internals.membership.peerDisconnected,
+    };
+    internals.store.merge = () => {
+      throw new Error('merge broke');
+    };
+    internals.store.gc = () => {
+      throw new Error('gc broke');
+    };
+    internals.membership.peerDisconnected = () => {
+      throw new Error('listener broke');
+    };
+    for (let i = 0; i < 10; i++) {
+      await c.settle(c.node('use-1').createRoom({ name: `while-broken-${i}` })).catch(() => {});
+    }
+    // A connection drop reaches the broken listener.
+    c.partition(['usw-1'], ['euc-1']);
+    await c.advance(2_000);
+    c.heal();
+    // The victim itself still answers its API meanwhile.
+    const own = await c.settle(victim.createRoom({ name: 'made-by-victim' }));
+    expect(own.name).toBe('made-by-victim');
+    const errors = victim.status().counters.errors;
+    expect(errors.timer).toBeGreaterThan(0);
+    expect(errors['gossip-handler']).toBeGreaterThan(0);
+    expect(errors.listener).toBeGreaterThan(0);
+    expect(caught.length).toBeGreaterThan(0);
+    internals.store.merge = original.merge;
+    internals.store.gc = original.gc;
+    internals.membership.peerDisconnected = original.peerDisconnected;
+    await c.until(() => allAlive(c) && c.converged(), 15_000);
+    expect(victim.roomCount()).toBe(11);
+  });
+});
