@@ -309,7 +309,6 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         throw new MemoryTransportError('unreachable', `no connection to ${peer}`);
       }
       const deadline = time.nowMs() + options.timeoutMs;
-      const me = this.peerId;
       // Waiting for a stopped peer to continue counts against the deadline like any wait.
       let cancelDeadline: () => void = () => undefined;
       const expired = new Promise<never>((_, reject) => {
