@@ -4,11 +4,11 @@
  * - expiry: a room whose hosting node reports stats expires `emptyTimeoutS` after creation
  *   if nobody ever joined, or `departureTimeoutS` after the report that showed it empty
  *   again; a room nobody reports on is kept, unless `unreportedRoomTtlMs` is set;
- * - supersede: when two nodes created the same name concurrently, the owner tombstones the
- *   losing incarnation(s) so every node shows one room (first writer wins).
- *
- * Candidates are indexed as they appear (a stats report, a conflicting merge), so a tick
- * never scans the whole store; each tick handles at most scanBatchMax of them.
+
+ * Expiry writes a tombstone like a delete: the name's delete horizon moves past every
+ * incarnation created before it (DESIGN.md section 4). Candidates are indexed as they appear
+ * (a stats report, a create), so a tick never scans the whole store; each tick handles at
+ * most scanBatchMax of them.
  */
 import { hlcWallMs, type RoomRecord } from '@roomring/protocol';
 

@@ -105,8 +105,6 @@ export class RegistryCore {
   private readonly antiEntropy: AntiEntropy;
   private readonly writePath: WritePath;
   private readonly expiry = new ExpiryIndex();
-  /** Names with more than one live incarnation, waiting for their owner to supersede. */
-  private readonly conflicts = new Map<string, number>();
   /** Names of visible rooms this node owns (hosts). */
   private readonly owned = new Set<string>();
   /** Peers with at least one open connection. */
@@ -326,8 +324,8 @@ export class RegistryCore {
     );
     // A re-create travels with the tombstones of the name's earlier incarnations, on every
     // path (gossip batch, durable write), so no node holds the new room without knowing the
-    // old one is deleted: a node that missed the delete would otherwise see two live rooms,
-    // keep the older (first writer) and, as its owner, supersede the new one.
+    // old one is deleted: a node that missed the delete would otherwise show the old one
+    // (the first writer) until the tombstone reached it.
     const tombstones = created ? this.recentTombstones(request.name) : [];
     if (created) this.localChange(room, undefined, true, tombstones);
     await this.confirm([room, ...tombstones], deadlineAt);
@@ -474,7 +472,6 @@ export class RegistryCore {
       connectedPeers: this.connected.size,
       pendingWrites: this.writePath.pendingWrites(),
       pendingGossipRecords: this.replicator.pending(),
-      conflicts: this.conflicts.size,
       historySinceMs: this.historySinceMs,
       expiryCandidates: this.expiry.size(),
       counters: {
@@ -608,7 +605,7 @@ export class RegistryCore {
   }
 
   /**
-   * Events, ownership, expiry and conflict bookkeeping after any change to `name`. This runs
+   * Events, ownership and expiry bookkeeping after any change to `name`. This runs
    * for every merged record (tens of thousands per second during a fill), so each step is
    * skipped when the change cannot affect it.
    */
@@ -618,11 +615,10 @@ export class RegistryCore {
     const events = this.events;
     if (before === after) {
       // Same visible room (or still none): an update of a field group, or a change to a
-      // non-visible incarnation (a loser of a concurrent create arriving or being superseded).
+      // non-visible incarnation (a loser of a concurrent create, or one behind a delete).
       if (room) {
         if (events.has('room-updated')) events.emit('room-updated', { room, origin });
         this.expiry.set(name, expiryOf(room, this.config.unreportedRoomTtlMs));
-        if (this.store.losers(name).length > 0) this.noteConflict(name);
       }
       return;
     }
@@ -633,7 +629,8 @@ export class RegistryCore {
       if (gone && events.has('room-deleted')) events.emit('room-deleted', { room: gone, origin });
     } else if (before !== undefined && room) {
       const previous = this.store.incarnations(name).find((r) => r.sid === before);
-      if (previous && previous.deletedAt === 0) {
+      if (previous && this.store.losers(name).some((r) => r.sid === before)) {
+        // An older incarnation of a concurrent create arrived: it is the room (first writer).
         events.emit('room-superseded', { name, winnerSid: room.sid, loserSid: before });
       } else {
         if (previous) events.emit('room-deleted', { room: previous, origin });
@@ -642,7 +639,6 @@ export class RegistryCore {
     }
     this.updateOwnership(name, room);
     this.expiry.set(name, room ? expiryOf(room, this.config.unreportedRoomTtlMs) : undefined);
-    if (room && before !== undefined && this.store.losers(name).length > 0) this.noteConflict(name);
   }
 
   /** Connected replica partners for a room, best first: the ring's preference list with
@@ -931,21 +927,6 @@ export class RegistryCore {
     }
   }
 
-  /**
-   * How long a conflict (two live incarnations of a name) must last before the owner
-   * supersedes the loser: two sync intervals, time for anti-entropy to bring a tombstone
-   * that would end it (the "winner" may already be deleted elsewhere, and the "loser" a
-   * re-create made after that delete). Superseding is only cleanup: every node already shows
-   * the same first writer while both are live.
-   */
-  private supersedeDelayMs(): number {
-    return 2 * this.config.syncIntervalMs;
-  }
-
-  private noteConflict(name: string): void {
-    if (!this.conflicts.has(name)) this.conflicts.set(name, this.runtime.clock.nowMs());
-  }
-
   private lifecycleTick(): void {
     const now = this.runtime.clock.nowMs();
     // Tombstone collection in slices: every bucket once per gcIntervalMs, a share per tick,
@@ -967,27 +948,6 @@ export class RegistryCore {
       const deleted = this.store.delete(name);
       for (const record of deleted.slice(1)) this.replicator.enqueue(record);
       if (deleted[0]) this.localChange(deleted[0], room.sid, false);
-    }
-    let handled = 0;
-    const settledBefore = now - this.supersedeDelayMs();
-    for (const [name, seenAt] of [...this.conflicts]) {
-      if (handled++ >= this.config.scanBatchMax) break;
-      const winner = this.store.get(name);
-      const losers = this.store.losers(name);
-      if (!winner || losers.length === 0) {
-        this.conflicts.delete(name);
-        continue;
-      }
-      if (seenAt > settledBefore) continue;
-      if (this.ownerOfRoom(winner) !== this.config.nodeId) continue;
-      for (const loser of losers) {
-        const superseded = this.store.supersede(name, loser.sid);
-        if (superseded) {
-          this.replicator.enqueue(superseded);
-          this.events.emit('room-superseded', { name, winnerSid: winner.sid, loserSid: loser.sid });
-        }
-      }
-      this.conflicts.delete(name);
     }
   }
 }

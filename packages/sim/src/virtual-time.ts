@@ -26,8 +26,13 @@ interface Timer {
   cancelled: boolean;
 }
 
-/** Continuations may chain several awaits; a few macrotask turns drain them. */
-const SETTLE_TURNS = 4;
+/**
+ * Macrotask turns per settle. One is enough: Node drains the whole microtask queue (chains
+ * of awaits included) before the next macrotask, and the node logic schedules no macrotask
+ * of its own (only virtual timers). A second turn covers a continuation that awaits a
+ * resolved promise created in another job.
+ */
+const SETTLE_TURNS = 2;
 
 function macrotask(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -96,12 +101,19 @@ export function createVirtualTime(startMs = 1_780_000_000_000): VirtualTime {
       for (;;) {
         const next = heap[0];
         if (!next || next.dueMs > until) break;
-        pop();
-        if (next.cancelled) continue;
-        next.cancelled = true;
-        live--;
-        now = Math.max(now, next.dueMs);
-        next.callback();
+        // Every timer due at this instant fires, in order, before continuations run: as if
+        // they had fired a hair apart. One settle per instant instead of one per timer keeps
+        // a 12-node cluster (~17k hops per virtual second) fast; the order stays fixed, so a
+        // seed still replays exactly.
+        const instant = next.dueMs;
+        now = Math.max(now, instant);
+        while (heap.length > 0 && heap[0]!.dueMs === instant) {
+          const timer = pop()!;
+          if (timer.cancelled) continue;
+          timer.cancelled = true;
+          live--;
+          timer.callback();
+        }
         await settle();
       }
       now = until;

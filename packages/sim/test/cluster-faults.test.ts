@@ -90,7 +90,7 @@ describe('convergence under faults', () => {
         (a.creator < b.creator ? -1 : a.creator > b.creator ? 1 : a.sid < b.sid ? -1 : 1),
     )[0]!;
     expect(winner).toBe(first.sid);
-    // Losers were tombstoned by the owner: every node holds them as deleted.
+    // Nodes that showed a loser switched to the first writer, and said so.
     await c.until(() => superseded.length >= 2, 5_000);
     expect(new Set(superseded.map((s) => s.split(':')[1])).size).toBe(2);
     expect(superseded.every((s) => !s.endsWith(winner))).toBe(true);

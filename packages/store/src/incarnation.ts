@@ -75,13 +75,47 @@ export function compareCreation(a: RoomRecord, b: RoomRecord): number {
   return a.sid < b.sid ? -1 : 1;
 }
 
-/** The visible incarnation of an entry, or undefined when every incarnation is deleted. */
+/**
+ * The newest tombstone of an entry: the delete (or expiry) horizon of its name. Every
+ * incarnation created before it is over, also one the deleting node had not seen (a
+ * concurrent create of the same name elsewhere): a delete removes the room by that name,
+ * not only the incarnations its node knew. Undefined when nothing is deleted.
+ */
+export function deleteHorizonOf(entry: Incarnation[]): Incarnation | undefined {
+  let newest: Incarnation | undefined;
+  for (let i = 0; i < entry.length; i++) {
+    const r = entry[i]!;
+    if (r.deletedAt === 0) continue;
+    if (
+      newest === undefined ||
+      compareStamps(r.deletedAt, r.deletedBy, newest.deletedAt, newest.deletedBy) > 0
+    ) {
+      newest = r;
+    }
+  }
+  return newest;
+}
+
+/** Whether a live incarnation was created before the delete horizon `tombstone`. */
+export function isBehind(room: RoomRecord, tombstone: RoomRecord | undefined): boolean {
+  return (
+    tombstone !== undefined &&
+    compareStamps(room.createdAt, room.creator, tombstone.deletedAt, tombstone.deletedBy) < 0
+  );
+}
+
+/**
+ * The visible incarnation of an entry (DESIGN.md section 4): among live incarnations created
+ * after the name's newest tombstone, the first writer. Undefined when there is none. A pure
+ * function of the set of records, so merge order never changes it.
+ */
 export function visibleOf(entry: Entry): Incarnation | undefined {
   if (entry instanceof Incarnation) return entry.deletedAt === 0 ? entry : undefined;
+  const horizon = deleteHorizonOf(entry);
   let best: Incarnation | undefined;
   for (let i = 0; i < entry.length; i++) {
     const candidate = entry[i]!;
-    if (candidate.deletedAt !== 0) continue;
+    if (candidate.deletedAt !== 0 || isBehind(candidate, horizon)) continue;
     if (best === undefined || compareCreation(candidate, best) < 0) best = candidate;
   }
   return best;

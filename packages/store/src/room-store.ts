@@ -16,10 +16,12 @@ import { compareSettings, compareStats, compareTombstones, sameIdentity } from '
 import { createHybridLogicalClock, type HybridLogicalClock } from './hybrid-logical-clock.js';
 import {
   compareCreation,
+  deleteHorizonOf,
   type Entry,
   entrySize,
   findSid,
   Incarnation,
+  isBehind,
   visibleOf,
 } from './incarnation.js';
 import { StringInterner } from './interner.js';
@@ -129,18 +131,14 @@ export interface RoomStore {
    */
   delete(name: string): StoredRoom[];
   /**
-   * Tombstones a losing live incarnation of a concurrent create (the owner's job). Undefined
-   * when `sid` is not a live incarnation of `name` or is the visible one.
-   */
-  supersede(name: string, sid: string): StoredRoom | undefined;
-  /**
    * Removes one incarnation of `name` as if it had never been stored: no tombstone. Only for
    * the GC-horizon rule, when a node back from a long isolation learns that a peer whose
    * history covers the isolation no longer holds it (deleted and collected meanwhile).
    * Returns the removed incarnation, or undefined when `name` holds no such sid.
    */
   forget(name: string, sid: string): StoredRoom | undefined;
-  /** Live incarnations of `name` other than the visible one, in creation order. */
+  /** Live incarnations of `name` that lost to the visible one (a concurrent create), in
+   *  creation order; not those behind the name's delete horizon. */
   losers(name: string): StoredRoom[];
   /** Every stored incarnation of `name` (live and tombstoned), in creation order. */
   incarnations(name: string): StoredRoom[];
@@ -276,7 +274,11 @@ export class RoomStoreImpl implements RoomStore {
     const entry = this.entryOf(name);
     if (entry === undefined || entry instanceof Incarnation) return [];
     const visible = visibleOf(entry);
-    return sortedByCreation(entry.filter((r) => r.deletedAt === 0 && r !== visible));
+    if (visible === undefined) return [];
+    const horizon = deleteHorizonOf(entry);
+    return sortedByCreation(
+      entry.filter((r) => r.deletedAt === 0 && r !== visible && !isBehind(r, horizon)),
+    );
   }
 
   incarnations(name: string): StoredRoom[] {
@@ -422,24 +424,18 @@ export class RoomStoreImpl implements RoomStore {
     const stamp = this.hlc.now();
     const deleted: Incarnation[] = [visible];
     if (!(entry instanceof Incarnation)) {
+      // The losers of a concurrent create go too (incarnations behind the horizon already
+      // are over: no need to write them again).
+      const horizon = deleteHorizonOf(entry);
       for (const other of sortedByCreation(entry.slice())) {
-        if (other.deletedAt === 0 && other !== visible) deleted.push(other);
+        if (other.deletedAt === 0 && other !== visible && !isBehind(other, horizon)) {
+          deleted.push(other);
+        }
       }
     }
     for (const room of deleted) this.tombstone(room, stamp, offset);
     this.visibleCount--;
     return deleted;
-  }
-
-  supersede(name: string, sid: string): StoredRoom | undefined {
-    const entry = this.entryOf(name);
-    if (entry === undefined) return undefined;
-    const target = findSid(entry, sid);
-    if (target === undefined || target.deletedAt !== 0 || target === visibleOf(entry)) {
-      return undefined;
-    }
-    this.tombstone(target, this.hlc.now(), 2 * this.bucketOf(name));
-    return target;
   }
 
   forget(name: string, sid: string): StoredRoom | undefined {
@@ -572,12 +568,17 @@ export class RoomStoreImpl implements RoomStore {
       after = room.deletedAt === 0 ? room : undefined;
     } else {
       const before = visibleOf(entry);
-      if (entry instanceof Incarnation) map.set(room.name, [entry, room]);
-      else entry.push(room);
-      after =
-        room.deletedAt === 0 && (before === undefined || compareCreation(room, before) < 0)
-          ? room
-          : before;
+      let next: Incarnation[];
+      if (entry instanceof Incarnation) {
+        next = [entry, room];
+        map.set(room.name, next);
+      } else {
+        entry.push(room);
+        next = entry;
+      }
+      // A tombstone may move the name's delete horizon past the visible one, a live record
+      // may come first or lie behind the horizon: derived from the whole entry again.
+      after = visibleOf(next);
       if (before !== undefined) this.visibleCount--; // re-added below when still visible
     }
     this.incarnationCount++;
@@ -636,13 +637,23 @@ export class RoomStoreImpl implements RoomStore {
         }
         continue;
       }
+      // Tombstones past the GC horizon go. When the name's delete horizon (its newest
+      // tombstone) goes, so do the live incarnations behind it, which it alone kept hidden:
+      // kept, they would become visible again.
+      const deleteHorizon = deleteHorizonOf(entry);
+      const horizonExpires = deleteHorizon !== undefined && deleteHorizon.deletedAt < horizon;
+      const expires = (room: Incarnation): boolean =>
+        room.deletedAt !== 0
+          ? room.deletedAt < horizon
+          : horizonExpires && isBehind(room, deleteHorizon);
       let expired = 0;
-      for (const room of entry) if (room.deletedAt !== 0 && room.deletedAt < horizon) expired++;
+      for (const room of entry) if (expires(room)) expired++;
       if (expired === 0) continue;
       const kept: Incarnation[] = [];
       for (const room of entry) {
-        if (room.deletedAt !== 0 && room.deletedAt < horizon) {
+        if (expires(room)) {
           xorRecordHash(room, this.digests, 2 * bucket);
+          if (room.deletedAt === 0) this.liveCount--;
         } else kept.push(room);
       }
       dropped += expired;

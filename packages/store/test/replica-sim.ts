@@ -15,7 +15,6 @@ export type Op =
   | { k: 'meta'; r: number; name: number; value: string }
   | { k: 'stats'; r: number; name: number; participants: number }
   | { k: 'delete'; r: number; name: number }
-  | { k: 'supersede'; r: number; name: number }
   | { k: 'deliver'; msg: number; to: number; keep: boolean }
   | { k: 'tick'; ms: number };
 
@@ -53,14 +52,6 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({ k: fc.constant('delete' as const), r: replicaIndex, name: nameIndex }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      k: fc.constant('supersede' as const),
-      r: replicaIndex,
-      name: nameIndex,
-    }),
   },
   {
     weight: 5,
@@ -160,9 +151,6 @@ export class Cluster {
       case 'delete':
         this.emit(r, store.delete(name));
         break;
-      case 'supersede':
-        for (const loser of store.losers(name)) this.emit(r, [store.supersede(name, loser.sid)!]);
-        break;
     }
   }
 
@@ -239,14 +227,34 @@ export function referenceJoin(records: readonly RoomRecord[]): RoomRecord[] {
   );
 }
 
-/** The visible incarnation per the rule: smallest (createdAt, creator, sid) among live ones. */
+/**
+ * The visible incarnation per the rule, computed naively: the name's newest tombstone
+ * `(deletedAt, deletedBy)` is its delete horizon; among live incarnations created at or after
+ * it, the smallest (createdAt, creator, sid).
+ */
 export function referenceVisible(
   records: readonly RoomRecord[],
   name: string,
 ): RoomRecord | undefined {
+  let horizon: RoomRecord | undefined;
+  for (const r of records) {
+    if (r.name !== name || r.deletedAt === 0) continue;
+    if (
+      horizon === undefined ||
+      compareStamps(r.deletedAt, r.deletedBy, horizon.deletedAt, horizon.deletedBy) > 0
+    ) {
+      horizon = r;
+    }
+  }
   let best: RoomRecord | undefined;
   for (const r of records) {
     if (r.name !== name || r.deletedAt !== 0) continue;
+    if (
+      horizon !== undefined &&
+      compareStamps(r.createdAt, r.creator, horizon.deletedAt, horizon.deletedBy) < 0
+    ) {
+      continue;
+    }
     if (
       best === undefined ||
       compareStamps(r.createdAt, r.creator, best.createdAt, best.creator) < 0 ||

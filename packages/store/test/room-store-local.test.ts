@@ -225,7 +225,7 @@ describe('concurrent incarnations', () => {
     return { a, b, ra, rb };
   }
 
-  it('keeps the first writer visible; the loser is listed and can be superseded', () => {
+  it('keeps the first writer visible and lists the loser', () => {
     const { a, b, ra, rb } = twoCreates();
     expect(ra.createdAt).toBe(rb.createdAt); // same ms: node id breaks the tie
     const outcome = a.merge(rb);
@@ -242,13 +242,46 @@ describe('concurrent incarnations', () => {
     expect(a.get('r')?.sid).toBe(ra.sid);
     expect(b.get('r')?.sid).toBe(ra.sid);
     expect(a.losers('r').map((r) => r.sid)).toEqual([rb.sid]);
-    expect(a.supersede('r', ra.sid)).toBeUndefined(); // never the visible one
-    const superseded = a.supersede('r', rb.sid);
-    expect(superseded?.deletedAt).toBeGreaterThan(0);
-    expect(a.losers('r')).toEqual([]);
-    expect(a.supersede('r', rb.sid)).toBeUndefined();
-    expect(b.merge(copy(superseded!)).kind).toBe('updated');
+    expect(b.losers('r').map((r) => r.sid)).toEqual([rb.sid]);
     expect(a.digest()).toBe(b.digest());
+  });
+
+  it('a delete ends the losers its node never saw: its tombstone is the name delete horizon', () => {
+    const { a, b, ra, rb } = twoCreates();
+    // b has not heard of a's (winning) incarnation; a deletes the name knowing only its own.
+    const tombstone = copy(a.delete('r')[0]!);
+    expect(b.get('r')?.sid).toBe(rb.sid);
+    const outcome = b.merge(tombstone);
+    // ra arrives as a tombstone created before rb, deleted after: rb is behind the horizon.
+    expect(outcome).toMatchObject({ kind: 'inserted', visibleSidBefore: rb.sid });
+    expect(outcome.visibleSidAfter).toBeUndefined();
+    expect(b.get('r')).toBeUndefined();
+    expect(b.losers('r')).toEqual([]);
+    expect(b.counts()).toMatchObject({ visible: 0, live: 1, tombstones: 1 });
+    // A re-create after the delete is a new room, visible everywhere.
+    const again = copy(b.getOrCreate({ name: 'r', homeRegion: 'eu' }).room);
+    expect(again.createdAt).toBeGreaterThan(tombstone.deletedAt);
+    a.merge(copy(rb));
+    a.merge(again);
+    expect(a.get('r')?.sid).toBe(again.sid);
+    expect(b.get('r')?.sid).toBe(again.sid);
+    void ra;
+  });
+
+  it('collects the live incarnations behind a delete horizon with it, so none resurfaces', () => {
+    const { store: a, clock } = newStore({ tombstoneTtlMs: 1_000 });
+    const { store: b } = newStore({ nodeId: 'node-b', random: new SeededRandom(9) });
+    const loser = copy(b.getOrCreate({ name: 'r', homeRegion: 'eu' }).room);
+    clock.advance(1);
+    a.getOrCreate({ name: 'r', homeRegion: 'eu' });
+    a.delete('r'); // a never saw b's incarnation
+    a.merge(loser);
+    expect(a.get('r')).toBeUndefined();
+    expect(a.counts()).toMatchObject({ incarnations: 2, live: 1 });
+    clock.advance(2_000);
+    expect(a.gc()).toBe(2);
+    expect(a.get('r')).toBeUndefined();
+    expect(a.counts()).toEqual({ names: 0, visible: 0, incarnations: 0, live: 0, tombstones: 0 });
   });
 
   it('delete tombstones every live incarnation, so no loser surfaces', () => {
@@ -359,7 +392,13 @@ describe('merge', () => {
     expect(() => store.getOrCreate({ name: 'r', homeRegion: 'eu' })).toThrow(
       TooManyIncarnationsError,
     );
-    const { store: other } = newStore({ nodeId: 'node-o', random: new SeededRandom(77) });
+    // Created after those deletes (a re-create elsewhere): never refused by the limit.
+    const other = createRoomStore({
+      nodeId: 'node-o',
+      clock: new ManualClock(T0 + 100),
+      random: new SeededRandom(77),
+      bucketCount: 16,
+    });
     const remote = copy(other.getOrCreate({ name: 'r', homeRegion: 'eu' }).room);
     expect(store.merge(remote).kind).toBe('inserted');
     expect(store.get('r')?.sid).toBe(remote.sid);
