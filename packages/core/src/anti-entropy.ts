@@ -23,6 +23,7 @@ import {
   encodeMessage,
   FRAME_RECORDS_MAX,
   type Message,
+  RECORD_BYTES_MAX,
   type RoomRecord,
   SUMMARY_ENTRIES_MAX,
   SUMMARY_ENTRY_BYTES_MAX,
@@ -163,6 +164,16 @@ export function splitByHolding(
     (first.done ? empty : held).push(bucket);
   }
   return { empty, held };
+}
+
+/**
+ * Record bytes per sync frame: syncFrameBytesMax, but never less than one record of the
+ * largest valid size (RECORD_BYTES_MAX, 66,598 B with 64 KiB of metadata): below that, a room
+ * with large metadata could never be sent and every session touching its bucket would fail
+ * (found by the swarm with a 62 KiB setting). FRAME_RECORD_BYTES_MAX still bounds it.
+ */
+export function recordFrameBytes(config: Pick<NodeConfig, 'syncFrameBytesMax'>): number {
+  return Math.max(config.syncFrameBytesMax, RECORD_BYTES_MAX);
 }
 
 /** Summary entries per frame: SUMMARY_ENTRIES_MAX, fewer when syncFrameBytesMax is small
@@ -618,7 +629,7 @@ export class AntiEntropy {
         covered.push(bucket);
         const last = i === buckets.length - 1;
         if (!last && records.length < FRAME_RECORDS_MAX / 2) continue;
-        const frames = splitIntoFrames(records, this.config.syncFrameBytesMax, FRAME_RECORDS_MAX);
+        const frames = splitIntoFrames(records, recordFrameBytes(this.config), FRAME_RECORDS_MAX);
         if (frames.length === 0) frames.push([]);
         for (const [j, frameRecords] of frames.entries()) {
           const lastOfGroup = j === frames.length - 1;

@@ -76,6 +76,7 @@ export interface NodeOptions {
    *  record pull). @default 30000 */
   syncTimeoutMs: number;
   /** Size bound of one sync frame, records or summaries (<= FRAME_RECORD_BYTES_MAX, 768 KiB).
+   *  A frame of records is never smaller than one largest record (RECORD_BYTES_MAX, 65 KiB).
    *  @default 524288 (512 KiB) */
   syncFrameBytesMax: number;
   /** Sync sessions served at once; more are refused with `overloaded`. @default 4 */

@@ -302,6 +302,21 @@ describe('found by the swarm', () => {
   });
 });
 
+describe('found by the swarm (2)', () => {
+  it('seed 4: anti-entropy carries a room with 64 KiB of metadata when syncFrameBytesMax is smaller than one record', async () => {
+    // The test profile's syncFrameBytesMax is 16 KiB; one such record is ~65 KiB.
+    const c = await startedCluster({ seed: simSeed(210) });
+    cluster = c;
+    expect(c.node('euc-1').config.syncFrameBytesMax).toBeLessThan(65_000);
+    c.partition(['euc-1'], ['use-1', 'use-2', 'usw-1', 'usw-2']);
+    await c.settle(c.node('use-1').createRoom({ name: 'big', metadata: 'x'.repeat(64 * 1024) }));
+    await c.advance(500);
+    c.heal();
+    await c.until(() => allAlive(c) && c.converged(), 10_000);
+    expect(c.node('euc-1').getRoom('big')?.metadata.length).toBe(64 * 1024);
+  });
+});
+
 describe('no exception escapes', () => {
   it('a node whose timers, gossip handler, request handlers and listeners throw keeps serving and converges', async () => {
     const c = await startedCluster({ seed: simSeed(208) });
