@@ -93,6 +93,13 @@ interface MemberEntry extends MemberView {
 const RING_STATES: ReadonlySet<MemberState> = new Set(['alive', 'suspect']);
 
 /**
+ * How far past the receiver's wall clock (plus maxClockOffsetMs) a restarted member's new
+ * incarnation may be: it starts at its start time in ms and gains one per refutation or
+ * detected pause, so a million of those. A claim beyond is forged or corrupt.
+ */
+export const INCARNATION_AHEAD_MAX = 1_000_000;
+
+/**
  * The addresses a heartbeat carries: the transport's, in its order of preference, without
  * any longer than P2P_ADDR_BYTES_MAX, at most P2P_ADDRS_MAX. A host with many interfaces
  * listening on 0.0.0.0 can have more; sending them all would make every heartbeat fail to
@@ -274,8 +281,16 @@ export class Membership {
       return 'accept';
     }
     if (m.peerId !== origin) {
-      // A restarted node may come back with a new identity, but only with a newer incarnation.
-      if (hb.incarnation <= m.incarnation) {
+      // A restarted node may come back with a new identity, but only with a newer
+      // incarnation, a plausible one (it starts at the start time in ms), and from a peer
+      // that speaks for no other member: otherwise any member could take over another's
+      // identity with one heartbeat (and announce it left, for good).
+      const bound = this.byPeer.get(origin);
+      if (
+        hb.incarnation <= m.incarnation ||
+        (bound !== undefined && bound !== hb.nodeId) ||
+        hb.incarnation > now + this.config.maxClockOffsetMs + INCARNATION_AHEAD_MAX
+      ) {
         this.counters.impostorsRejected++;
         return 'reject';
       }

@@ -367,3 +367,39 @@ describe('no exception escapes', () => {
     expect(victim.roomCount()).toBe(11);
   });
 });
+
+describe('found by the swarm (3)', () => {
+  it('seed 10: a member cannot take over another member with a forged heartbeat', async () => {
+    const c = await startedCluster({ seed: simSeed(211) });
+    cluster = c;
+    const victim = c.node('usw-2').members()[0]!;
+    await c.settle(
+      c.transport('use-1').publish(
+        MEMBERSHIP_TOPIC,
+        encodeMessage({
+          type: 'heartbeat',
+          nodeId: 'usw-2',
+          region: 'nowhere',
+          incarnation: victim.incarnation + 10,
+          state: 'left',
+          weight: 100,
+          httpUrl: '',
+          p2pAddrs: [],
+          roomCount: 0,
+          ringChecksum: '',
+          storeDigest: '',
+          sentAt: packHlc(c.time.nowMs(), 0),
+          seq: 1,
+          historySinceMs: 0,
+        }),
+      ),
+    );
+    await c.advance(3_000);
+    for (const node of c.running()) {
+      const seen = node.members().find((m) => m.nodeId === 'usw-2')!;
+      expect(seen.state, node.config.nodeId).toBe('alive');
+      expect(seen.region).toBe('us-west');
+    }
+    expect(c.node('euc-1').status().counters.membership.impostorsRejected).toBeGreaterThan(0);
+  });
+});
