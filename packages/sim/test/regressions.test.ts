@@ -403,3 +403,36 @@ describe('found by the swarm (3)', () => {
     expect(c.node('euc-1').status().counters.membership.impostorsRejected).toBeGreaterThan(0);
   });
 });
+
+describe('found by the swarm (4)', () => {
+  it('seed 44: an incarnation hidden by a delete it raced with never comes back after the tombstones are collected', async () => {
+    const c = await startedCluster({
+      seed: simSeed(212),
+      options: { tombstoneTtlMs: 3_000, gcIntervalMs: 200 },
+    });
+    cluster = c;
+    // euc-1's clock runs ahead, so its GC sweeps the name first.
+    c.setClockSkew('euc-1', 200);
+    c.partition(['usw-2'], ['use-1', 'use-2', 'usw-1', 'euc-1']);
+    const early = await c.settle(c.node('use-1').createRoom({ name: 'raced' }));
+    await c.advance(20);
+    // The cut-off node creates the name too (unacknowledged), after use-1's room...
+    await c
+      .settle(c.node('usw-2').createRoom({ name: 'raced' }, { deadlineMs: 50 }))
+      .catch(() => undefined);
+    const hidden = c.node('usw-2').getRoom('raced')!.sid;
+    await c.advance(20);
+    // ...and the majority deletes the name it knows, after that.
+    await c.settle(c.node('use-1').deleteRoom('raced'));
+    c.heal();
+    await c.until(() => allAlive(c) && c.converged(), 5_000);
+    for (let t = 0; t < 6_000; t += 100) {
+      await c.advance(100);
+      for (const node of c.running()) {
+        expect(node.getRoom('raced')?.sid, `${node.config.nodeId} at +${t} ms`).toBeUndefined();
+      }
+    }
+    expect(early.sid).not.toBe(hidden);
+    expect(c.running().every((n) => n.status().incarnations === 0)).toBe(true);
+  });
+});

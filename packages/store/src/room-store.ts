@@ -8,7 +8,7 @@
  * it holds several (a concurrent create, or re-creates after deletes). Every change XORs the
  * record's old 64-bit hash out of its bucket's digest and the new one in: O(1) per change.
  */
-import { packHlc, type RoomRecord } from '@roomring/protocol';
+import { compareStamps, packHlc, type RoomRecord } from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
 import { digestOfWords } from './digest.js';
 import { InvalidBucketError, TooManyIncarnationsError } from './errors.js';
@@ -434,6 +434,9 @@ export class RoomStoreImpl implements RoomStore {
       }
     }
     for (const room of deleted) this.tombstone(room, stamp, offset);
+    // Older tombstones of the name take the new horizon too, as on every node that merges
+    // this delete (no need to send them: each node derives the same values).
+    this.closeBehindHorizon(entry, offset >> 1);
     this.visibleCount--;
     return deleted;
   }
@@ -466,16 +469,35 @@ export class RoomStoreImpl implements RoomStore {
 
     if (local === undefined) {
       let target = entry;
+      let evicted: Incarnation | undefined;
       if (target !== undefined && entrySize(target) >= this.config.incarnationsKeptPerName) {
         // Keep the newest-created, the same set on every node whatever the arrival order: a
         // record older than all kept ones is forgotten at once, otherwise the oldest kept one.
         const oldest = oldestOf(target);
-        if (compareCreation(record, oldest) < 0) return this.reject('incarnation-limit');
+        if (compareCreation(record, oldest) < 0) {
+          // Forgotten at once, but its tombstone still moves the name's delete horizon over
+          // what is kept, as it would have had it arrived first.
+          if (record.deletedAt !== 0) {
+            this.closeBehindHorizon(target, bucket, record);
+            const after = visibleOf(target);
+            if (before !== undefined && after === undefined) this.visibleCount--;
+          }
+          return this.reject('incarnation-limit');
+        }
         target = this.evict(map, bucket, target, oldest);
         this.rejected['incarnation-limit']++;
+        evicted = oldest;
       }
       const room = this.copyOf(record);
-      const after = this.insert(map, bucket, target, room);
+      let after = this.insert(map, bucket, target, room);
+      if (evicted !== undefined && evicted.deletedAt !== 0) {
+        // The forgotten tombstone's horizon still holds over what is kept (and the newcomer).
+        const now = map.get(name)!;
+        this.closeBehindHorizon(now, bucket, evicted);
+        const hidden = visibleOf(now);
+        if (after !== undefined && hidden === undefined) this.visibleCount--;
+        after = hidden;
+      }
       return this.outcome('inserted', room, before, after);
     }
 
@@ -511,6 +533,7 @@ export class RoomStoreImpl implements RoomStore {
       local.deletedBy = this.interner.intern(record.deletedBy);
     }
     xorRecordHash(local, this.digests, offset);
+    if (tombstoneWins) this.closeBehindHorizon(entry!, bucket);
     const after = tombstoneWins ? visibleOf(entry!) : before;
     if (before !== undefined && after === undefined) this.visibleCount--;
     return this.outcome('updated', local, before, after);
@@ -585,7 +608,43 @@ export class RoomStoreImpl implements RoomStore {
     if (room.deletedAt === 0) this.liveCount++;
     if (after !== undefined) this.visibleCount++;
     xorRecordHash(room, this.digests, 2 * bucket);
+    const entryNow = map.get(room.name);
+    if (entryNow !== undefined) this.closeBehindHorizon(entryNow, bucket);
     return after;
+  }
+
+  /**
+   * Gives every incarnation created before the name's delete horizon (its newest tombstone)
+   * the horizon's own tombstone `(deletedAt, deletedBy)`: live ones (a concurrent create the
+   * deleting node never saw) and older tombstones alike. The result is a function of the set
+   * of records alone, so every node that holds the same records holds the same values (no
+   * write to replicate, merge stays commutative), and everything behind a horizon is
+   * collected together with it. A hidden incarnation left live would outlive the tombstone
+   * that hides it on a node whose GC ran first, and come back from a peer that still held it
+   * (found by the swarm, seed 44). Never changes which room is visible.
+   */
+  private closeBehindHorizon(entry: Entry, bucket: number, refused?: RoomRecord): void {
+    const list = entry instanceof Incarnation ? [entry] : entry;
+    let horizon: RoomRecord | undefined = deleteHorizonOf(list);
+    if (
+      refused !== undefined &&
+      (horizon === undefined ||
+        compareStamps(refused.deletedAt, refused.deletedBy, horizon.deletedAt, horizon.deletedBy) >
+          0)
+    ) {
+      horizon = refused;
+    }
+    if (horizon === undefined || (entry instanceof Incarnation && refused === undefined)) return;
+    const offset = 2 * bucket;
+    for (const room of list) {
+      if (room === horizon || !isBehind(room, horizon)) continue;
+      if (room.deletedAt === horizon.deletedAt && room.deletedBy === horizon.deletedBy) continue;
+      xorRecordHash(room, this.digests, offset);
+      if (room.deletedAt === 0) this.liveCount--;
+      room.deletedAt = horizon.deletedAt;
+      room.deletedBy = this.interner.intern(horizon.deletedBy);
+      xorRecordHash(room, this.digests, offset);
+    }
   }
 
   /** Removes one incarnation of a name (the incarnation cap of merge, forget()); returns the
@@ -637,24 +696,17 @@ export class RoomStoreImpl implements RoomStore {
         }
         continue;
       }
-      // Tombstones past the GC horizon go. When the name's delete horizon (its newest
-      // tombstone) goes, so do the live incarnations behind it, which it alone kept hidden:
-      // kept, they would become visible again.
-      const deleteHorizon = deleteHorizonOf(entry);
-      const horizonExpires = deleteHorizon !== undefined && deleteHorizon.deletedAt < horizon;
+      // Tombstones past the GC horizon go (no live incarnation lies behind a delete horizon:
+      // closeBehindHorizon gave each the horizon's own tombstone).
       const expires = (room: Incarnation): boolean =>
-        room.deletedAt !== 0
-          ? room.deletedAt < horizon
-          : horizonExpires && isBehind(room, deleteHorizon);
+        room.deletedAt !== 0 && room.deletedAt < horizon;
       let expired = 0;
       for (const room of entry) if (expires(room)) expired++;
       if (expired === 0) continue;
       const kept: Incarnation[] = [];
       for (const room of entry) {
-        if (expires(room)) {
-          xorRecordHash(room, this.digests, 2 * bucket);
-          if (room.deletedAt === 0) this.liveCount--;
-        } else kept.push(room);
+        if (expires(room)) xorRecordHash(room, this.digests, 2 * bucket);
+        else kept.push(room);
       }
       dropped += expired;
       const name = entry[0]!.name;

@@ -222,6 +222,22 @@ export function referenceJoin(records: readonly RoomRecord[]): RoomRecord[] {
       acc.deletedBy = r.deletedBy;
     }
   }
+  // Every incarnation created before its name's newest tombstone carries that tombstone.
+  const horizons = new Map<string, RoomRecord>();
+  for (const r of byKey.values()) {
+    if (r.deletedAt === 0) continue;
+    const h = horizons.get(r.name);
+    if (!h || compareStamps(r.deletedAt, r.deletedBy, h.deletedAt, h.deletedBy) > 0) {
+      horizons.set(r.name, r);
+    }
+  }
+  for (const r of byKey.values()) {
+    const h = horizons.get(r.name);
+    if (h && compareStamps(r.createdAt, r.creator, h.deletedAt, h.deletedBy) < 0) {
+      r.deletedAt = h.deletedAt;
+      r.deletedBy = h.deletedBy;
+    }
+  }
   return [...byKey.values()].sort((x, y) =>
     x.name === y.name ? (x.sid < y.sid ? -1 : 1) : x.name < y.name ? -1 : 1,
   );
