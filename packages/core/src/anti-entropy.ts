@@ -42,6 +42,10 @@ export const SYNC_BUCKETS_PROTOCOL = '/roomring/sync-buckets/1';
  *  session deadline stops a slow one). */
 const PULL_FRAMES_MAX = 65_536;
 
+/** A differing bucket not seen differing again for this many sync intervals is forgotten
+ *  (it was repaired through another peer or by gossip). */
+const DIFFERING_FORGET_INTERVALS = 4;
+
 /** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB. */
 const BUCKETS_PER_REQUEST_MAX = 1_024;
 
@@ -70,6 +74,7 @@ export interface AntiEntropyHost {
   /** Merges a record received from `from`; the registry emits events. */
   mergeRemote(record: RoomRecord): void;
   stamp(): number;
+  nowMs(): number;
   /** Whether this node may serve its records and digests (false while resyncing: the
    *  GC-horizon rule). */
   canServe(): boolean;
@@ -93,6 +98,8 @@ export interface SyncOutcome {
   /** Every differing bucket was compared and what was missing pulled: this node now holds
    *  everything the peer held when the session began (no deferral, no summary cut short). */
   complete: boolean;
+  /** Buckets compared (or pulled whole) in this session. */
+  bucketsCompared: number[];
 }
 
 export interface AntiEntropyCounters {
@@ -282,8 +289,12 @@ export function groupWanted(
 
 export class AntiEntropy {
   private readonly running = new Set<PeerId>();
-  /** Buckets that differed in the last session (with any peer): at most bucketCount. */
-  private previouslyDiffering: ReadonlySet<number> = new Set();
+  /**
+   * Held buckets seen differing, with when that was first and last seen: at most
+   * bucketCount entries; an entry not seen again for DIFFERING_FORGET_INTERVALS sync
+   * intervals is dropped.
+   */
+  private readonly differing = new Map<number, { sinceMs: number; lastMs: number }>();
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
   private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
   private readonly waiting = new Map<PeerId, Promise<void>>();
@@ -383,14 +394,16 @@ export class AntiEntropy {
         );
       }
       const buckets = differingBuckets(store.bucketDigests(), answer.digests);
-      // A bucket that differs now but did not in the previous session is most likely just
-      // waiting for gossip already on the wire; comparing it now would re-read (and under a
-      // sustained write load, keep re-reading) summaries gossip is about to make equal. So
-      // held buckets are repaired once they differ in two sessions in a row (one sync
-      // interval later at most); buckets this node holds nothing of are pulled at once.
-      const settled = this.previouslyDiffering;
-      this.previouslyDiffering = new Set(buckets);
+      // A bucket that differs now but did not a moment ago is most likely just waiting for
+      // gossip already on the wire; comparing it now would re-read (and under a sustained
+      // write load, keep re-reading) summaries gossip is about to make equal. So a held
+      // bucket is repaired once it has been seen differing for one sync interval, with any
+      // peers; buckets this node holds nothing of are pulled at once. (Requiring it to differ
+      // in two sessions in a row, as before, starved a record half the peers lacked: random
+      // peers alternated between having it and not. Found by the swarm, seed 77.)
+      const settled = this.settledDifferences(buckets);
       const outcome = await this.repair(peer, store, buckets, settled);
+      for (const bucket of outcome.bucketsCompared) this.differing.delete(bucket);
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
       this.host.sessionCompleted(peer, outcome);
@@ -408,6 +421,26 @@ export class AntiEntropy {
     }
   }
 
+  /** Notes when each differing held bucket was first seen so; returns those seen differing
+   *  for at least one sync interval (time for any gossip on the wire to land). */
+  private settledDifferences(buckets: readonly number[]): Set<number> {
+    const now = this.host.nowMs();
+    const settled = new Set<number>();
+    for (const bucket of buckets) {
+      const seen = this.differing.get(bucket);
+      if (seen === undefined) this.differing.set(bucket, { sinceMs: now, lastMs: now });
+      else {
+        seen.lastMs = now;
+        if (now - seen.sinceMs >= this.config.syncIntervalMs) settled.add(bucket);
+      }
+    }
+    const forgetBefore = now - DIFFERING_FORGET_INTERVALS * this.config.syncIntervalMs;
+    for (const [bucket, seen] of this.differing) {
+      if (seen.lastMs < forgetBefore) this.differing.delete(bucket);
+    }
+    return settled;
+  }
+
   /** Steps 2-4 of a session for the buckets whose digests differ. */
   private async repair(
     peer: PeerId,
@@ -423,12 +456,14 @@ export class AntiEntropy {
       recordsReceived: 0,
       bucketsDeferred: 0,
       complete: false,
+      bucketsCompared: [],
     };
     let cutShort = false;
     const split = splitByHolding(store, buckets);
     const empty = split.empty;
     const held = split.held.filter((bucket) => settled.has(bucket));
     outcome.bucketsDeferred = split.held.length - held.length;
+    outcome.bucketsCompared = [...empty, ...held];
     this.counters.bucketsDeferred += outcome.bucketsDeferred;
     for (let i = 0; i < empty.length; i += BUCKETS_PER_REQUEST_MAX) {
       const chunk = empty.slice(i, i + BUCKETS_PER_REQUEST_MAX);

@@ -11,6 +11,11 @@ import {
   FRAME_RECORD_BYTES_MAX,
   WEIGHT_MAX,
 } from '@roomring/protocol';
+import {
+  DEFAULT_POINTS_PER_WEIGHT,
+  POINTS_PER_DIGEST,
+  POINTS_PER_WEIGHT_MAX,
+} from '@roomring/ring';
 import { ConfigError } from './errors.js';
 
 export type ProfileName = 'lan' | 'wan' | 'local' | 'test';
@@ -29,6 +34,11 @@ export interface NodeOptions {
   seeds: readonly string[];
   /** Region failover order for placement; empty = regions sorted by name, wrapping. */
   failoverOrder: readonly string[];
+  /** Ring points per unit of weight (every node of a cluster must use the same value: it
+   *  is part of the placement function). More points balance load closer to the weights
+   *  (2,048: max/mean <= 1.1 with 10 members) but cost more to build on every membership
+   *  change: ~2,048 x weight / 4 md5 digests per member. @default 2048 */
+  ringPointsPerWeight: number;
 
   // --- membership (DESIGN.md section 6, docs/protocol/membership.md)
   /** Heartbeat period. Smaller detects failures sooner but costs members x 1/interval
@@ -195,6 +205,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<Partial<NodeOptions
 
 export const DEFAULTS: Readonly<Omit<NodeOptions, 'nodeId' | 'region' | 'replicationFanout'>> = {
   weight: 1,
+  ringPointsPerWeight: DEFAULT_POINTS_PER_WEIGHT,
   httpUrl: '',
   seeds: [],
   failoverOrder: [],
@@ -282,6 +293,10 @@ export function resolveConfig(input: NodeOptionsInput): NodeConfig {
       throw new ConfigError(key, `must be at most ${max} (${why})`);
   };
   atMost('weight', WEIGHT_MAX, 'WEIGHT_MAX');
+  atMost('ringPointsPerWeight', POINTS_PER_WEIGHT_MAX, 'POINTS_PER_WEIGHT_MAX');
+  if (merged.ringPointsPerWeight % POINTS_PER_DIGEST !== 0) {
+    throw new ConfigError('ringPointsPerWeight', `must be a multiple of ${POINTS_PER_DIGEST}`);
+  }
   atMost('batchRecordsMax', BATCH_RECORDS_MAX, 'BATCH_RECORDS_MAX');
   atMost('batchBytesMax', BATCH_RECORD_BYTES_MAX, 'BATCH_RECORD_BYTES_MAX');
   atMost('syncFrameBytesMax', FRAME_RECORD_BYTES_MAX, 'FRAME_RECORD_BYTES_MAX');

@@ -198,6 +198,7 @@ export class RegistryCore {
         this.mergeRemote(record);
       },
       stamp,
+      nowMs: () => this.runtime.clock.nowMs(),
       canServe: () => this.canServeSync(),
       canServeSummaries: () => this.canServeSummaries(),
       sessionCompleted: (peer, outcome) => this.sessionCompleted(peer, outcome.complete),
@@ -758,6 +759,7 @@ export class RegistryCore {
     }
     return createPlacement({
       members,
+      pointsPerWeight: this.config.ringPointsPerWeight,
       // Regions whose members did not change reuse their ring instead of re-hashing it.
       ...(this.placement ? { previous: this.placement } : {}),
       ...(this.config.failoverOrder.length > 0 ? { failoverOrder: this.config.failoverOrder } : {}),

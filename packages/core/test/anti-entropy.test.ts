@@ -28,6 +28,8 @@ import { type NodeConfig, resolveConfig } from '../src/config.js';
 import type { PeerId, RequestHandler, Transport } from '../src/transport.js';
 
 const NOW_MS = Date.UTC(2026, 0, 1);
+/** What the sessions see as now (deferral of held buckets is by time). */
+const sessionClock = { nowMs: NOW_MS };
 
 function newStore(nodeId: string, bucketCount: number, seed = 1): RoomStore {
   let state = seed;
@@ -233,6 +235,11 @@ interface Side {
 }
 
 function pair(a: RoomStore, b: RoomStore, config: NodeConfig): [Side, Side] {
+  const [x, y] = group([a, b], config);
+  return [x!, y!];
+}
+
+function group(stores: RoomStore[], config: NodeConfig): Side[] {
   const peers = new Map<PeerId, DirectTransport>();
   const side = (store: RoomStore): Side => {
     const transport = new DirectTransport(store.nodeId, peers);
@@ -242,6 +249,7 @@ function pair(a: RoomStore, b: RoomStore, config: NodeConfig): [Side, Side] {
         store.merge(record);
       },
       stamp: () => store.hlc.now(),
+      nowMs: () => sessionClock.nowMs,
       canServe: () => true,
       canServeSummaries: () => true,
       sessionCompleted: () => undefined,
@@ -249,7 +257,7 @@ function pair(a: RoomStore, b: RoomStore, config: NodeConfig): [Side, Side] {
     sync.register();
     return { store, sync, transport };
   };
-  return [side(a), side(b)];
+  return stores.map(side);
 }
 
 /** Lets queued sessions (the responder's reverse pull) run to the end. */
@@ -321,9 +329,10 @@ describe('sessions', () => {
         const bound = differing(a, b) + differing(b, a);
         const sides = pair(a, b, CONFIG);
         // The first session (and the reverse one it starts) only notes which held buckets
-        // differ; the next one repairs those that still do (see syncWith).
+        // differ; one sync interval later the next one repairs those that still do.
         const first = await sides[0].sync.syncWith('b');
         await drain(sides);
+        sessionClock.nowMs += CONFIG.syncIntervalMs;
         const second = await sides[0].sync.syncWith('b');
         await drain(sides);
         expect(a.digest()).toBe(b.digest());
@@ -336,6 +345,28 @@ describe('sessions', () => {
       }),
       { numRuns: 150, seed: 7 },
     );
+  });
+
+  it('repairs a record half its peers lack, with random peers alternating between the halves (found by the swarm, seed 77)', async () => {
+    // x and `without` hold room r; `holder` holds r's tombstone too. x's sessions alternate
+    // holder, without, holder, ...: r's bucket differs every other session only.
+    const x = newStore('x', 16, 3);
+    const without = newStore('without', 16, 5);
+    const holder = newStore('holder', 16, 7);
+    const room = x.getOrCreate({ name: 'r', homeRegion: 'eu' }).room;
+    without.merge({ ...room });
+    holder.merge({ ...room });
+    const tombstone = { ...holder.delete('r')[0]! };
+    expect(tombstone.deletedAt).toBeGreaterThan(0);
+    const [sx, , sh] = group([x, without, holder], CONFIG);
+    const peers = ['holder', 'without'];
+    for (let session = 0; session < 6 && x.get('r'); session++) {
+      await sx!.sync.syncWith(peers[session % 2]!);
+      for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      sessionClock.nowMs += CONFIG.syncIntervalMs;
+    }
+    expect(x.get('r')).toBeUndefined();
+    expect(sh!.sync.counters.sessionsServed).toBeGreaterThan(0);
   });
 
   it('a node holding nothing pulls whole buckets, without summaries', async () => {

@@ -436,3 +436,24 @@ describe('found by the swarm (4)', () => {
     expect(c.running().every((n) => n.status().incarnations === 0)).toBe(true);
   });
 });
+
+describe('found by the swarm (5)', () => {
+  it('seed 77: a tombstone only some peers hold reaches the others within a few sync intervals', async () => {
+    const c = await startedCluster({ seed: simSeed(213) });
+    cluster = c;
+    await c.settle(c.node('use-1').createRoom({ name: 'half' }));
+    await c.until(() => c.converged(), 2_000);
+    // The delete reaches use-2 and usw-1 only (gossip to the others lost, no durable write
+    // to them); from then on only anti-entropy can carry it.
+    const holders = new Set(['use-1', 'use-2', 'usw-1'].map((id) => c.node(id).peerId));
+    c.network.setFilter((e) =>
+      e.kind === 'gossip' && e.channel === ROOMS_TOPIC && !holders.has(e.to) ? 'drop' : 'deliver',
+    );
+    await c.settle(c.node('use-1').deleteRoom('half'));
+    await c.advance(50);
+    c.network.setFilter(undefined);
+    const syncMs = c.node('use-1').config.syncIntervalMs;
+    const took = await c.until(() => c.running().every((n) => !n.getRoom('half')), 12 * syncMs);
+    expect(took).toBeLessThanOrEqual(12 * syncMs);
+  });
+});
