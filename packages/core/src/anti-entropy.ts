@@ -343,14 +343,22 @@ export class AntiEntropy {
     };
   }
 
-  private async single(peer: PeerId, protocol: string, message: Message): Promise<Message> {
-    for await (const frame of this.transport.request(peer, protocol, encodeMessage(message), {
-      timeoutMs: this.config.syncTimeoutMs,
+  /**
+   * The digest exchange: one small request (bucketCount x 8 B) a healthy peer answers in
+   * milliseconds, so its deadline is min(syncTimeoutMs, 4 x probeTimeoutMs). A stopped or
+   * cut-off peer then holds this node's only outbound session slot (syncOutboundMax) for a
+   * few seconds, not syncTimeoutMs, and anti-entropy with everyone else goes on.
+   */
+  private async exchangeDigests(peer: PeerId): Promise<Message> {
+    const timeoutMs = Math.min(this.config.syncTimeoutMs, 4 * this.config.probeTimeoutMs);
+    const request = encodeMessage(this.digestMessage());
+    for await (const frame of this.transport.request(peer, SYNC_DIGEST_PROTOCOL, request, {
+      timeoutMs,
       framesMax: 1,
     })) {
       return this.decode(frame);
     }
-    throw new SyncRefusedError(`${peer} closed ${protocol} without an answer`);
+    throw new SyncRefusedError(`${peer} closed ${SYNC_DIGEST_PROTOCOL} without an answer`);
   }
 
   private decode(frame: Uint8Array): Message {
@@ -385,7 +393,7 @@ export class AntiEntropy {
     this.running.add(peer);
     this.counters.sessionsStarted++;
     try {
-      const answer = await this.single(peer, SYNC_DIGEST_PROTOCOL, this.digestMessage());
+      const answer = await this.exchangeDigests(peer);
       if (answer.type !== 'sync-digest') throw new SyncRefusedError(`unexpected ${answer.type}`);
       const store = this.host.store();
       if (answer.bucketCount !== store.bucketCount) {

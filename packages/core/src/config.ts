@@ -82,8 +82,8 @@ export interface NodeOptions {
   /** Period of a sync session with one random peer. Bounds how long a dropped gossip
    *  message stays missing. @default 5000 */
   syncIntervalMs: number;
-  /** Deadline of each request of a sync session (digest exchange, one summary stream, one
-   *  record pull). @default 30000 */
+  /** Deadline of each request of a sync session (one summary stream, one record pull); the
+   *  digest exchange gets min(syncTimeoutMs, 4 x probeTimeoutMs). @default 30000 */
   syncTimeoutMs: number;
   /** Size bound of one sync frame, records or summaries (<= FRAME_RECORD_BYTES_MAX, 768 KiB).
    *  A frame of records is never smaller than one largest record (RECORD_BYTES_MAX, 65 KiB).

@@ -803,9 +803,16 @@ export class RegistryCore {
   // ---------------------------------------------------------------- periodic work
 
   private syncRandomPeer(): void {
+    // Alive members only: a suspect one (stopped, cut off) would hold the session slot until
+    // its deadline while nobody else is asked.
     const candidates = this.membership
       .ringMembers()
-      .filter((m) => this.connected.has(m.peerId) && !this.antiEntropy.isSyncing(m.peerId));
+      .filter(
+        (m) =>
+          m.state === 'alive' &&
+          this.connected.has(m.peerId) &&
+          !this.antiEntropy.isSyncing(m.peerId),
+      );
     if (candidates.length === 0) return;
     const pick = candidates[this.runtime.random.nextUint32() % candidates.length]!;
     this.antiEntropy.syncWith(pick.peerId).catch(() => undefined);
