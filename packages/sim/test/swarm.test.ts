@@ -1,0 +1,87 @@
+/**
+ * The swarm's own machinery (its CI run of 200 seeds is a separate step of .ci/run, see
+ * `pnpm sim:swarm`): a few seeds run clean, a seed replays exactly, and the checker catches
+ * what it is meant to catch.
+ */
+
+import { AntiEntropy, resolveConfig } from '@roomring/core';
+import type { RoomRecord } from '@roomring/protocol';
+import { createRoomStore } from '@roomring/store';
+import { describe, expect, it } from 'vitest';
+import { convergenceBoundMs, runSeed } from '../src/swarm/run.js';
+import { drawScenario } from '../src/swarm/scenario.js';
+
+describe('swarm', () => {
+  it('draws clusters within the issue ranges: 3-12 nodes over 1-4 regions', () => {
+    const sizes = new Set<number>();
+    const regions = new Set<number>();
+    for (let seed = 1; seed <= 300; seed++) {
+      const s = drawScenario(seed);
+      expect(s.nodes.length).toBeGreaterThanOrEqual(3);
+      expect(s.nodes.length).toBeLessThanOrEqual(12);
+      expect(s.regions.length).toBeGreaterThanOrEqual(1);
+      expect(s.regions.length).toBeLessThanOrEqual(Math.min(4, s.nodes.length));
+      // Every drawn config is one the node accepts.
+      expect(() => resolveConfig({ nodeId: 'x', region: 'r', ...s.options })).not.toThrow();
+      sizes.add(s.nodes.length);
+      regions.add(s.regions.length);
+    }
+    expect([...sizes].sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect([...regions].sort()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('runs seeds clean, and a seed replays exactly', async () => {
+    const first = await runSeed(3);
+    expect(first.violation).toBeUndefined();
+    expect(first.stats.faults).toBeGreaterThan(0);
+    expect(first.stats.acked).toBeGreaterThan(0);
+    expect(first.stats.convergedAfterMs).toBeLessThanOrEqual(first.stats.convergenceBoundMs);
+    const again = await runSeed(3, { traceAll: true });
+    const replay = await runSeed(3, { traceAll: true });
+    expect(replay.trace).toEqual(again.trace);
+    expect(replay.stats).toEqual(again.stats);
+  }, 60_000);
+
+  it('catches a node that ignores tombstones from its peers, and one that never runs anti-entropy', async () => {
+    const probe = createRoomStore({
+      nodeId: 'p',
+      clock: { nowMs: () => 0 },
+      random: { nextUint32: () => 1 },
+    });
+    const storeProto = Object.getPrototypeOf(probe) as { merge: (r: RoomRecord) => unknown };
+    const merge = storeProto.merge;
+    storeProto.merge = function (this: unknown, record: RoomRecord) {
+      if (record.deletedAt !== 0)
+        return merge.call(this, { ...record, deletedAt: 0, deletedBy: '' });
+      return merge.call(this, record);
+    };
+    try {
+      const broken = await runSeed(3);
+      expect(broken.ok).toBe(false);
+      expect(broken.violation).toMatch(/deleted|lost|converged/);
+    } finally {
+      storeProto.merge = merge;
+    }
+    const syncWith = AntiEntropy.prototype.syncWith;
+    AntiEntropy.prototype.syncWith = async () => undefined;
+    try {
+      const stale = await runSeed(5);
+      expect(stale.ok).toBe(false);
+      expect(stale.violation).toMatch(/not converged|lost/);
+    } finally {
+      AntiEntropy.prototype.syncWith = syncWith;
+    }
+  }, 60_000);
+
+  it('the convergence bound grows with the sync interval and the cluster size', () => {
+    const config = resolveConfig({ nodeId: 'x', region: 'r', profile: 'test' });
+    expect(convergenceBoundMs(config, 12)).toBeGreaterThan(convergenceBoundMs(config, 3));
+    const slower = resolveConfig({
+      nodeId: 'x',
+      region: 'r',
+      profile: 'test',
+      syncIntervalMs: 900,
+    });
+    expect(convergenceBoundMs(slower, 5)).toBeGreaterThan(convergenceBoundMs(config, 5));
+  });
+});
