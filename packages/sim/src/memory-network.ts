@@ -42,6 +42,14 @@ export interface MemoryNetworkInit {
   gossipDuplicateRate?: number;
   /** How long a transport remembers a gossip message id to drop copies. @default 120000 */
   seenTtlMs?: number;
+  /**
+   * Gossip mesh degree, as the real transport's gossipsub (GOSSIP_D = 2): a publish goes to
+   * every connected subscriber (floodPublish), a forwarded message only to mesh peers. Each
+   * node picks this many of its connections (lowest hash of the pair, so the choice is
+   * stable) and mesh links are symmetric (gossipsub's GRAFT), so a node forwards to at least
+   * this many. @default 2
+   */
+  meshDegree?: number;
 }
 
 export class MemoryTransportError extends Error {
@@ -83,6 +91,14 @@ export interface NetworkStats {
   blackholed: number;
 }
 
+/** What one peer sent and received: gossip hops, request and response frames. */
+export interface PeerTraffic {
+  messagesOut: number;
+  bytesOut: number;
+  messagesIn: number;
+  bytesIn: number;
+}
+
 export interface MemoryNetwork {
   /** A transport for `peerId`, dialled at `memory/<address>` (default: the peer id). A
    *  restarted node takes over its address, as a process restarted on the same port does. */
@@ -109,6 +125,8 @@ export interface MemoryNetwork {
   /** Whether a message from `from` to `to` can get through now. */
   reachable(from: PeerId, to: PeerId): boolean;
   stats(): NetworkStats;
+  /** Traffic of one peer since it was created (every hop it sent or was delivered). */
+  traffic(peerId: PeerId): PeerTraffic;
 }
 
 const ADDRESS_PREFIX = 'memory/';
@@ -118,6 +136,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   let latencyMin = init.latencyMsMin ?? 1;
   let latencyMax = init.latencyMsMax ?? 5;
   const seenTtlMs = init.seenTtlMs ?? 120_000;
+  const meshDegree = init.meshDegree ?? 2;
   let lossRate = init.gossipLossRate ?? 0;
   let duplicateRate = init.gossipDuplicateRate ?? 0;
   let filter: NetworkFilter | undefined;
@@ -131,6 +150,25 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   };
 
   const transports = new Map<PeerId, MemoryTransport>();
+  const trafficByPeer = new Map<PeerId, PeerTraffic>();
+  const trafficOf = (peer: PeerId): PeerTraffic => {
+    let t = trafficByPeer.get(peer);
+    if (!t) {
+      t = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0 };
+      trafficByPeer.set(peer, t);
+    }
+    return t;
+  };
+  const sent = (from: PeerId, bytes: number): void => {
+    const t = trafficOf(from);
+    t.messagesOut++;
+    t.bytesOut += bytes;
+  };
+  const received = (to: PeerId, bytes: number): void => {
+    const t = trafficOf(to);
+    t.messagesIn++;
+    t.bytesIn += bytes;
+  };
   const byAddress = new Map<string, PeerId>();
   /** Open links, symmetric: each peer's set of connected peers. */
   const links = new Map<PeerId, Set<PeerId>>();
@@ -144,6 +182,40 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   const isBlocked = (from: PeerId, to: PeerId): boolean =>
     blocked.size > 0 && blocked.has(direction(from, to));
   const connected = (a: PeerId, b: PeerId): boolean => links.get(a)?.has(b) ?? false;
+
+  /** Each peer's chosen mesh peers, and who chose it: forwarding goes to the union. */
+  const chosen = new Map<PeerId, Set<PeerId>>();
+  const chosenBy = new Map<PeerId, Set<PeerId>>();
+  const pairHash = (a: PeerId, b: PeerId): number => {
+    // FNV-1a over "a\nb": stable and cheap; only the order of peers matters.
+    let h = 0x811c9dc5;
+    const s = `${a}\n${b}`;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h >>> 0;
+  };
+  function rechoose(peer: PeerId): void {
+    const previous = chosen.get(peer);
+    if (previous) for (const p of previous) chosenBy.get(p)?.delete(peer);
+    const candidates = [...(links.get(peer) ?? [])];
+    candidates.sort((x, y) => pairHash(peer, x) - pairHash(peer, y));
+    const next = new Set(candidates.slice(0, meshDegree));
+    chosen.set(peer, next);
+    for (const p of next) {
+      let by = chosenBy.get(p);
+      if (!by) {
+        by = new Set();
+        chosenBy.set(p, by);
+      }
+      by.add(peer);
+    }
+  }
+  /** Mesh peers of `peer` that are still connected. */
+  function meshOf(peer: PeerId): PeerId[] {
+    const out = new Set<PeerId>();
+    for (const p of chosen.get(peer) ?? []) if (connected(peer, p)) out.add(p);
+    for (const p of chosenBy.get(peer) ?? []) if (connected(peer, p)) out.add(p);
+    return [...out];
+  }
   const neighbours = (peer: PeerId): Set<PeerId> => {
     let set = links.get(peer);
     if (!set) {
@@ -176,6 +248,8 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     if (connected(a.peerId, b.peerId)) return;
     neighbours(a.peerId).add(b.peerId);
     neighbours(b.peerId).add(a.peerId);
+    rechoose(a.peerId);
+    rechoose(b.peerId);
     whenRunning(a.peerId, () => a.notifyConnected(b.peerId));
     whenRunning(b.peerId, () => b.notifyConnected(a.peerId));
   }
@@ -184,6 +258,8 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     if (!connected(a, b)) return;
     links.get(a)?.delete(b);
     links.get(b)?.delete(a);
+    rechoose(a);
+    rechoose(b);
     whenRunning(a, () => transports.get(a)?.notifyDisconnected(b));
     whenRunning(b, () => transports.get(b)?.notifyDisconnected(a));
   }
@@ -223,13 +299,22 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       if (!this.running) throw new MemoryTransportError('closed', 'transport stopped');
       const id = `${this.peerId}:${this.publishSeq++}`;
       this.markSeen(id);
-      return { recipients: this.forward(topic, id, this.peerId, data, undefined) };
+      // floodPublish: straight to every connected subscriber.
+      return { recipients: this.forward(topic, id, this.peerId, data, undefined, true) };
     }
 
-    /** Sends one gossip hop to every connected subscriber except `except`. */
-    forward(topic: string, id: string, origin: PeerId, data: Uint8Array, except?: PeerId): number {
+    /** Sends one gossip hop to every connected subscriber (a publish) or to the mesh peers
+     *  (a forward), except `except`. */
+    forward(
+      topic: string,
+      id: string,
+      origin: PeerId,
+      data: Uint8Array,
+      except: PeerId | undefined,
+      flood = false,
+    ): number {
       let recipients = 0;
-      const peers = links.get(this.peerId);
+      const peers = flood ? links.get(this.peerId) : meshOf(this.peerId);
       if (peers === undefined) return 0;
       for (const peer of peers) {
         if (peer === except) continue;
@@ -237,6 +322,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         if (!target?.topics.has(topic)) continue;
         recipients++;
         counters.gossipSent++;
+        sent(this.peerId, data.length);
         if (random.chance(lossRate)) {
           counters.gossipLost++;
           continue;
@@ -253,6 +339,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
               counters.blackholed++;
               return;
             }
+            received(peer, data.length);
             whenRunning(peer, () => target.receive(topic, id, origin, this.peerId, data));
           });
         }
@@ -382,7 +469,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
           });
           options.signal?.addEventListener('abort', onAbort, { once: true });
         });
+      sent(me, frame.length);
       await hop(me, peer, { kind: 'request', from: me, to: peer, channel: protocol, data: frame });
+      received(peer, frame.length);
       await runningOrExpired(peer);
       if (!remote.running) throw new MemoryTransportError('closed', `${peer} is gone`);
       const handler = remote.handlers.get(protocol);
@@ -398,7 +487,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         if (++frames > options.framesMax) {
           throw new MemoryTransportError('frames', `more than ${options.framesMax} frames`);
         }
+        sent(peer, data.length);
         await hop(peer, me, { kind: 'response', from: peer, to: me, channel: protocol, data });
+        received(me, data.length);
         await runningOrExpired(me);
         return data;
       };
@@ -554,6 +645,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     whenRunning,
     reachable: (from, to) => connected(from, to) && !isBlocked(from, to),
     stats: () => ({ ...counters }),
+    traffic: (peerId) => ({ ...trafficOf(peerId) }),
   };
   return network;
 }

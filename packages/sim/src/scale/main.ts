@@ -1,0 +1,149 @@
+/**
+ * `pnpm sim:scale`: per-node cost and write spread against cluster size, on virtual time
+ * (issue #10's scale table, docs/benchmarks.md). Usage:
+ *
+ *   pnpm sim:scale -- --nodes 3,10,30,100,300,1000 [--window-ms 20000] [--writes 5]
+ *
+ * For each N: N nodes over min(4, N) regions with the production (`lan`) timings, formed
+ * until every node sees every other alive; then an idle window measures messages and bytes
+ * each node sends and receives per virtual second (heartbeats, gossip, anti-entropy, pings);
+ * then `--writes` creates, one at a time at random nodes, each measured until every node
+ * holds it (virtual ms), spaced so they do not overlap. Prints one JSON line per N and a
+ * Markdown table.
+ */
+import type { NodeOptions } from '@roomring/core';
+import { createSimCluster, type SimCluster } from '../cluster.js';
+
+interface Args {
+  nodes: number[];
+  windowMs: number;
+  writes: number;
+  seed: number;
+  options: Partial<NodeOptions>;
+}
+
+interface Row {
+  nodes: number;
+  formedAfterMs: number;
+  msgsPerNodePerS: number;
+  bytesPerNodePerS: number;
+  msgsPerNodePerSMax: number;
+  connectionsPerNode: number;
+  writeVisibleEverywhereMs: { p50: number; max: number };
+  wallS: number;
+}
+
+const REGIONS = ['us-east', 'us-west', 'eu-central', 'ap-south'];
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    nodes: [3, 10, 30, 100],
+    windowMs: 20_000,
+    writes: 5,
+    seed: 1,
+    options: {},
+  };
+  const list = argv.filter((a) => a !== '--');
+  for (let i = 0; i < list.length; i++) {
+    const flag = list[i]!;
+    const value = list[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--nodes') args.nodes = value.split(',').map(Number);
+    else if (flag === '--window-ms') args.windowMs = Number(value);
+    else if (flag === '--writes') args.writes = Number(value);
+    else if (flag === '--seed') args.seed = Number(value);
+    else if (flag === '--option') {
+      const [key, raw] = value.split('=');
+      (args.options as Record<string, number>)[key!] = Number(raw);
+    } else throw new Error(`unknown option ${flag}`);
+  }
+  return args;
+}
+
+function everyoneAlive(c: SimCluster, n: number): boolean {
+  return c
+    .running()
+    .every((node) => node.members().filter((m) => m.state === 'alive').length === n);
+}
+
+async function measure(n: number, args: Args): Promise<Row> {
+  const started = Date.now();
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    nodeId: `n${i}`,
+    region: REGIONS[i % Math.min(4, n)]!,
+  }));
+  const c = await createSimCluster({
+    nodes,
+    seed: args.seed,
+    // Production timings; fewer ring points only make ring builds cheaper to simulate.
+    options: { profile: 'lan', ringPointsPerWeight: 64, ...args.options },
+    network: { latencyMsMin: 1, latencyMsMax: 5 },
+    clockSkewMs: 20,
+  });
+  await c.startAll();
+  const formedAfterMs = await c.until(() => everyoneAlive(c, n), 600_000, 100);
+  // Let joins, first syncs and ring changes settle before measuring the steady state.
+  await c.advance(10_000);
+  const peers = c.running().map((node) => node.peerId);
+  const before = peers.map((p) => c.network.traffic(p));
+  await c.advance(args.windowMs);
+  const after = peers.map((p) => c.network.traffic(p));
+  const seconds = args.windowMs / 1000;
+  const perNode = after.map((t, i) => {
+    const b = before[i]!;
+    return {
+      msgs: (t.messagesIn - b.messagesIn + t.messagesOut - b.messagesOut) / seconds,
+      bytes: (t.bytesIn - b.bytesIn + t.bytesOut - b.bytesOut) / seconds,
+    };
+  });
+  const connections = c.running().reduce((sum, node) => sum + node.status().connectedPeers, 0) / n;
+  const spreads: number[] = [];
+  for (let w = 0; w < args.writes; w++) {
+    const writer = c.node(`n${c.random.int(n)}`);
+    const name = `scale-${w}`;
+    // From the call to the moment the last node holds it, in 1 ms steps.
+    const create = writer.createRoom({ name });
+    const tookMs = await c.until(
+      () => c.running().every((node) => node.getRoom(name) !== undefined),
+      60_000,
+      1,
+    );
+    spreads.push(tookMs);
+    await c.settle(create, 30_000);
+    await c.advance(1_000);
+  }
+  spreads.sort((a, b) => a - b);
+  await c.shutdown();
+  const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+  return {
+    nodes: n,
+    formedAfterMs,
+    msgsPerNodePerS: Math.round(mean(perNode.map((p) => p.msgs))),
+    bytesPerNodePerS: Math.round(mean(perNode.map((p) => p.bytes))),
+    msgsPerNodePerSMax: Math.round(Math.max(...perNode.map((p) => p.msgs))),
+    connectionsPerNode: Math.round(connections * 10) / 10,
+    writeVisibleEverywhereMs: {
+      p50: spreads[Math.floor(spreads.length / 2)] ?? 0,
+      max: spreads[spreads.length - 1] ?? 0,
+    },
+    wallS: Math.round((Date.now() - started) / 100) / 10,
+  };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const rows: Row[] = [];
+for (const n of args.nodes) {
+  const row = await measure(n, args);
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+console.log('');
+console.log(
+  '| nodes | formed after (virtual s) | messages / node / s | bytes / node / s | busiest node msgs / s | connections / node | one write visible everywhere, p50 / max (virtual ms) | wall s |',
+);
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  console.log(
+    `| ${r.nodes} | ${(r.formedAfterMs / 1000).toFixed(1)} | ${r.msgsPerNodePerS} | ${r.bytesPerNodePerS} | ${r.msgsPerNodePerSMax} | ${r.connectionsPerNode} | ${r.writeVisibleEverywhereMs.p50} / ${r.writeVisibleEverywhereMs.max} | ${r.wallS} |`,
+  );
+}
