@@ -22,6 +22,14 @@ export const LIBP2P_TRANSPORT_DEFAULTS = Object.freeze({
    *  about 2 frames in memory (2 x 4 MiB), so 32 bound the responder to ~256 MiB worst case.
    *  Past the limit the requester gets `PeerBusyError` at once (no queue). */
   inboundStreamsPerProtocolMax: 32,
+  /** ...and from one peer: a peer pipelines at most 2 replicate requests (write path) and runs
+   *  one sync session at a time, so 8 leave it headroom while no one peer can hold more than
+   *  a quarter of a protocol's slots. */
+  inboundStreamsPerPeerMax: 8,
+  /** How long a responder waits for the request frame of a new stream. A requester writes it
+   *  at once; 5 s covers a slow link, and a stream that stays silent gives its slot back in 5 s
+   *  instead of streamIdleTimeoutMs. */
+  requestReadTimeoutMs: 5_000,
   /** Requests this node has in flight at once (all peers, all protocols). Replication acks
    *  (DESIGN.md section 7) are one per write and short; 256 in flight at ~1.3 ms each is
    *  ~200k/s, far above the write path. Past the limit `request` throws at once. */
@@ -70,6 +78,10 @@ export interface Libp2pTransportInit {
   inboundConnectionsPerHostPerSecondMax?: number;
   /** Requests served concurrently per protocol, all peers. @default 32 */
   inboundStreamsPerProtocolMax?: number;
+  /** Requests served concurrently per protocol from one peer (<= the above). @default 8 */
+  inboundStreamsPerPeerMax?: number;
+  /** Wait for the request frame of a new inbound stream. @default 5000 */
+  requestReadTimeoutMs?: number;
   /** Requests in flight from this node. @default 256 */
   requestsPendingMax?: number;
   /** Bytes in one request/response frame. @default 4 MiB */
@@ -96,6 +108,8 @@ export interface Libp2pTransportConfig {
   readonly connectionsMax: number;
   readonly inboundConnectionsPerHostPerSecondMax: number;
   readonly inboundStreamsPerProtocolMax: number;
+  readonly inboundStreamsPerPeerMax: number;
+  readonly requestReadTimeoutMs: number;
   readonly requestsPendingMax: number;
   readonly frameBytesMax: number;
   readonly gossipMessageBytesMax: number;
@@ -174,6 +188,18 @@ export function resolveConfig(init: Libp2pTransportInit): Libp2pTransportConfig 
       init.inboundStreamsPerProtocolMax ?? d.inboundStreamsPerProtocolMax,
       1,
       10_000,
+    ),
+    inboundStreamsPerPeerMax: integer(
+      'inboundStreamsPerPeerMax',
+      init.inboundStreamsPerPeerMax ?? d.inboundStreamsPerPeerMax,
+      1,
+      10_000,
+    ),
+    requestReadTimeoutMs: integer(
+      'requestReadTimeoutMs',
+      init.requestReadTimeoutMs ?? d.requestReadTimeoutMs,
+      1,
+      3_600_000,
     ),
     requestsPendingMax: integer(
       'requestsPendingMax',

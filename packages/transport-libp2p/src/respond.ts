@@ -18,12 +18,17 @@ import { createIdleTimer, raceSignal } from './signals.js';
 export interface ResponderContext {
   readonly frameBytesMax: number;
   readonly inboundStreamsPerProtocolMax: number;
+  readonly inboundStreamsPerPeerMax: number;
+  readonly requestReadTimeoutMs: number;
   readonly streamWindowBytesMax: number;
   readonly streamIdleTimeoutMs: number;
   readonly metrics: Libp2pTransportMetrics;
   readonly stopSignal: AbortSignal;
   /** Requests being served, per registered protocol (our own protocol strings only). */
   readonly active: Map<string, number>;
+  /** Requests being served per protocol and peer (`protocol\npeer`): at most one entry per
+   *  stream being served, so bounded by inboundStreamsPerProtocolMax x protocols. */
+  readonly activeByPeer: Map<string, number>;
 }
 
 /** Something the handler did wrong (threw, rejected, yielded a non-byte value). */
@@ -70,7 +75,7 @@ class Exchange {
     this.idle = createIdleTimer(
       ctx.streamIdleTimeoutMs,
       this.controller,
-      () => new TimeoutError(`stream idle for ${ctx.streamIdleTimeoutMs} ms`),
+      (ms) => new TimeoutError(`stream idle for ${ms} ms`),
     );
     this.lp = lpStream(stream, {
       maxDataLength: ctx.frameBytesMax,
@@ -100,9 +105,11 @@ class Exchange {
     this.idle.disarm();
   }
 
-  /** Reads the request frame, within the idle limit. */
+  /** Reads the request frame, within requestReadTimeoutMs: a requester writes it as soon as
+   *  the stream opens, so a stream that stays silent is not given streamIdleTimeoutMs of a
+   *  serving slot. */
   async readRequest(): Promise<Uint8Array> {
-    this.idle.arm();
+    this.idle.arm(this.ctx.requestReadTimeoutMs);
     try {
       return (await this.lp.read({ signal: this.signal })).subarray();
     } finally {
@@ -260,10 +267,18 @@ export async function serveStream(
   const { metrics } = ctx;
   const exchange = new Exchange(stream, ctx);
   const active = ctx.active.get(protocol) ?? 0;
-  if (active >= ctx.inboundStreamsPerProtocolMax) {
+  const peerKey = `${protocol}\n${connection.remotePeer.toString()}`;
+  const fromPeer = ctx.activeByPeer.get(peerKey) ?? 0;
+  // Per peer too: one peer that opens streams and never writes cannot hold every slot of a
+  // protocol (replicate, sync) from the others.
+  if (active >= ctx.inboundStreamsPerProtocolMax || fromPeer >= ctx.inboundStreamsPerPeerMax) {
     metrics.responsesShed++;
     try {
-      await exchange.fail(ErrorCode.busy, `serving ${active} ${protocol} requests, the limit`);
+      const why =
+        fromPeer >= ctx.inboundStreamsPerPeerMax
+          ? `serving ${fromPeer} ${protocol} requests from this peer, the limit`
+          : `serving ${active} ${protocol} requests, the limit`;
+      await exchange.fail(ErrorCode.busy, why);
     } catch (error) {
       stream.abort(asError(error));
     } finally {
@@ -272,6 +287,7 @@ export async function serveStream(
     return;
   }
   ctx.active.set(protocol, active + 1);
+  ctx.activeByPeer.set(peerKey, fromPeer + 1);
   metrics.responsesStarted++;
   metrics.responsesActive++;
   const onClose = () =>
@@ -293,5 +309,8 @@ export async function serveStream(
     const remaining = (ctx.active.get(protocol) ?? 1) - 1;
     if (remaining <= 0) ctx.active.delete(protocol);
     else ctx.active.set(protocol, remaining);
+    const remainingFromPeer = (ctx.activeByPeer.get(peerKey) ?? 1) - 1;
+    if (remainingFromPeer <= 0) ctx.activeByPeer.delete(peerKey);
+    else ctx.activeByPeer.set(peerKey, remainingFromPeer);
   }
 }

@@ -63,22 +63,23 @@ export function raceSignal<T>(promise: PromiseLike<T>, signal: AbortSignal): Pro
 
 /** A re-armable timer that aborts `controller` with `reason()` when it fires. */
 export interface IdleTimer {
-  arm(): void;
+  /** (Re)starts the timer, for `overrideMs` instead of the default when given. */
+  arm(overrideMs?: number): void;
   disarm(): void;
 }
 
 export function createIdleTimer(
   timeoutMs: number,
   controller: AbortController,
-  reason: () => Error,
+  reason: (timeoutMs: number) => Error,
 ): IdleTimer {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
-    arm() {
+    arm(overrideMs = timeoutMs) {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (!controller.signal.aborted) controller.abort(reason());
-      }, timeoutMs);
+        if (!controller.signal.aborted) controller.abort(reason(overrideMs));
+      }, overrideMs);
     },
     disarm() {
       clearTimeout(timer);

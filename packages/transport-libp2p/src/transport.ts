@@ -143,11 +143,14 @@ class Libp2pTransportImpl implements Libp2pTransport {
       responderContext: {
         frameBytesMax: this.config.frameBytesMax,
         inboundStreamsPerProtocolMax: this.config.inboundStreamsPerProtocolMax,
+        inboundStreamsPerPeerMax: this.config.inboundStreamsPerPeerMax,
+        requestReadTimeoutMs: this.config.requestReadTimeoutMs,
         streamWindowBytesMax: this.config.streamWindowBytesMax,
         streamIdleTimeoutMs: this.config.streamIdleTimeoutMs,
         metrics: this.counters,
         stopSignal: stop.signal,
         active: new Map(),
+        activeByPeer: new Map(),
       },
     };
     node.addEventListener('peer:connect', (event) => this.notify('peerConnected', event.detail));

@@ -1,3 +1,5 @@
+import type { Libp2p } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -314,6 +316,35 @@ describe('request limits', () => {
       ['done'],
       ['done'],
     ]);
+  });
+
+  it('one peer holding silent streams cannot take every slot of a protocol from the others', async () => {
+    nodes = await startNodes(key, 3, {
+      inboundStreamsPerProtocolMax: 12,
+      inboundStreamsPerPeerMax: 4,
+      requestReadTimeoutMs: 300,
+    });
+    const [server, hog, other] = nodes as [Libp2pTransport, Libp2pTransport, Libp2pTransport];
+    server.handle('/test/echo/1', async (request) => request);
+    await hog.dial(hostPort(server), DIAL);
+    await other.dial(hostPort(server), DIAL);
+    // The hog opens 12 streams (the whole protocol limit) and never writes a request.
+    const raw = (hog as unknown as { running: { node: Libp2p } }).running.node;
+    const silent = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        raw.dialProtocol(peerIdFromString(server.peerId), '/test/echo/1'),
+      ),
+    );
+    await until(() => server.metrics().responsesShed >= 8, 10_000, '8 streams shed');
+    expect(server.metrics().responsesShed).toBe(8);
+    // Everyone else is still served while the hog's 4 streams wait for their request.
+    const answer = await collect(other.request(server.peerId, '/test/echo/1', text('hi'), OPTIONS));
+    expect(answer.map(str)).toEqual(['hi']);
+    // The hog's silent streams give their slots back after requestReadTimeoutMs.
+    await until(() => server.metrics().responsesFailed >= 4, 10_000, 'silent streams released');
+    const again = await collect(hog.request(server.peerId, '/test/echo/1', text('ok'), OPTIONS));
+    expect(again.map(str)).toEqual(['ok']);
+    for (const stream of silent) stream.abort(new Error('done'));
   });
 
   it('sheds requests past requestsPendingMax at once', async () => {
