@@ -46,6 +46,9 @@ export const URL_BYTES_MAX = 2_048;
  */
 export const P2P_ADDR_BYTES_MAX = 512;
 
+/** A transport peer id string (libp2p: 52-59 characters): 128 B with margin. */
+export const PEER_ID_BYTES_MAX = 128;
+
 /** Multiaddrs per heartbeat: ip4 + ip6 x tcp + ws x a few interfaces; 16 x 512 B = 8 KiB max. */
 export const P2P_ADDRS_MAX = 16;
 

@@ -30,6 +30,7 @@ import {
   NODE_ID_BYTES_MAX,
   P2P_ADDR_BYTES_MAX,
   P2P_ADDRS_MAX,
+  PEER_ID_BYTES_MAX,
   REGION_BYTES_MAX,
   REQUEST_ID_MAX,
   SEQ_MAX,
@@ -41,6 +42,7 @@ import {
 } from './limits.js';
 import {
   MESSAGE_TYPE_CODES as CODES,
+  type HeartbeatMessage,
   MEMBER_STATES,
   type Message,
   PROTOCOL_VERSION,
@@ -144,6 +146,45 @@ function suspectState(v: unknown): SuspectState {
   return state;
 }
 
+/** A heartbeat's 13 fields, from `e[at]` on (heartbeat: at 2; member-entry: at 3). */
+function readHeartbeat(e: readonly unknown[], at: number): HeartbeatMessage {
+  return {
+    type: 'heartbeat',
+    nodeId: nodeId(e[at], 'nodeId'),
+    region: readString(e[at + 1], 'region', REGION_BYTES_MAX, 'REGION_BYTES_MAX', false),
+    incarnation: incarnation(e[at + 2], 'incarnation'),
+    state: readEnum(e[at + 3], 'state', MEMBER_STATES),
+    weight: readInt(e[at + 4], 'weight', WEIGHT_MIN, WEIGHT_MAX, 'WEIGHT_MIN..WEIGHT_MAX'),
+    httpUrl: readString(e[at + 5], 'httpUrl', URL_BYTES_MAX, 'URL_BYTES_MAX', true),
+    p2pAddrs: p2pAddrs(e[at + 6]),
+    roomCount: count(e[at + 7], 'roomCount'),
+    ringChecksum: checksum(e[at + 8], 'ringChecksum'),
+    storeDigest: checksum(e[at + 9], 'storeDigest'),
+    sentAt: stamp(e[at + 10], 'sentAt'),
+    seq: seq(e[at + 11], 'seq'),
+    historySinceMs: count(e[at + 12], 'historySinceMs'),
+  };
+}
+
+/** A heartbeat's fields after version and type (unchecked; the decoder validates). */
+function heartbeatFields(m: HeartbeatMessage): unknown[] {
+  return [
+    m.nodeId,
+    m.region,
+    m.incarnation,
+    enumCode(m.state, 'state', MEMBER_STATES),
+    m.weight,
+    m.httpUrl,
+    m.p2pAddrs,
+    m.roomCount,
+    m.ringChecksum,
+    m.storeDigest,
+    m.sentAt,
+    m.seq,
+    m.historySinceMs,
+  ];
+}
+
 function p2pAddrs(v: unknown): string[] {
   const list = readList(v, 'p2pAddrs', P2P_ADDRS_MAX, 'P2P_ADDRS_MAX');
   const out = new Array<string>(list.length);
@@ -174,6 +215,8 @@ export function messageToEnvelope(m: Message): unknown[] {
   switch (m.type) {
     case 'room-batch':
       return [VERSION, CODES[m.type], m.origin, m.seq, m.sentAt, tuples(m.records)];
+    case 'member-entry':
+      return [VERSION, CODES[m.type], m.peerId, ...heartbeatFields(m.heartbeat)];
     case 'heartbeat':
       return [
         VERSION,
@@ -262,23 +305,14 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
         records: records(e[5], BATCH_RECORDS_MAX, 'BATCH_RECORDS_MAX', 1),
       };
     }
-    case CODES.heartbeat: {
-      const e = readTuple(envelope, '', 15);
+    case CODES.heartbeat:
+      return readHeartbeat(readTuple(envelope, '', 15), 2);
+    case CODES['member-entry']: {
+      const e = readTuple(envelope, '', 16);
       return {
-        type: 'heartbeat',
-        nodeId: nodeId(e[2], 'nodeId'),
-        region: readString(e[3], 'region', REGION_BYTES_MAX, 'REGION_BYTES_MAX', false),
-        incarnation: incarnation(e[4], 'incarnation'),
-        state: readEnum(e[5], 'state', MEMBER_STATES),
-        weight: readInt(e[6], 'weight', WEIGHT_MIN, WEIGHT_MAX, 'WEIGHT_MIN..WEIGHT_MAX'),
-        httpUrl: readString(e[7], 'httpUrl', URL_BYTES_MAX, 'URL_BYTES_MAX', true),
-        p2pAddrs: p2pAddrs(e[8]),
-        roomCount: count(e[9], 'roomCount'),
-        ringChecksum: checksum(e[10], 'ringChecksum'),
-        storeDigest: checksum(e[11], 'storeDigest'),
-        sentAt: stamp(e[12], 'sentAt'),
-        seq: seq(e[13], 'seq'),
-        historySinceMs: count(e[14], 'historySinceMs'),
+        type: 'member-entry',
+        peerId: readString(e[2], 'peerId', PEER_ID_BYTES_MAX, 'PEER_ID_BYTES_MAX', false),
+        heartbeat: readHeartbeat(e, 3),
       };
     }
     case CODES['member-suspect']: {

@@ -187,9 +187,22 @@ export interface RpcErrorMessage {
   message: string;
 }
 
+/**
+ * Direct response, one frame per member: what the answering node last heard from a member
+ * (its heartbeat) and the peer id that member speaks with. A node joining a large cluster
+ * learns every member at once this way instead of waiting for their periodic heartbeats.
+ */
+export interface MemberEntryMessage {
+  type: 'member-entry';
+  /** The member's transport identity: 1..PEER_ID_BYTES_MAX bytes. */
+  peerId: string;
+  heartbeat: HeartbeatMessage;
+}
+
 export type Message =
   | RoomBatchMessage
   | HeartbeatMessage
+  | MemberEntryMessage
   | MemberSuspectMessage
   | LeaveMessage
   | SyncDigestMessage
@@ -217,6 +230,7 @@ export const MESSAGE_TYPE_CODES = {
   'rpc-error': 10,
   'sync-summary-request': 11,
   'sync-summaries': 12,
+  'member-entry': 13,
 } as const satisfies Record<MessageType, number>;
 
 const TYPES_BY_CODE = new Map<number, MessageType>(

@@ -253,10 +253,21 @@ export const arbRpcError: fc.Arbitrary<RpcErrorMessage> = fc.record({
   message: fc.string({ unit: 'binary', maxLength: 100 }), // <= 400 bytes
 });
 
+export const arbMemberEntry: fc.Arbitrary<Message> = fc.record({
+  type: fc.constant('member-entry' as const),
+  peerId: fc.string({
+    unit: fc.constantFrom(...'123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'),
+    minLength: 1,
+    maxLength: 60,
+  }),
+  heartbeat: arbHeartbeat,
+});
+
 /** Any valid message of any type. */
 export const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   arbRoomBatch,
   arbHeartbeat,
+  arbMemberEntry,
   arbMemberSuspect,
   arbLeave,
   arbSyncDigest,

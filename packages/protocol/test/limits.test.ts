@@ -36,6 +36,7 @@ import {
   P2P_ADDR_BYTES_MAX,
   P2P_ADDRS_MAX,
   PARTICIPANTS_MAX,
+  PEER_ID_BYTES_MAX,
   PROTOCOL_VERSION,
   RECORD_BYTES_MAX,
   REGION_BYTES_MAX,
@@ -204,6 +205,16 @@ const CASES: LimitCase[] = [
     field: 'p2pAddrs[0]',
     at: heartbeat({ p2pAddrs: [s(P2P_ADDR_BYTES_MAX)] }),
     over: heartbeat({ p2pAddrs: [s(P2P_ADDR_BYTES_MAX + 1)] }),
+  },
+  {
+    limit: 'PEER_ID_BYTES_MAX',
+    field: 'peerId',
+    at: { type: 'member-entry', peerId: s(PEER_ID_BYTES_MAX), heartbeat: heartbeat() as never },
+    over: {
+      type: 'member-entry',
+      peerId: s(PEER_ID_BYTES_MAX + 1),
+      heartbeat: heartbeat() as never,
+    },
   },
   {
     limit: 'P2P_ADDRS_MAX',

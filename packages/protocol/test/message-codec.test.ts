@@ -17,6 +17,23 @@ const NODE = '12D3KooWGzR8bWqTUVvVxWbYcZd9fEhKjLmNpQrStUvWxYz2a3b4';
 const AT = 775_000_000_000_000;
 
 /** One example of every message type. */
+const HEARTBEAT_EXAMPLE: Extract<Message, { type: 'heartbeat' }> = {
+  type: 'heartbeat',
+  nodeId: NODE,
+  region: 'eu-west-1',
+  incarnation: 1_764_000_000_001,
+  state: 'suspect',
+  weight: 1,
+  httpUrl: '',
+  p2pAddrs: ['/ip4/10.0.0.8/tcp/4001'],
+  roomCount: 12,
+  ringChecksum: '9f86d081884c7d65',
+  storeDigest: 'e3b0c44298fc1c14',
+  sentAt: AT,
+  seq: 3,
+  historySinceMs: 1_764_000_000_000,
+};
+
 const EXAMPLES: Message[] = [
   { type: 'room-batch', origin: NODE, seq: 17, sentAt: AT, records: [exampleRecord()] },
   {
@@ -88,6 +105,7 @@ const EXAMPLES: Message[] = [
     buckets: [5, 65_535],
     sids: ['RM_4kTfZbqW9xYd', 'RM_23456789ABCD'],
   },
+  { type: 'member-entry', peerId: 'peer-1', heartbeat: HEARTBEAT_EXAMPLE },
 ];
 
 function decodeError(bytes: Uint8Array): DecodeError {
@@ -113,8 +131,19 @@ describe('message round trips', () => {
     expect(result).toEqual({ ok: true, message });
     // The documented layout: [version, typeCode, ...fields], nothing else.
     expect(Buffer.from(bytes)).toEqual(Buffer.from(rawMessage(message)));
-    expect(bytes[1]).toBe(PROTOCOL_VERSION);
-    expect(bytes[2]).toBe(MESSAGE_TYPE_CODES[message.type]);
+    // After the array header: fixarray (1 byte) up to 15 fields, array16 (3 bytes) beyond.
+    const at = bytes[0] === 0xdc ? 3 : 1;
+    expect(bytes[at]).toBe(PROTOCOL_VERSION);
+    expect(bytes[at + 1]).toBe(MESSAGE_TYPE_CODES[message.type]);
+  });
+
+  it('carries a member-entry: a peer id and a whole heartbeat', () => {
+    const entry: Message = {
+      type: 'member-entry',
+      peerId: '12D3KooWGzR8bWqTUVvVxWbYcZd9fEhKjLmNpQrStUvWxYz2a3b4',
+      heartbeat: HEARTBEAT_EXAMPLE,
+    };
+    expect(decodeMessage(encodeMessage(entry))).toEqual({ ok: true, message: entry });
   });
 
   it('covers every message type', () => {
@@ -188,7 +217,7 @@ describe('envelope errors', () => {
   });
 
   it('an unknown type code is an unknown-type error', () => {
-    expect(decodeError(rawPack([PROTOCOL_VERSION, 13, 'x'])).code).toBe('unknown-type');
+    expect(decodeError(rawPack([PROTOCOL_VERSION, 14, 'x'])).code).toBe('unknown-type');
     expect(decodeError(rawPack([PROTOCOL_VERSION, 0])).code).toBe('unknown-type');
     const snapshot = encodeSnapshot({ nodeId: 'n', takenAt: 1, records: [] });
     expect(decodeError(snapshot).code).toBe('unknown-type');

@@ -21,6 +21,24 @@ export function rawPack(value: unknown): Uint8Array {
   return rawPackr.pack(value);
 }
 
+function heartbeatFields(m: Extract<Message, { type: 'heartbeat' }>): unknown[] {
+  return [
+    m.nodeId,
+    m.region,
+    m.incarnation,
+    MEMBER_STATES.indexOf(m.state),
+    m.weight,
+    m.httpUrl,
+    m.p2pAddrs,
+    m.roomCount,
+    m.ringChecksum,
+    m.storeDigest,
+    m.sentAt,
+    m.seq,
+    m.historySinceMs,
+  ];
+}
+
 /** The documented envelope `[version, typeCode, ...fields]` of a message, unchecked. */
 export function envelopeOf(m: Message): unknown[] {
   const head = [PROTOCOL_VERSION, MESSAGE_TYPE_CODES[m.type]];
@@ -28,22 +46,9 @@ export function envelopeOf(m: Message): unknown[] {
     case 'room-batch':
       return [...head, m.origin, m.seq, m.sentAt, m.records.map(recordToTuple)];
     case 'heartbeat':
-      return [
-        ...head,
-        m.nodeId,
-        m.region,
-        m.incarnation,
-        MEMBER_STATES.indexOf(m.state),
-        m.weight,
-        m.httpUrl,
-        m.p2pAddrs,
-        m.roomCount,
-        m.ringChecksum,
-        m.storeDigest,
-        m.sentAt,
-        m.seq,
-        m.historySinceMs,
-      ];
+      return [...head, ...heartbeatFields(m)];
+    case 'member-entry':
+      return [...head, m.peerId, ...heartbeatFields(m.heartbeat)];
     case 'member-suspect':
       return [
         ...head,
