@@ -172,15 +172,17 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   const byAddress = new Map<string, PeerId>();
   /** Open links, symmetric: each peer's set of connected peers. */
   const links = new Map<PeerId, Set<PeerId>>();
-  /** Blocked directions `from\nto`: partitions block both, one-way cuts one. */
+  /** Blocked directions `from\nto` between addresses (a restarted node keeps its address, and
+   *  a cut, as on a real network, applies to it too): partitions block both, one-way one. */
   const blocked = new Set<string>();
+  const addressOf = (peer: PeerId): string => transports.get(peer)?.address ?? peer;
   /** Paused peers and what waits for them to resume, in arrival order. */
   const paused = new Map<PeerId, (() => void)[]>();
 
   const direction = (from: PeerId, to: PeerId): string => `${from}\n${to}`;
   const latency = (): number => latencyMin + random.int(latencyMax - latencyMin + 1);
   const isBlocked = (from: PeerId, to: PeerId): boolean =>
-    blocked.size > 0 && blocked.has(direction(from, to));
+    blocked.size > 0 && blocked.has(direction(addressOf(from), addressOf(to)));
   const connected = (a: PeerId, b: PeerId): boolean => links.get(a)?.has(b) ?? false;
 
   /** Each peer's chosen mesh peers, and who chose it: forwarding goes to the union. */
@@ -597,7 +599,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       });
       for (const [a, ga] of groupOf) {
         for (const [b, gb] of groupOf) {
-          if (ga !== gb) blocked.add(direction(a, b));
+          if (ga !== gb) blocked.add(direction(addressOf(a), addressOf(b)));
         }
       }
       for (const [a, peers] of links) {
@@ -608,7 +610,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     },
     cutOneWay(from, to) {
       for (const a of from) {
-        for (const b of to) if (a !== b) blocked.add(direction(a, b));
+        for (const b of to) if (a !== b) blocked.add(direction(addressOf(a), addressOf(b)));
       }
     },
     heal() {

@@ -180,6 +180,12 @@ class Harness {
   private readonly deleteIssued = new Set<string>();
   /** Sids whose delete was acknowledged. */
   private readonly deleteAcked = new Set<string>();
+  /** Nodes cut off from every other (alone in a partition, their outbound traffic
+   *  blackholed, or the survivor of an outage), and sids they deleted meanwhile: such a delete
+   *  cannot be acknowledged, and is undone if the isolation outlasts the tombstone TTL while
+   *  another node still holds the room (docs/protocol/sync.md, GC-horizon rule). */
+  private readonly alone = new Set<string>();
+  private readonly deletedWhileAlone = new Set<string>();
   /** Sids a node deleted on its own (an API delete or an expiry). */
   private readonly deletedLocally = new Set<string>();
   /** Loser sid -> winner sid, from room-superseded events. */
@@ -294,6 +300,7 @@ class Harness {
     c.heal();
     this.health.healCuts(at, this.reconnectGraceMs());
     this.activeCut = undefined;
+    this.alone.clear();
     c.network.setFaults({
       gossipLossRate: 0,
       gossipDuplicateRate: 0,
@@ -357,6 +364,7 @@ class Harness {
     node.on('room-deleted', (e) => {
       seen.add(e.room.sid);
       if (e.origin === 'local') this.deletedLocally.add(e.room.sid);
+      if (e.origin === 'local' && this.alone.has(nodeId)) this.deletedWhileAlone.add(e.room.sid);
       const { name, deletedAt, deletedBy } = e.room;
       const known = this.horizons.get(name);
       if (
@@ -416,7 +424,8 @@ class Harness {
           throw new Violation(`${spec.nodeId} lists two visible rooms named ${room.name}`);
         }
         names.add(room.name);
-        if (seen?.has(room.sid)) {
+        const excused = this.deletedWhileAlone.has(room.sid) && !this.deleteAcked.has(room.sid);
+        if (seen?.has(room.sid) && !excused) {
           throw new Violation(
             `${spec.nodeId} shows ${room.name} as ${room.sid} again after it was deleted there`,
           );
@@ -692,7 +701,11 @@ class Harness {
     );
     // Applied locally at once (before the first await) unless it was refused.
     const after = new Map(internals.store.incarnations(name).map((r) => [r.sid, r.deletedAt]));
-    for (const sid of live) if ((after.get(sid) ?? 0) !== 0) this.deleteIssued.add(sid);
+    for (const sid of live) {
+      if ((after.get(sid) ?? 0) === 0) continue;
+      this.deleteIssued.add(sid);
+      if (this.alone.has(id)) this.deletedWhileAlone.add(sid);
+    }
     void promise;
   }
 
@@ -743,6 +756,7 @@ class Harness {
       c.heal();
       this.health.healCuts(now, this.reconnectGraceMs());
       this.activeCut = undefined;
+      if (!this.massCrash) this.alone.clear();
       this.log('cut healed');
     }
     if (this.activeDegrade && this.activeDegrade.until <= now) {
@@ -784,6 +798,7 @@ class Harness {
     this.log(`restart ${node} (empty store)`);
     if (this.massCrash && this.scenario.nodes.every((s) => !this.c.isCrashed(s.nodeId))) {
       this.massCrash = false;
+      if (!this.activeCut) this.alone.clear();
     }
   }
 
@@ -825,6 +840,7 @@ class Harness {
           this.restartAt.set(id, now + outageMs + r.int(500));
         }
         this.massCrash = true;
+        this.alone.add(survivor);
         this.log(`mass crash: all but ${survivor} for ${outageMs} ms`);
         break;
       }
@@ -855,9 +871,13 @@ class Harness {
         if (kind === 'partition') {
           c.partition(a, b);
           this.health.cut(a, b, false, now);
+          if (a.length === 1) this.alone.add(a[0]!);
+          if (b.length === 1) this.alone.add(b[0]!);
         } else {
           c.cutOneWay(a, b);
           this.health.cut(a, b, true, now);
+          // What it sends never arrives: its deletes stay its own.
+          if (a.length === 1) this.alone.add(a[0]!);
         }
         this.activeCut = { until: now + ms };
         this.log(
