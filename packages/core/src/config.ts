@@ -64,6 +64,16 @@ export interface NodeOptions {
   /** Members tracked at most; heartbeats from further unknown nodes are ignored.
    *  @default 1024 */
   membersMax: number;
+  /** Members (self included) up to which every node connects to every other and hears every
+   *  heartbeat each interval: N - 1 connections and N heartbeats per interval per node. Past
+   *  it the large-cluster policy applies (docs/protocol/membership.md): meshDegree dialled
+   *  connections, heartbeats published every heartbeatIntervalMs x ceil(N / meshFullMax),
+   *  and failure detection by the neighbours. @default 32 */
+  meshFullMax: number;
+  /** Connections each node dials past meshFullMax (it also accepts those dialled to it, so
+   *  ~2 x this are open). More: more paths for gossip, more pings per interval.
+   *  @default 8 */
+  meshDegree: number;
 
   // --- replication (DESIGN.md section 7, docs/protocol/replication.md)
   /** Gossip flush period: the latency floor of the fast path. Smaller sends more, smaller
@@ -217,6 +227,8 @@ export const DEFAULTS: Readonly<Omit<NodeOptions, 'nodeId' | 'region' | 'replica
   redialMaxMs: 10_000,
   deadMemberRetentionMs: 3_600_000,
   membersMax: 1_024,
+  meshFullMax: 32,
+  meshDegree: 8,
   flushIntervalMs: 5,
   batchRecordsMax: 1_000,
   batchBytesMax: 262_144,
@@ -285,6 +297,7 @@ export function resolveConfig(input: NodeOptionsInput): NodeConfig {
   if (merged.deadAfterMs <= merged.suspectAfterMs) {
     throw new ConfigError('deadAfterMs', 'must be greater than suspectAfterMs');
   }
+  if (merged.meshFullMax < 2) throw new ConfigError('meshFullMax', 'must be at least 2');
   if (merged.redialMaxMs < merged.redialBaseMs) {
     throw new ConfigError('redialMaxMs', 'must be at least redialBaseMs');
   }

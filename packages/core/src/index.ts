@@ -27,12 +27,20 @@ export {
 export type { RegistryEventName, RegistryEvents, RoomOrigin } from './events.js';
 export type { MemberView } from './membership.js';
 export {
+  heartbeatPublishIntervalMs,
+  isLargeCluster,
+  meshNeighbours,
+  pairScore,
+} from './mesh.js';
+export {
   type CallOptions,
   type CreateRoomRequest,
   createRegistryCore,
+  MEMBERS_PROTOCOL,
   MEMBERSHIP_TOPIC,
   type NodeState,
   type OwnerInfo,
+  PING_PROTOCOL,
   RegistryCore,
   type RegistryCoreInit,
   ROOMS_TOPIC,

@@ -23,6 +23,7 @@ import {
 import type { MemberState } from '@roomring/ring';
 import { Backoff } from './backoff.js';
 import type { NodeConfig } from './config.js';
+import { heartbeatPublishIntervalMs, isLargeCluster, meshNeighbours } from './mesh.js';
 import type { PeerId } from './transport.js';
 
 export interface MemberView {
@@ -55,6 +56,11 @@ export interface MembershipHost {
   /** Dials an address; resolves with the peer or rejects. */
   dial(address: string, timeoutMs: number): Promise<PeerId>;
   isConnected(peer: PeerId): boolean;
+  /** Large clusters: sends our heartbeat to every connected member and takes their answers
+   *  as heartbeats (failure detection between neighbours). */
+  pingNeighbours(): void;
+  /** Closes the connection to `peer` (pruning a large cluster's mesh). */
+  hangUp(peer: PeerId): void;
   /** Fields of our own heartbeat that other parts own. */
   selfSummary(): {
     roomCount: number;
@@ -77,6 +83,12 @@ export interface MembershipCounters {
   impostorsRejected: number;
   membersMaxDropped: number;
   refutations: number;
+  /** Suspicions of members taken over from another node's notice (large clusters). */
+  suspicionsAdopted: number;
+  /** Connections closed to members that are not mesh neighbours (large clusters). */
+  connectionsPruned: number;
+  /** Members learnt from another member's list (a join) before hearing from them. */
+  membersRelayed: number;
   /** member-suspect notices refused: unknown or impersonated reporter, unknown subject, or
    *  an incarnation of ours we never published. */
   noticesRejected: number;
@@ -121,6 +133,15 @@ export class Membership {
   private readonly memberBackoff = new Map<string, Backoff>();
   private readonly seedPeers = new Map<string, PeerId>();
   private heartbeatSeq = 0;
+  /** Wall ms of our last gossip heartbeat (large clusters publish less often than they tick). */
+  private lastPublishMs = Number.NEGATIVE_INFINITY;
+  /** Large clusters: the members this node dials (mesh.ts); undefined = everyone. */
+  private targets: Set<string> | undefined;
+  /** nodeId -> wall ms at which we adopted another node's suspicion of it (large clusters). */
+  private readonly adoptedSuspicions = new Map<string, number>();
+  /** Peers whose connection we closed ourselves (pruning): their disconnect is not news. At
+   *  most one entry per ring member. */
+  private readonly pruned = new Set<PeerId>();
   private lastTickMs: number;
   private leaving = false;
   /** Wall ms of the last heartbeat from any other live member; undefined if never. */
@@ -133,6 +154,9 @@ export class Membership {
     impostorsRejected: 0,
     membersMaxDropped: 0,
     refutations: 0,
+    suspicionsAdopted: 0,
+    connectionsPruned: 0,
+    membersRelayed: 0,
     noticesRejected: 0,
     probesFailed: 0,
     freezesDetected: 0,
@@ -150,6 +174,60 @@ export class Membership {
     // its first heartbeat is never mistaken for a stale one.
     this.incarnation = Math.floor(host.nowMs());
     this.lastTickMs = host.nowMs();
+  }
+
+  /**
+   * Large clusters: closes connections to members that are not mesh neighbours (left from
+   * when the cluster was small, or a member dialled on its way in), once this node has its own
+   * neighbours connected. Both ends compute the same relation, so a closed link is not dialled
+   * again.
+   */
+  private pruneConnections(): void {
+    const targets = this.targets;
+    if (targets === undefined) return;
+    let connectedNeighbours = 0;
+    for (const id of targets) {
+      const m = this.members.get(id);
+      if (m && this.host.isConnected(m.peerId)) connectedNeighbours++;
+    }
+    if (connectedNeighbours < Math.min(2, targets.size)) return;
+    for (const m of this.members.values()) {
+      if (!RING_STATES.has(m.state) || targets.has(m.nodeId)) continue;
+      if (!this.host.isConnected(m.peerId)) continue;
+      this.counters.connectionsPruned++;
+      this.pruned.add(m.peerId);
+      this.host.hangUp(m.peerId);
+    }
+  }
+
+  /** Seeds bootstrap and re-join: a large cluster's node connected to a live member does not
+   *  hold a link to its seeds too (each would be pruned and redialled, again and again). */
+  private needsSeeds(): boolean {
+    if (this.targets === undefined) return true;
+    for (const m of this.members.values()) {
+      if (RING_STATES.has(m.state) && this.host.isConnected(m.peerId)) return false;
+    }
+    return true;
+  }
+
+  /** Whether the connection to `peer` was closed by pruning (not a failure to react to). */
+  wasPruned(peer: PeerId): boolean {
+    return this.pruned.delete(peer);
+  }
+
+  /** Members on the rings, self included: what the large-cluster policy counts. */
+  ringSize(): number {
+    let count = 1;
+    for (const m of this.members.values()) if (RING_STATES.has(m.state)) count++;
+    return count;
+  }
+
+  /** Whether this node should hold a connection to `m`: everyone in a small cluster, its
+   *  mesh targets in a large one (others may still dial it). A dead member is redialled in
+   *  both (with back-off), or a healed partition or a restarted node that has no seeds of
+   *  its own would never be found again; once back, pruning keeps only neighbours. */
+  wantsConnection(m: MemberView): boolean {
+    return this.targets === undefined || this.targets.has(m.nodeId) || m.state === 'dead';
   }
 
   /** Every other member, any state. */
@@ -205,14 +283,46 @@ export class Membership {
         if (RING_STATES.has(m.state)) m.lastHeardMs = now;
       }
     }
-    this.host.publish(this.selfHeartbeat());
-    this.counters.heartbeatsSent++;
+    // Large clusters (mesh.ts): a gossip heartbeat only every publishInterval, pings to the
+    // neighbours every tick, and silence thresholds stretched for members we are not
+    // connected to (we hear them only at their publish interval).
+    const memberCount = this.ringSize();
+    const large = isLargeCluster(memberCount, this.config.meshFullMax);
+    const publishEveryMs = heartbeatPublishIntervalMs(this.config, memberCount);
+    if (!large || now - this.lastPublishMs >= publishEveryMs) {
+      this.host.publish(this.selfHeartbeat());
+      this.lastPublishMs = now;
+      this.counters.heartbeatsSent++;
+    }
+    this.targets = large
+      ? meshNeighbours(
+          this.config.nodeId,
+          [...this.members.values()].filter((m) => RING_STATES.has(m.state)).map((m) => m.nodeId),
+          this.config.meshDegree,
+        )
+      : undefined;
+    if (large) {
+      this.pruneConnections();
+      this.host.pingNeighbours();
+    }
+    const suspicionMs = this.config.deadAfterMs - this.config.suspectAfterMs;
     for (const m of [...this.members.values()]) {
       const silentMs = now - m.lastHeardMs;
-      if (m.state === 'alive' && silentMs >= this.config.suspectAfterMs) {
+      const suspectAfterMs =
+        large && !this.host.isConnected(m.peerId)
+          ? 3 * publishEveryMs + this.config.suspectAfterMs
+          : this.config.suspectAfterMs;
+      const adoptedAt = this.adoptedSuspicions.get(m.nodeId);
+      if (m.state === 'alive' && silentMs >= suspectAfterMs) {
         this.transition(m, 'suspect', now);
-      } else if (m.state === 'suspect' && silentMs >= this.config.deadAfterMs) {
-        this.transition(m, 'dead', now);
+      } else if (
+        m.state === 'suspect' &&
+        (silentMs >= suspectAfterMs + suspicionMs ||
+          (adoptedAt !== undefined && now - adoptedAt >= suspicionMs && m.lastHeardMs <= adoptedAt))
+      ) {
+        // Silent past the dead threshold, or suspected by a neighbour of its and not heard
+        // from (no refutation) for the whole suspicion period.
+        this.transition(m, 'dead', now, adoptedAt === undefined);
       } else if (
         (m.state === 'dead' || m.state === 'left') &&
         now - m.stateSinceMs > this.config.deadMemberRetentionMs
@@ -335,6 +445,44 @@ export class Membership {
     return 'accept';
   }
 
+  /**
+   * A member another member told us about (its member list, when we join): taken only when we
+   * do not know that node id yet and the peer id speaks for no other member. We have not
+   * heard from it ourselves, so it counts for neither isolation nor refutation; its own
+   * heartbeats or pings take over from there.
+   */
+  receiveRelayed(hb: HeartbeatMessage, peer: PeerId): void {
+    if (hb.nodeId === this.config.nodeId || peer === this.selfPeerId) return;
+    if (this.members.has(hb.nodeId) || this.byPeer.has(peer) || hb.state === 'left') return;
+    if (hb.state === 'dead') return;
+    if (this.members.size >= this.config.membersMax) {
+      this.counters.membersMaxDropped++;
+      return;
+    }
+    const now = this.host.nowMs();
+    const m: MemberEntry = {
+      nodeId: hb.nodeId,
+      peerId: peer,
+      region: hb.region,
+      weight: hb.weight,
+      incarnation: hb.incarnation,
+      state: 'alive',
+      httpUrl: hb.httpUrl,
+      p2pAddrs: hb.p2pAddrs,
+      roomCount: hb.roomCount,
+      ringChecksum: hb.ringChecksum,
+      storeDigest: hb.storeDigest,
+      lastHeardMs: now,
+      stateSinceMs: now,
+      historySinceMs: hb.historySinceMs,
+      lastDeathNoticeMs: 0,
+    };
+    this.members.set(hb.nodeId, m);
+    this.byPeer.set(peer, hb.nodeId);
+    this.counters.membersRelayed++;
+    this.host.changed(m, 'up');
+  }
+
   private heardFromPeer(now: number): void {
     const previous = this.lastPeerContactMs;
     this.lastPeerContactMs = now;
@@ -369,9 +517,26 @@ export class Membership {
       return 'reject';
     }
     if (notice.subject !== this.config.nodeId) {
-      if (this.members.has(notice.subject)) return 'accept';
-      this.counters.noticesRejected++;
-      return 'reject';
+      const m = this.members.get(notice.subject);
+      if (m === undefined) {
+        this.counters.noticesRejected++;
+        return 'reject';
+      }
+      // In a large cluster only a member's neighbours watch it: everyone adopts their
+      // suspicion (without announcing it again) and declares it dead only if it stays silent
+      // for the whole suspicion period; the subject refutes as soon as the notice reaches it.
+      if (
+        isLargeCluster(this.ringSize(), this.config.meshFullMax) &&
+        m.state === 'alive' &&
+        notice.subjectIncarnation >= m.incarnation &&
+        !this.host.isConnected(m.peerId)
+      ) {
+        const now = this.host.nowMs();
+        this.adoptedSuspicions.set(m.nodeId, now);
+        this.counters.suspicionsAdopted++;
+        this.transition(m, 'suspect', now, false);
+      }
+      return 'accept';
     }
     if (notice.subjectIncarnation > this.incarnation) {
       this.counters.noticesRejected++;
@@ -393,9 +558,13 @@ export class Membership {
 
   /** The transport lost its last connection to `peer`. */
   peerDisconnected(peer: PeerId): void {
+    if (this.wasPruned(peer)) return;
     const nodeId = this.byPeer.get(peer);
     const m = nodeId === undefined ? undefined : this.members.get(nodeId);
     if (!m || !RING_STATES.has(m.state) || this.leaving) return;
+    // In a large cluster only a mesh neighbour's link matters; another's was closed by its
+    // pruning (both ends agree it is not a neighbour), and its neighbours watch it.
+    if (!this.wantsConnection(m)) return;
     const now = this.host.nowMs();
     if (m.state === 'alive') this.transition(m, 'suspect', now);
     this.probe(m, now);
@@ -422,12 +591,15 @@ export class Membership {
     );
   }
 
-  private transition(m: MemberEntry, state: MemberState, now: number): void {
+  /** `announce`: tell everyone (a member-suspect notice); false for a suspicion adopted from
+   *  someone else's notice, which is already on its way to everyone. */
+  private transition(m: MemberEntry, state: MemberState, now: number, announce = true): void {
     if (m.state === state) return;
     const wasInRing = RING_STATES.has(m.state);
     m.state = state;
     m.stateSinceMs = now;
-    if (state === 'dead' || state === 'suspect') {
+    if (state !== 'suspect') this.adoptedSuspicions.delete(m.nodeId);
+    if (announce && (state === 'dead' || state === 'suspect')) {
       this.host.publish({
         type: 'member-suspect',
         reporter: this.config.nodeId,
@@ -451,6 +623,7 @@ export class Membership {
   /** Re-dials seeds and members we have no connection to, each with its own back-off. */
   private redial(now: number): void {
     for (const seed of this.config.seeds) {
+      if (!this.needsSeeds()) break;
       const peer = this.seedPeers.get(seed);
       if (peer !== undefined && this.host.isConnected(peer)) continue;
       if (this.selfAddrs().includes(seed)) continue;
@@ -459,7 +632,9 @@ export class Membership {
       this.attemptDial(seed, backoff, now, (p) => this.seedPeers.set(seed, p));
     }
     for (const m of this.members.values()) {
-      if (m.state === 'left' || this.host.isConnected(m.peerId)) continue;
+      if (m.state === 'left' || this.host.isConnected(m.peerId) || !this.wantsConnection(m)) {
+        continue;
+      }
       const address = m.p2pAddrs[0];
       if (address === undefined) continue;
       const backoff = this.backoffFor(this.memberBackoff, m.nodeId);
@@ -510,7 +685,7 @@ export class Membership {
 
   /** Dials a newly learnt member so request/response protocols can reach it. */
   ensureConnected(m: MemberView): void {
-    if (this.host.isConnected(m.peerId) || m.state === 'left') return;
+    if (this.host.isConnected(m.peerId) || m.state === 'left' || !this.wantsConnection(m)) return;
     const backoff = this.backoffFor(this.memberBackoff, m.nodeId);
     const address = m.p2pAddrs[0];
     if (address !== undefined && backoff.ready(this.host.nowMs())) {

@@ -32,6 +32,7 @@ import {
   type MemberTransition,
   type MemberView,
 } from './membership.js';
+import { isLargeCluster, pairScore } from './mesh.js';
 import { Replicator } from './replication.js';
 import type { CancelTimer, Runtime } from './runtime.js';
 import type { GossipMessage, GossipVerdict, PeerId, Transport } from './transport.js';
@@ -39,6 +40,10 @@ import { WritePath } from './write-path.js';
 
 export const ROOMS_TOPIC = 'roomring/rooms/1';
 export const MEMBERSHIP_TOPIC = 'roomring/membership/1';
+/** Large clusters: neighbours exchange heartbeats directly (request: ours, answer: theirs). */
+export const PING_PROTOCOL = '/roomring/ping/1';
+/** A joining node asks a member for every member it knows: one member-entry per frame. */
+export const MEMBERS_PROTOCOL = '/roomring/members/1';
 
 export interface CreateRoomRequest {
   name: string;
@@ -82,6 +87,9 @@ export interface RegistryCoreInit {
   runtime: Runtime;
 }
 
+/** Large clusters: ring changes within this window are applied in one rebuild. */
+const RING_REBUILD_COALESCE_MS = 100;
+
 /** A local write not yet confirmed by minAcks partners, and its confirmation under way. */
 interface UnackedWrite {
   inflight: Promise<void> | undefined;
@@ -109,6 +117,9 @@ export class RegistryCore {
   private readonly owned = new Set<string>();
   /** Peers with at least one open connection. */
   private readonly connected = new Set<PeerId>();
+  private placementRebuildPending = false;
+  /** Peers with a ping under way (large clusters): at most one each. */
+  private readonly pinging = new Set<PeerId>();
   /**
    * sid -> the latest unconfirmed local write of that incarnation. Each write gets its own
    * entry object: the confirmation of an earlier write (the create) must not clear the entry
@@ -141,6 +152,8 @@ export class RegistryCore {
     recordsMerged: 0,
     recordsRejected: 0,
     membershipRejected: 0,
+    /** Member lists asked of a peer (a join). */
+    memberListsFetched: 0,
     /** Unconfirmed writes forgotten past UNACKED_MAX: a retry of one returns at once. */
     unackedEvicted: 0,
   };
@@ -179,6 +192,8 @@ export class RegistryCore {
         changed: (member, transition) => this.memberChanged(member, transition),
         random: () => this.runtime.random,
         rejoined: (cutOffAtMs) => this.rejoinedAfterIsolation(cutOffAtMs),
+        pingNeighbours: () => this.pingNeighbours(),
+        hangUp: (peer) => this.guard.task('prune', this.transport.hangUp(peer)),
       },
     );
     this.replicator = new Replicator(this.config, this.runtime.timers, {
@@ -225,6 +240,8 @@ export class RegistryCore {
     this.transport.subscribe(MEMBERSHIP_TOPIC, (message) => this.onMembershipMessage(message));
     this.antiEntropy.register();
     this.writePath.register();
+    this.transport.handle(PING_PROTOCOL, (frame, from) => this.answerPing(frame, from));
+    this.transport.handle(MEMBERS_PROTOCOL, () => this.memberList());
     await this.transport.start();
     for (const peer of this.transport.connectedPeers()) this.connected.add(peer);
     // An empty store: its history starts now (a peer's older one is adopted by a full pull).
@@ -649,7 +666,25 @@ export class RegistryCore {
     for (const nodeId of this.placement.replicaPartners(name, this.config.nodeId, count + 4)) {
       const member = this.membership.get(nodeId);
       if (member && this.connected.has(member.peerId)) out.push(member.peerId);
+      if (out.length === count) return out;
+    }
+    // Not enough of the preferred partners are connected (a large cluster connects to a few
+    // members only; a partition): any other connected member holds a write as durably. Other
+    // regions first, then a stable order per room.
+    const others: MemberView[] = [];
+    for (const peer of this.connected) {
+      const nodeId = this.membership.nodeIdOfPeer(peer);
+      const member = nodeId === undefined ? undefined : this.membership.get(nodeId);
+      if (member && member.state === 'alive' && !out.includes(peer)) others.push(member);
+    }
+    others.sort(
+      (a, b) =>
+        Number(a.region === this.config.region) - Number(b.region === this.config.region) ||
+        pairScore(name, a.nodeId) - pairScore(name, b.nodeId),
+    );
+    for (const member of others) {
       if (out.length === count) break;
+      out.push(member.peerId);
     }
     return out;
   }
@@ -695,7 +730,12 @@ export class RegistryCore {
   }
 
   private onMembershipMessage(message: GossipMessage): GossipVerdict {
-    const decoded = decodeMessage(message.data);
+    return this.membershipMessage(message.data, message.origin);
+  }
+
+  /** A membership message from `origin` (gossip publisher, or a ping's sender). */
+  private membershipMessage(data: Uint8Array, origin: PeerId): GossipVerdict {
+    const decoded = decodeMessage(data);
     if (!decoded.ok) {
       this.gossipCounters.membershipRejected++;
       return 'reject';
@@ -709,9 +749,104 @@ export class RegistryCore {
       this.gossipCounters.membershipRejected++;
       return 'reject';
     }
-    const verdict = this.membership.receive(m, message.origin);
+    const verdict = this.membership.receive(m, origin);
     if (verdict === 'reject') this.gossipCounters.membershipRejected++;
     return verdict;
+  }
+
+  /**
+   * Large clusters: a ping carries our heartbeat to a connected member and brings back its
+   * own (the neighbours' failure detection, mesh.ts). At most one ping per peer at a time;
+   * a lost answer is the silence the membership tick measures.
+   */
+  private pingNeighbours(): void {
+    const heartbeat = encodeMessage(this.membership.selfHeartbeat());
+    for (const peer of this.connected) {
+      if (this.pinging.has(peer) || this.membership.nodeIdOfPeer(peer) === undefined) continue;
+      this.pinging.add(peer);
+      const exchange = (async () => {
+        try {
+          for await (const frame of this.transport.request(peer, PING_PROTOCOL, heartbeat, {
+            timeoutMs: this.config.probeTimeoutMs,
+            framesMax: 1,
+          })) {
+            this.membershipMessage(frame, peer);
+          }
+        } catch {
+          // No answer: the silence counts (membership tick).
+        } finally {
+          this.pinging.delete(peer);
+        }
+      })();
+      this.guard.task('ping', exchange);
+    }
+  }
+
+  /** Every member this node knows on the rings, itself first, one member-entry per frame. */
+  private async *memberList(): AsyncGenerator<Uint8Array> {
+    const stamp = this.store.hlc.now();
+    yield encodeMessage({
+      type: 'member-entry',
+      peerId: this.transport.peerId,
+      heartbeat: this.membership.selfHeartbeat(),
+    });
+    for (const m of this.membership.ringMembers()) {
+      yield encodeMessage({
+        type: 'member-entry',
+        peerId: m.peerId,
+        heartbeat: {
+          type: 'heartbeat',
+          nodeId: m.nodeId,
+          region: m.region,
+          incarnation: m.incarnation,
+          state: m.state,
+          weight: m.weight,
+          httpUrl: m.httpUrl,
+          p2pAddrs: advertisedAddrs(m.p2pAddrs),
+          roomCount: m.roomCount,
+          ringChecksum: m.ringChecksum,
+          storeDigest: m.storeDigest,
+          sentAt: stamp,
+          seq: 0,
+          historySinceMs: m.historySinceMs,
+        },
+      });
+    }
+  }
+
+  /** Learns the members `peer` knows (a node that just joined, or knows no one alive). */
+  private async fetchMembers(peer: PeerId): Promise<void> {
+    this.gossipCounters.memberListsFetched++;
+    for await (const frame of this.transport.request(peer, MEMBERS_PROTOCOL, new Uint8Array(0), {
+      timeoutMs: this.config.syncTimeoutMs,
+      framesMax: this.config.membersMax + 1,
+    })) {
+      const decoded = decodeMessage(frame);
+      if (!decoded.ok || decoded.message.type !== 'member-entry') {
+        this.gossipCounters.membershipRejected++;
+        return;
+      }
+      const { peerId, heartbeat } = decoded.message;
+      if (!this.store.hlc.observe(heartbeat.sentAt)) continue;
+      if (peerId === peer) this.membershipMessage(encodeMessage(heartbeat), peer);
+      else this.membership.receiveRelayed(heartbeat, peerId);
+    }
+  }
+
+  /** Answers a neighbour's ping with our heartbeat, after taking its own. */
+  private async answerPing(frame: Uint8Array, from: PeerId): Promise<Uint8Array> {
+    const decoded = decodeMessage(frame);
+    if (!decoded.ok || decoded.message.type !== 'heartbeat') {
+      this.gossipCounters.membershipRejected++;
+      return encodeMessage({
+        type: 'rpc-error',
+        requestId: 0,
+        code: 'bad-request',
+        message: 'expected a heartbeat',
+      });
+    }
+    this.membershipMessage(frame, from);
+    return encodeMessage(this.membership.selfHeartbeat());
   }
 
   private publishMembership(message: HeartbeatMessage | LeaveMessage | MemberSuspectMessage): void {
@@ -738,6 +873,22 @@ export class RegistryCore {
       if (transition === 'up') this.membership.ensureConnected(member);
       this.events.emit(`member-${transition}`, { member });
     }
+    // Past meshFullMax, members come and go by the hundred (a cluster forming, a region
+    // failing): one rebuild per RING_REBUILD_COALESCE_MS instead of one per transition.
+    if (isLargeCluster(this.membership.ringSize(), this.config.meshFullMax)) {
+      if (this.placementRebuildPending) return;
+      this.placementRebuildPending = true;
+      this.runtime.timers.setTimer(RING_REBUILD_COALESCE_MS, () => {
+        this.placementRebuildPending = false;
+        this.rebuildPlacement();
+      });
+      return;
+    }
+    this.rebuildPlacement();
+  }
+
+  private rebuildPlacement(): void {
+    if (this.state === 'stopped') return;
     const next = this.buildPlacement();
     if (next.checksum() !== this.placement.checksum()) {
       this.placement = next;
@@ -791,6 +942,15 @@ export class RegistryCore {
   private peerConnected(peer: PeerId): void {
     this.connected.add(peer);
     if (this.state !== 'running') return;
+    // A node that knows no other live member (it just started, or everyone it knew died)
+    // asks the first peer it reaches for its member list instead of waiting for heartbeats,
+    // which a large cluster publishes only every few intervals.
+    if (this.membership.ringSize() <= 1 && this.membership.nodeIdOfPeer(peer) === undefined) {
+      this.guard.task(
+        'member list',
+        this.fetchMembers(peer).catch(() => undefined),
+      );
+    }
     // A (re)connected peer may hold what gossip lost meanwhile: pull from it now.
     this.antiEntropy.syncWith(peer).catch(() => undefined);
   }

@@ -24,6 +24,8 @@ interface Args {
 
 interface Row {
   nodes: number;
+  /** Sent per node per second, by kind and topic or protocol (each hop counted once). */
+  channels: Record<string, { messagesPerNodePerS: number; bytesPerNodePerS: number }>;
   formedAfterMs: number;
   msgsPerNodePerS: number;
   bytesPerNodePerS: number;
@@ -86,7 +88,17 @@ async function measure(n: number, args: Args): Promise<Row> {
   await c.advance(10_000);
   const peers = c.running().map((node) => node.peerId);
   const before = peers.map((p) => c.network.traffic(p));
+  const byChannel = new Map<string, { messages: number; bytes: number }>();
+  c.network.setFilter((e) => {
+    const key = `${e.kind} ${e.channel}`;
+    const t = byChannel.get(key) ?? { messages: 0, bytes: 0 };
+    t.messages++;
+    t.bytes += e.data.length;
+    byChannel.set(key, t);
+    return 'deliver';
+  });
   await c.advance(args.windowMs);
+  c.network.setFilter(undefined);
   const after = peers.map((p) => c.network.traffic(p));
   const seconds = args.windowMs / 1000;
   const perNode = after.map((t, i) => {
@@ -115,8 +127,16 @@ async function measure(n: number, args: Args): Promise<Row> {
   spreads.sort((a, b) => a - b);
   await c.shutdown();
   const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const channels: Record<string, { messagesPerNodePerS: number; bytesPerNodePerS: number }> = {};
+  for (const [key, t] of [...byChannel].sort((a, b) => b[1].bytes - a[1].bytes)) {
+    channels[key] = {
+      messagesPerNodePerS: Math.round(t.messages / seconds / n),
+      bytesPerNodePerS: Math.round(t.bytes / seconds / n),
+    };
+  }
   return {
     nodes: n,
+    channels,
     formedAfterMs,
     msgsPerNodePerS: Math.round(mean(perNode.map((p) => p.msgs))),
     bytesPerNodePerS: Math.round(mean(perNode.map((p) => p.bytes))),

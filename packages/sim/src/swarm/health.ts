@@ -81,8 +81,18 @@ export class HealthLog {
     return (this.crashed.get(node) ?? []).some((i) => overlaps(i, at, at));
   }
 
-  /** Why `observer` may have lost `subject` during [from, to], or undefined if healthy. */
-  reasonFor(observer: string, subject: string, from: number, to: number): string | undefined {
+  /**
+   * Why `observer` may have lost `subject` during [from, to], or undefined if healthy. With
+   * `anyObserver` (a large cluster, where every node adopts the suspicion of the subject's
+   * neighbours) a fault between the subject and any node counts.
+   */
+  reasonFor(
+    observer: string,
+    subject: string,
+    from: number,
+    to: number,
+    anyObserver = false,
+  ): string | undefined {
     if ((this.crashed.get(subject) ?? []).some((i) => overlaps(i, from, to))) return 'crashed';
     if ((this.paused.get(subject) ?? []).some((i) => overlaps(i, from, to))) return 'paused';
     if ((this.crashed.get(observer) ?? []).some((i) => overlaps(i, from, to))) {
@@ -90,8 +100,8 @@ export class HealthLog {
     }
     for (const cut of this.cuts) {
       if (!overlaps(cut, from, to)) continue;
-      const forward = cut.a.has(subject) && cut.b.has(observer);
-      const backward = cut.a.has(observer) && cut.b.has(subject);
+      const forward = cut.a.has(subject) && (anyObserver || cut.b.has(observer));
+      const backward = (anyObserver || cut.a.has(observer)) && cut.b.has(subject);
       // A one-way cut either way breaks dials (a handshake needs both directions).
       if (forward || backward) return cut.oneWay ? 'one-way cut' : 'partition';
     }

@@ -17,6 +17,8 @@
  *   node, unless a delete, an expiry or a first-writer supersede removed it.
  */
 import {
+  heartbeatPublishIntervalMs,
+  isLargeCluster,
   MEMBERSHIP_TOPIC,
   type NodeConfig,
   REPLICATE_PROTOCOL,
@@ -112,12 +114,18 @@ function weighted<T>(random: SeededRandom, table: readonly [T, number][]): T {
  */
 export function convergenceBoundMs(config: NodeConfig, nodes: number): number {
   const rounds = 8 + 2 * Math.ceil(Math.log2(Math.max(2, nodes)));
+  // A large cluster hears a non-neighbour only every publish interval, and its silence
+  // threshold is three of those (mesh.ts).
+  const large = isLargeCluster(nodes, config.meshFullMax)
+    ? 3 * heartbeatPublishIntervalMs(config, nodes) + config.deadAfterMs
+    : 0;
   return (
     config.redialMaxMs +
     config.deadAfterMs +
     config.suspectAfterMs +
     rounds * config.syncIntervalMs +
-    2 * config.lifecycleIntervalMs
+    2 * config.lifecycleIntervalMs +
+    large
   );
 }
 
@@ -444,11 +452,15 @@ class Harness {
         2 * config.heartbeatIntervalMs +
         config.probeTimeoutMs +
         2 * this.scenario.latencyMsMax;
+      // In a large cluster everyone adopts the suspicion of the subject's neighbours, and
+      // the suspicion period is added to the silence before it.
+      const large = config.meshFullMax < this.scenario.nodes.length;
       const reason = this.health.reasonFor(
         death.observer,
         death.subject,
-        death.at - windowMs,
+        death.at - windowMs - (large ? config.deadAfterMs : 0),
         death.at,
+        large,
       );
       if (reason === undefined) {
         throw new Violation(

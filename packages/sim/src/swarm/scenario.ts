@@ -87,6 +87,11 @@ export function drawScenario(seed: number, limits?: { nodesMax?: number }): Scen
     // Fewer ring points than the default (2,048) keep the rebuild on every membership change
     // cheap enough for thousands of seeds; placement logic is the same at any count.
     ringPointsPerWeight: random.pick([32, 64, 128, 256]),
+    // A quarter of the larger clusters run the large-cluster policy (mesh.ts): a few mesh
+    // links per node, slower heartbeats, failure detection by the neighbours.
+    ...(nodeCount >= 6 && random.chance(0.25)
+      ? { meshFullMax: between(random, 3, 5), meshDegree: between(random, 3, 5) }
+      : {}),
   };
   const clockSkewsMs = new Map<string, number>();
   for (const node of nodes) {
