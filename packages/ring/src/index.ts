@@ -30,3 +30,4 @@ export {
   POINTS_PER_WEIGHT_MAX,
   REGIONS_MAX,
 } from './placement-init.js';
+export { POINTS_PER_DIGEST } from './region-ring.js';
