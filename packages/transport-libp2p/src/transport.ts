@@ -371,6 +371,10 @@ class Libp2pTransportImpl implements Libp2pTransport {
 
   // -- connections --------------------------------------------------------------------------
 
+  /** Resolves with the peer at `address`; with this node's own peer id, without a
+   *  connection, when the address leads back to this node (libp2p sees it before dialling
+   *  for a multiaddr with our id, after the handshake for `host:port`), so a seed list that
+   *  names this node is recognised instead of failing on every try. */
   async dial(address: string, options: { timeoutMs: number }): Promise<PeerId> {
     const running = this.current();
     const target = parseDialAddress(address);
@@ -383,6 +387,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
       return connection.remotePeer.toString();
     } catch (error) {
       if (running.stop.signal.aborted) throw running.stop.signal.reason;
+      if (isSelfDial(error)) return this.peerId;
       const why = signal.aborted ? `timed out after ${options.timeoutMs} ms` : String(error);
       throw new PeerUnreachableError(`cannot dial ${address}: ${why}`, { cause: error });
     }
@@ -416,6 +421,16 @@ class Libp2pTransportImpl implements Libp2pTransport {
   metrics(): Libp2pTransportMetrics {
     return { ...this.counters, peersConnected: this.connectedPeers().length };
   }
+}
+
+/** libp2p refuses a dial that reaches this node with `InvalidPeerIdError('Can not dial
+ *  self')` (connection manager and upgrader alike); it has no error class of its own. */
+function isSelfDial(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'InvalidPeerIdError' &&
+    /can ?not dial self/i.test(error.message)
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * What a node advertises (listenAddresses, issue 11). Listening on 0.0.0.0 here sends nothing anywhere: only the addresses are read,
+ * What a node advertises (listenAddresses) and how it treats a dial that leads back to itself
+ * (issue 11). Listening on 0.0.0.0 here sends nothing anywhere: only the addresses are read,
  * and every dial goes to 127.0.0.1.
  */
 import { networkInterfaces } from 'node:os';
@@ -16,6 +17,7 @@ import {
 import { hostPort, LOOPBACK, startNodes, stopAll } from './helpers.js';
 
 const KEY = generateClusterKey();
+const DIAL = { timeoutMs: 5_000 };
 
 const addrs = (...list: string[]) => list.map((a) => multiaddr(a));
 const strings = (list: readonly { toString(): string }[]) => list.map(String);
@@ -145,5 +147,23 @@ describe('listenAddresses', () => {
     expect(node.listenAddresses()).toHaveLength(1);
     await node.stop();
     expect(node.listenAddresses()).toEqual([]);
+  });
+});
+
+describe('a dial that leads back to this node', () => {
+  let nodes: Libp2pTransport[] = [];
+  afterEach(async () => {
+    await stopAll(nodes);
+    nodes = [];
+  });
+
+  it('resolves with its own peer id, without a connection, by host:port and by multiaddr', async () => {
+    nodes = await startNodes(KEY, 2);
+    const [a, b] = nodes;
+    expect(await a!.dial(hostPort(a!), DIAL)).toBe(a!.peerId);
+    expect(await a!.dial(a!.listenAddresses()[0]!, DIAL)).toBe(a!.peerId);
+    expect(a!.connectedPeers()).toEqual([]);
+    // And another node's address still reaches that node.
+    expect(await a!.dial(hostPort(b!), DIAL)).toBe(b!.peerId);
   });
 });
