@@ -15,6 +15,7 @@ import type { HeartbeatMessage, LeaveMessage, MemberSuspectMessage } from '@room
 import type { MemberState } from '@roomring/ring';
 import { Backoff } from './backoff.js';
 import type { NodeConfig } from './config.js';
+import { dialOrder, isOwnAddress } from './dial-addresses.js';
 import type { PeerId } from './transport.js';
 
 export interface MemberView {
@@ -78,6 +79,10 @@ export class Membership {
   private readonly seedBackoff = new Map<string, Backoff>();
   private readonly memberBackoff = new Map<string, Backoff>();
   private readonly seedPeers = new Map<string, PeerId>();
+  /** Seeds that are this node (one seed list for every node may name it): never dialled. */
+  private readonly selfSeeds = new Set<string>();
+  /** nodeId -> the advertised address that last reached it, tried first next time. */
+  private readonly workingAddress = new Map<string, string>();
   private heartbeatSeq = 0;
   private lastTickMs: number;
   private leaving = false;
@@ -322,11 +327,11 @@ export class Membership {
     this.probe(m, now);
   }
 
-  /** Dials a member whose connection dropped: refused or timed out means it is gone. */
+  /** Dials a member whose connection dropped: every address refused or timed out means it is
+   *  gone (a killed process refuses at once on each). */
   private probe(m: MemberEntry, startedMs: number): void {
-    const address = m.p2pAddrs[0];
-    if (address === undefined) return;
-    this.host.dial(address, this.config.probeTimeoutMs).then(
+    if (m.p2pAddrs.length === 0) return;
+    this.dialMember(m, this.config.probeTimeoutMs).then(
       () => undefined,
       () => {
         this.counters.probesFailed++;
@@ -367,26 +372,71 @@ export class Membership {
     this.members.delete(m.nodeId);
     if (this.byPeer.get(m.peerId) === m.nodeId) this.byPeer.delete(m.peerId);
     this.memberBackoff.delete(m.nodeId);
+    this.workingAddress.delete(m.nodeId);
   }
 
-  /** Re-dials seeds and members we have no connection to, each with its own back-off. */
+  /** Re-dials seeds and members we have no connection to, each with its own back-off.
+   *  Members are dialled at their advertised addresses, so the mesh comes from membership:
+   *  seeds only bootstrap and re-join, and a formed cluster outlives all of them. */
   private redial(now: number): void {
     for (const seed of this.config.seeds) {
+      if (this.selfSeeds.has(seed)) continue;
       const peer = this.seedPeers.get(seed);
       if (peer !== undefined && this.host.isConnected(peer)) continue;
-      if (this.selfAddrs().includes(seed)) continue;
+      if (isOwnAddress(seed, this.selfAddrs())) {
+        this.selfSeeds.add(seed);
+        continue;
+      }
       const backoff = this.backoffFor(this.seedBackoff, seed);
       if (!backoff.ready(now)) continue;
-      this.attemptDial(seed, backoff, now, (p) => this.seedPeers.set(seed, p));
+      this.attemptDial(
+        () => this.host.dial(seed, this.config.probeTimeoutMs),
+        1,
+        backoff,
+        now,
+        (p) => {
+          // The transport answers with our own id for an address that leads back to us (a
+          // host name, a NAT address): recognised once, never dialled again.
+          if (p === this.selfPeerId) this.selfSeeds.add(seed);
+          else this.seedPeers.set(seed, p);
+        },
+      );
     }
     for (const m of this.members.values()) {
       if (m.state === 'left' || this.host.isConnected(m.peerId)) continue;
-      const address = m.p2pAddrs[0];
-      if (address === undefined) continue;
+      if (m.p2pAddrs.length === 0) continue;
       const backoff = this.backoffFor(this.memberBackoff, m.nodeId);
       if (!backoff.ready(now)) continue;
-      this.attemptDial(address, backoff, now);
+      this.attemptDial(
+        () => this.dialMember(m, this.config.probeTimeoutMs),
+        m.p2pAddrs.length,
+        backoff,
+        now,
+      );
     }
+  }
+
+  /**
+   * Tries `m`'s advertised addresses one after the other, each within `timeoutMs`, the one
+   * that worked last first; resolves at the first that reaches `m` itself. An address that
+   * leads elsewhere (another host's loopback, an interface only its own network reaches)
+   * counts as a failure and the next is tried. Rejects when none does.
+   */
+  private async dialMember(m: MemberView, timeoutMs: number): Promise<PeerId> {
+    let failure: unknown = new Error(`${m.nodeId} advertises no address`);
+    for (const address of dialOrder(m.p2pAddrs, this.workingAddress.get(m.nodeId))) {
+      try {
+        const peer = await this.host.dial(address, timeoutMs);
+        if (peer === m.peerId) {
+          this.workingAddress.set(m.nodeId, address);
+          return peer;
+        }
+        failure = new Error(`${address} reached ${peer}, not ${m.nodeId}`);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
   }
 
   private backoffFor(table: Map<string, Backoff>, key: string): Backoff {
@@ -398,14 +448,17 @@ export class Membership {
     return backoff;
   }
 
+  /** Runs `dial` (which tries `addresses` addresses, each within probeTimeoutMs) under
+   *  `backoff`: held while it runs, reset when it succeeds, pushed back when it fails. */
   private attemptDial(
-    address: string,
+    dial: () => Promise<PeerId>,
+    addresses: number,
     backoff: Backoff,
     now: number,
     onPeer?: (peer: PeerId) => void,
   ): void {
-    backoff.hold(now, this.config.probeTimeoutMs * 2);
-    this.host.dial(address, this.config.probeTimeoutMs).then(
+    backoff.hold(now, this.config.probeTimeoutMs * (addresses + 1));
+    dial().then(
       (peer) => {
         backoff.succeeded();
         onPeer?.(peer);
@@ -429,13 +482,23 @@ export class Membership {
     });
   }
 
-  /** Dials a newly learnt member so request/response protocols can reach it. */
+  /**
+   * Dials a member that just came up (new, or back from dead) so request/response protocols
+   * can reach it and gossip does not depend on whoever relayed its heartbeat. Hearing it is
+   * news that a path may be back (a healed partition), so a back-off grown while it was
+   * unreachable is reset instead of waited out (up to redialMaxMs); an attempt under way
+   * is left to finish.
+   */
   ensureConnected(m: MemberView): void {
-    if (this.host.isConnected(m.peerId) || m.state === 'left') return;
+    if (this.host.isConnected(m.peerId) || m.state === 'left' || m.p2pAddrs.length === 0) return;
+    const now = this.host.nowMs();
     const backoff = this.backoffFor(this.memberBackoff, m.nodeId);
-    const address = m.p2pAddrs[0];
-    if (address !== undefined && backoff.ready(this.host.nowMs())) {
-      this.attemptDial(address, backoff, this.host.nowMs());
-    }
+    if (backoff.attemptUnderWay(now)) return;
+    this.attemptDial(
+      () => this.dialMember(m, this.config.probeTimeoutMs),
+      m.p2pAddrs.length,
+      backoff,
+      now,
+    );
   }
 }
