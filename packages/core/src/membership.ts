@@ -85,6 +85,8 @@ export class Membership {
   private readonly workingAddress = new Map<string, string>();
   private heartbeatSeq = 0;
   private lastTickMs: number;
+  /** Wall ms at which tick() last found our own timers had run late (a freeze). */
+  private lastFreezeMs = Number.NEGATIVE_INFINITY;
   private leaving = false;
   /** Wall ms of the last heartbeat from any other live member; undefined if never. */
   lastPeerContactMs: number | undefined;
@@ -161,6 +163,7 @@ export class Membership {
       // Our own timers ran late: silence we measured is ours, not theirs. Raise our
       // incarnation (others may have declared us dead) and give everyone a fresh start.
       this.counters.freezesDetected++;
+      this.lastFreezeMs = now;
       this.incarnation++;
       for (const m of this.members.values()) {
         if (RING_STATES.has(m.state)) m.lastHeardMs = now;
@@ -323,8 +326,25 @@ export class Membership {
     const m = nodeId === undefined ? undefined : this.members.get(nodeId);
     if (!m || !RING_STATES.has(m.state) || this.leaving) return;
     const now = this.host.nowMs();
+    if (this.recoveringFromFreeze(now)) {
+      // While we were stopped, peers pinged us in vain and closed their connections: the
+      // drops we see on waking are news about us, not about them (Lifeguard's local health).
+      // Reconnect instead of accusing; one that really died meanwhile still falls silent and
+      // is suspected after suspectAfterMs.
+      this.ensureConnected(m);
+      return;
+    }
     if (m.state === 'alive') this.transition(m, 'suspect', now);
     this.probe(m, now);
+  }
+
+  /** Our own timers ran late just now: tick() found a freeze less than suspectAfterMs ago, or
+   *  has not run for longer than that (the drops arrived before the overdue tick). */
+  private recoveringFromFreeze(now: number): boolean {
+    return (
+      now - this.lastFreezeMs < this.config.suspectAfterMs ||
+      now - this.lastTickMs > this.config.suspectAfterMs
+    );
   }
 
   /** Dials a member whose connection dropped: every address refused or timed out means it is
