@@ -45,6 +45,10 @@ export interface HostClusterOptions {
   log?: (line: string) => void;
   /** Start every server once the hosts exist. @default true */
   startServers?: boolean;
+  /** The API key pair every server accepts (`--keys`). @default a random secret, key
+   *  `hosts-test` */
+  apiKey?: string;
+  apiSecret?: string;
 }
 
 export interface Host extends HostPlan {
@@ -85,8 +89,8 @@ function installHandlers(): void {
 export class HostCluster {
   readonly hosts: readonly Host[];
   readonly regions: readonly RegionPlan[];
-  readonly apiKey = 'hosts-test';
-  readonly apiSecret = randomBytes(24).toString('hex');
+  readonly apiKey: string;
+  readonly apiSecret: string;
   readonly clusterKey = randomBytes(32).toString('hex');
   /** A token for every host's API (list, create, admin), valid 24 h. */
   readonly token: string;
@@ -100,6 +104,8 @@ export class HostCluster {
     plan: ReturnType<typeof planTopology>,
     private readonly options: HostClusterOptions,
   ) {
+    this.apiKey = options.apiKey ?? 'hosts-test';
+    this.apiSecret = options.apiSecret ?? randomBytes(24).toString('hex');
     const logDir = options.logDir ?? join(workDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     this.regions = plan.regions;
@@ -391,6 +397,32 @@ export class HostCluster {
       ADMIN_TIMEOUT_MS,
     );
     return body.members;
+  }
+
+  /** Node ids of every host, in order. */
+  nodeIds(): string[] {
+    return this.hosts.map((h) => h.nodeId);
+  }
+
+  /** Every node of `nodeIds` connected to every other and seeing each of them alive. */
+  async fullMesh(nodeIds: readonly string[] = this.nodeIds()): Promise<boolean> {
+    const [all, views] = await Promise.all([
+      Promise.all(nodeIds.map((id) => this.status(id))),
+      Promise.all(nodeIds.map((id) => this.members(id))),
+    ]);
+    const others = nodeIds.length - 1;
+    const alive = (members: MemberEntry[]) =>
+      members.filter((m) => !m.self && m.state === 'alive' && nodeIds.includes(m.nodeId)).length;
+    return (
+      all.every((s) => s.connectedPeers === others) &&
+      views.every((members) => alive(members) === others)
+    );
+  }
+
+  /** The statuses of `nodeIds` if they all hold the same store digest, else undefined. */
+  async sameDigest(nodeIds: readonly string[] = this.nodeIds()): Promise<NodeStatus[] | undefined> {
+    const all = await Promise.all(nodeIds.map((id) => this.status(id)));
+    return new Set(all.map((s) => s.storeDigest)).size === 1 ? all : undefined;
   }
 
   /** The last lines each server wrote, for a failing test's message. */

@@ -10,5 +10,6 @@ export {
   P2P_PORT,
 } from './cluster.js';
 export { hostsUnavailableReason, sweepLeftovers } from './ownership.js';
+export { waitFor } from './poll.js';
 export { SERVER_MAIN, ServerProcess } from './server.js';
 export { HOSTS_MAX, type HostSpec, planTopology } from './topology.js';
