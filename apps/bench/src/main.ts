@@ -36,6 +36,11 @@ const SUITES: Suite[] = [
     load: () => import('./cluster.js'),
   },
   {
+    name: 'hosts',
+    title: 'Real hosts: 5 network namespaces, 3 regions, one seed address',
+    load: () => import('./hosts.js'),
+  },
+  {
     name: 'http',
     title: 'HTTP: CreateRoom under wrk, roomring and the database-backed baselines',
     load: () => import('./http.js'),
