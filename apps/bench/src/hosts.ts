@@ -41,11 +41,7 @@ async function meshed(): Promise<{ cluster: HostCluster; meshMs: number }> {
   const cluster = await createHostCluster({ hosts: HOSTS, log });
   const listening = Date.now();
   try {
-    const { atMs } = await waitFor(
-      'full mesh',
-      async () => (await cluster.fullMesh()) || undefined,
-      WAIT_MS,
-    );
+    const atMs = await cluster.untilFullMesh(WAIT_MS);
     log(`full mesh after ${atMs - listening} ms`);
     return { cluster, meshMs: atMs - listening };
   } catch (error) {
@@ -118,11 +114,7 @@ async function pauseAndResume(cluster: HostCluster, figures: Figures): Promise<v
     setTimeout(resolve, Math.max(0, stoppedAt + PAUSE_MS - Date.now())),
   );
   const resumedAt = cluster.resume(PAUSED);
-  const { atMs } = await waitFor(
-    'full mesh after SIGCONT',
-    async () => (await cluster.fullMesh()) || undefined,
-    WAIT_MS,
-  );
+  const atMs = await cluster.untilFullMesh(WAIT_MS);
   figures.resumeRejoinMs = atMs - resumedAt;
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminToken, getJson, type MemberEntry, type NodeStatus } from './admin.js';
 import { ip, Ownership } from './ownership.js';
+import { waitFor } from './poll.js';
 import { ServerProcess } from './server.js';
 import {
   CLUSTER_PREFIX_LENGTH,
@@ -62,6 +63,14 @@ export interface Host extends HostPlan {
   readonly logPath: string;
   /** The server process now running on it, if any. */
   server: ServerProcess | undefined;
+}
+
+export interface MeshState {
+  meshed: boolean;
+  /** nodeId -> peers it holds a connection to (`/v1/status` connectedPeers). */
+  connectedPeers: Record<string, number>;
+  /** nodeId -> the other nodes it sees alive (`/v1/members`). */
+  aliveMembers: Record<string, number>;
 }
 
 /** Clusters of this process not destroyed yet, for the exit and signal handlers. */
@@ -404,19 +413,48 @@ export class HostCluster {
     return this.hosts.map((h) => h.nodeId);
   }
 
-  /** Every node of `nodeIds` connected to every other and seeing each of them alive. */
-  async fullMesh(nodeIds: readonly string[] = this.nodeIds()): Promise<boolean> {
+  /** Per node of `nodeIds`: its connected peers and the members among `nodeIds` it sees
+   *  alive; `meshed` when each is connected to every other and sees each of them alive. */
+  async meshState(nodeIds: readonly string[] = this.nodeIds()): Promise<MeshState> {
     const [all, views] = await Promise.all([
       Promise.all(nodeIds.map((id) => this.status(id))),
       Promise.all(nodeIds.map((id) => this.members(id))),
     ]);
     const others = nodeIds.length - 1;
-    const alive = (members: MemberEntry[]) =>
-      members.filter((m) => !m.self && m.state === 'alive' && nodeIds.includes(m.nodeId)).length;
-    return (
-      all.every((s) => s.connectedPeers === others) &&
-      views.every((members) => alive(members) === others)
+    const alive = views.map(
+      (members) =>
+        members.filter((m) => !m.self && m.state === 'alive' && nodeIds.includes(m.nodeId)).length,
     );
+    return {
+      meshed: all.every((s) => s.connectedPeers === others) && alive.every((n) => n === others),
+      connectedPeers: Object.fromEntries(nodeIds.map((id, i) => [id, all[i]!.connectedPeers])),
+      aliveMembers: Object.fromEntries(nodeIds.map((id, i) => [id, alive[i]!])),
+    };
+  }
+
+  /** Every node of `nodeIds` connected to every other and seeing each of them alive. */
+  async fullMesh(nodeIds: readonly string[] = this.nodeIds()): Promise<boolean> {
+    return (await this.meshState(nodeIds)).meshed;
+  }
+
+  /** Resolves when `fullMesh(nodeIds)` holds, with the time it was seen; fails after
+   *  `timeoutMs` naming each node's connected peers and alive members. */
+  async untilFullMesh(
+    timeoutMs: number,
+    nodeIds: readonly string[] = this.nodeIds(),
+  ): Promise<number> {
+    const { atMs } = await waitFor(
+      'full mesh',
+      async () => {
+        const state = await this.meshState(nodeIds);
+        if (state.meshed) return state;
+        throw new Error(
+          `connected peers ${JSON.stringify(state.connectedPeers)}, alive members ${JSON.stringify(state.aliveMembers)}`,
+        );
+      },
+      timeoutMs,
+    );
+    return atMs;
   }
 
   /** The statuses of `nodeIds` if they all hold the same store digest, else undefined. */

@@ -7,6 +7,7 @@ export {
   HostCluster,
   type HostClusterOptions,
   HTTP_PORT,
+  type MeshState,
   P2P_PORT,
 } from './cluster.js';
 export { hostsUnavailableReason, sweepLeftovers } from './ownership.js';

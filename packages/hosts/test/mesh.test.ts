@@ -5,16 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostCluster } from '../src/index.js';
-import {
-  describeHosts,
-  FIVE_HOSTS,
-  fullMesh,
-  ids,
-  log,
-  memberViews,
-  startFiveHosts,
-  waitFor,
-} from './helpers.js';
+import { describeHosts, FIVE_HOSTS, ids, log, memberViews, startFiveHosts } from './helpers.js';
 
 /** The issue's bound, from the moment every server listens. */
 const FULL_MESH_MS = 10_000;
@@ -34,11 +25,7 @@ describeHosts('5 hosts, 3 regions, one seed address', { timeout: 90_000 }, () =>
   });
 
   it('connects every node to every other within 10 s', async () => {
-    const { atMs } = await waitFor(
-      'full mesh',
-      async () => (await fullMesh(cluster, ids(cluster))) || undefined,
-      FULL_MESH_MS,
-    );
+    const atMs = await cluster.untilFullMesh(FULL_MESH_MS);
     log(
       `full mesh ${atMs - listeningAt} ms after every server listened (${atMs - spawnedAt} ms after they were spawned)`,
     );

@@ -6,15 +6,7 @@
 import { DEFAULTS } from '@roomring/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostCluster } from '../src/index.js';
-import {
-  describeHosts,
-  fullMesh,
-  ids,
-  log,
-  memberViews,
-  startFiveHosts,
-  waitFor,
-} from './helpers.js';
+import { describeHosts, ids, log, memberViews, startFiveHosts, waitFor } from './helpers.js';
 
 /** docs/operations.md, Crash: a hung node is declared dead deadAfterMs after its last
  *  heartbeat, seen at the next tick: deadAfterMs + heartbeatIntervalMs after it stopped
@@ -27,11 +19,7 @@ describeHosts('SIGSTOP of one host for 10 s', { timeout: 120_000 }, () => {
   let cluster: HostCluster;
   beforeAll(async () => {
     cluster = await startFiveHosts();
-    await waitFor(
-      'full mesh',
-      async () => (await fullMesh(cluster, ids(cluster))) || undefined,
-      15_000,
-    );
+    await cluster.untilFullMesh(15_000);
   });
   afterAll(async () => {
     await cluster?.destroy();
@@ -61,11 +49,7 @@ describeHosts('SIGSTOP of one host for 10 s', { timeout: 120_000 }, () => {
       setTimeout(resolve, Math.max(0, stoppedAt + PAUSE_MS - Date.now())),
     );
     const resumedAt = cluster.resume(PAUSED);
-    const { atMs } = await waitFor(
-      'full mesh after SIGCONT',
-      async () => (await fullMesh(cluster, ids(cluster))) || undefined,
-      20_000,
-    );
+    const atMs = await cluster.untilFullMesh(20_000);
     log(`${PAUSED} back in the full mesh ${atMs - resumedAt} ms after SIGCONT`);
     expect(cluster.host(PAUSED).server!.pid).toBe(pid);
     expect(cluster.host(PAUSED).server!.running).toBe(true);

@@ -8,15 +8,7 @@
 import { RoomServiceClient, TwirpError } from 'livekit-server-sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostCluster } from '../src/index.js';
-import {
-  describeHosts,
-  fullMesh,
-  ids,
-  log,
-  sameDigest,
-  startFiveHosts,
-  waitFor,
-} from './helpers.js';
+import { describeHosts, ids, log, sameDigest, startFiveHosts, waitFor } from './helpers.js';
 
 const CUT_REGION = 'us-west';
 const CUT_MS = 30_000;
@@ -37,11 +29,7 @@ describeHosts('a region cut off for 30 s', { timeout: 150_000 }, () => {
   let cluster: HostCluster;
   beforeAll(async () => {
     cluster = await startFiveHosts();
-    await waitFor(
-      'full mesh',
-      async () => (await fullMesh(cluster, ids(cluster))) || undefined,
-      15_000,
-    );
+    await cluster.untilFullMesh(15_000);
   });
   afterAll(async () => {
     await cluster?.destroy();
@@ -134,10 +122,6 @@ describeHosts('a region cut off for 30 s', { timeout: 150_000 }, () => {
       }
       expect(view, `${all[i]} agrees with ${all[0]}`).toEqual(views[0]);
     }
-    await waitFor(
-      'full mesh after the heal',
-      async () => (await fullMesh(cluster, all)) || undefined,
-      10_000,
-    );
+    await cluster.untilFullMesh(10_000);
   });
 });

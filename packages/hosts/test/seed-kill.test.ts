@@ -10,7 +10,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostCluster } from '../src/index.js';
 import {
   describeHosts,
-  fullMesh,
   ids,
   log,
   memberViews,
@@ -48,11 +47,7 @@ describeHosts('kill -9 of the seed host under LiveKit SDK load', { timeout: 120_
   let clients: Map<string, RoomServiceClient>;
   beforeAll(async () => {
     cluster = await startFiveHosts();
-    await waitFor(
-      'full mesh',
-      async () => (await fullMesh(cluster, ids(cluster))) || undefined,
-      15_000,
-    );
+    await cluster.untilFullMesh(15_000);
     clients = new Map(
       cluster.hosts.map((h) => [
         h.nodeId,

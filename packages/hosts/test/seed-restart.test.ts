@@ -29,11 +29,7 @@ describeHosts('the seed host restarted with an empty store', { timeout: 120_000 
   let cluster: HostCluster;
   beforeAll(async () => {
     cluster = await startFiveHosts();
-    await waitFor(
-      'full mesh',
-      async () => (await fullMesh(cluster, ids(cluster))) || undefined,
-      15_000,
-    );
+    await cluster.untilFullMesh(15_000);
   });
   afterAll(async () => {
     await cluster?.destroy();

@@ -36,12 +36,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type LocalNode, startLocalCluster, stopLocalCluster } from '@roomring/cli';
-import {
-  createHostCluster,
-  type HostCluster,
-  hostsUnavailableReason,
-  waitFor,
-} from '@roomring/hosts';
+import { createHostCluster, type HostCluster, hostsUnavailableReason } from '@roomring/hosts';
 import pg from 'pg';
 import { ensureSchema, seedRooms } from '../baselines/index.js';
 import { renderLineChart } from '../chart.js';
@@ -336,7 +331,7 @@ async function hostNodes(): Promise<RoomringNodes> {
   });
   try {
     // Every node connected to every other before the fill, as the local cluster's /readyz.
-    await waitFor('full mesh', async () => (await cluster.fullMesh()) || undefined, 30_000);
+    await cluster.untilFullMesh(30_000);
   } catch (error) {
     await cluster.destroy();
     throw error;
