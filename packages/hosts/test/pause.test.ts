@@ -8,10 +8,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostCluster } from '../src/index.js';
 import { describeHosts, ids, log, memberViews, startFiveHosts, waitFor } from './helpers.js';
 
-/** docs/operations.md, Crash: a hung node is declared dead deadAfterMs after its last
- *  heartbeat, seen at the next tick: deadAfterMs + heartbeatIntervalMs after it stopped
- *  (its last heartbeat was at most one interval before). The servers run profile lan. */
-const HUNG_DETECTION_MS = DEFAULTS.deadAfterMs + DEFAULTS.heartbeatIntervalMs;
+/**
+ * docs/operations.md, Crash: a member is declared dead at the first heartbeat tick at least
+ * deadAfterMs after the last heartbeat heard from it. That heartbeat arrived at most when it
+ * stopped, and ticks come every heartbeatIntervalMs: dead within deadAfterMs +
+ * heartbeatIntervalMs of the stop (7 s with profile lan, which the servers run), plus however
+ * late the observer's timer fires and the last heartbeat was delivered. On this 2-core
+ * machine under the whole test suite that was 45 ms once (7,045 ms); the documented allowance
+ * is TIMER_LATENESS_MAX_MS.
+ */
+const TIMER_LATENESS_MAX_MS = 250;
+const HUNG_DETECTION_MS =
+  DEFAULTS.deadAfterMs + DEFAULTS.heartbeatIntervalMs + TIMER_LATENESS_MAX_MS;
 const PAUSE_MS = 10_000;
 const PAUSED = 'usw-2';
 
