@@ -200,7 +200,7 @@ export async function run(): Promise<{ results: BenchResult[]; markdown: string[
       value: pauseMax,
       unit: 'ms',
       ...atMost(pauseMax, HUNG_DETECTION_TARGET_MS),
-      note: `each node: ${figures.pauseDetectMs.map((v) => formatNumber(v)).join(', ')} ms; documented: deadAfterMs + heartbeatIntervalMs`,
+      note: `each node: ${figures.pauseDetectMs.map((v) => formatNumber(v)).join(', ')} ms; documented: deadAfterMs + heartbeatIntervalMs, plus timer lateness`,
     },
     {
       suite: SUITE,
