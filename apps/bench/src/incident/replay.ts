@@ -240,7 +240,16 @@ async function lostOnSurvivors(
   const names = [...acked.keys()];
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
   for (;;) {
-    const held = await Promise.all(survivors.map((url) => listSids(url, token, names)));
+    let held: Map<string, string>[];
+    try {
+      held = await Promise.all(survivors.map((url) => listSids(url, token, names)));
+    } catch (error) {
+      // A survivor still shedding the run's backlog (429/503) answers later; past the
+      // deadline the error stands.
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
     const lost = names.filter((n) => !held.some((h) => h.get(n) === acked.get(n))).length;
     const partial = names.filter((n) => !held.every((h) => h.get(n) === acked.get(n))).length;
     if (partial === 0 || Date.now() > deadline) return lost;
