@@ -12,6 +12,7 @@ const SOURCE_CONDITION = '@roomring/source';
 const RUN_ALONE: ReadonlyMap<string, number> = new Map([
   ['node', 1],
   ['cli', 2],
+  ['hosts', 3],
 ]);
 
 function projectDirs(): string[] {
@@ -38,6 +39,11 @@ export default defineConfig({
         environment: 'node',
         sequence: { groupOrder: RUN_ALONE.get(dir.split('/')[1]!) ?? 0 },
         ...(RUN_ALONE.has(dir.split('/')[1]!) ? { fileParallelism: false } : {}),
+        // A project that needs something prepared once (packages/hosts builds the server its
+        // tests run) has it in test/global-setup.ts.
+        ...(existsSync(join(dir, 'test', 'global-setup.ts'))
+          ? { globalSetup: ['test/global-setup.ts'] }
+          : {}),
       },
     })),
     testTimeout: 30_000,

@@ -21,6 +21,12 @@ export interface BenchResult {
   note?: string;
 }
 
+/** What a suite may be asked to vary (`pnpm bench` flags). */
+export interface SuiteOptions {
+  /** Run the cluster under test on real hosts (@roomring/hosts) instead of 127.0.0.1. */
+  hosts: boolean;
+}
+
 export interface OpsOptions {
   roundMs?: number;
   rounds?: number;

@@ -8,7 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from './harness.js';
+import type { BenchResult, SuiteOptions } from './harness.js';
 import { renderReport, type SuiteRun } from './report.js';
 
 interface SuiteOutput {
@@ -20,7 +20,10 @@ interface Suite {
   name: string;
   title: string;
   /** A suite returns its table rows, and optionally markdown (text, charts) shown under them. */
-  load: () => Promise<{ run: () => Promise<BenchResult[] | SuiteOutput> }>;
+  load: () => Promise<{ run: (options: SuiteOptions) => Promise<BenchResult[] | SuiteOutput> }>;
+  options?: SuiteOptions;
+  /** Runs only when named (`--suite`, or `--hosts` for the incident replay), not with all. */
+  onRequest?: boolean;
 }
 
 const SUITES: Suite[] = [
@@ -36,6 +39,11 @@ const SUITES: Suite[] = [
     load: () => import('./cluster.js'),
   },
   {
+    name: 'hosts',
+    title: 'Real hosts: 5 network namespaces, 3 regions, one seed address',
+    load: () => import('./hosts.js'),
+  },
+  {
     name: 'http',
     title: 'HTTP: CreateRoom under wrk, roomring and the database-backed baselines',
     load: () => import('./http.js'),
@@ -44,6 +52,13 @@ const SUITES: Suite[] = [
     name: 'incident',
     title: 'Incident replay: a region fails over, roomring against PostgreSQL + cache',
     load: () => import('./incident/replay.js'),
+  },
+  {
+    name: 'incident-hosts',
+    title: 'Incident replay on real hosts: roomring regions as network namespaces',
+    load: () => import('./incident/replay.js'),
+    options: { hosts: true },
+    onRequest: true,
   },
 ];
 
@@ -54,26 +69,38 @@ const reportPath = join(here, '..', '..', '..', 'docs', 'benchmarks.md');
 function parseArgs(argv: string[]): { suites: string[] } {
   const suites: string[] = [];
   let renderOnly = false;
+  let hosts = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--render-only') {
       renderOnly = true;
+    } else if (arg === '--hosts') {
+      // `bench:incident -- --hosts`: the incident replay with roomring's regions on real hosts.
+      hosts = true;
     } else if (arg === '--suite') {
       const value = argv[++i];
       if (!value) throw new Error('--suite needs a name');
       suites.push(...value.split(','));
     } else if (arg !== '--') {
       throw new Error(
-        `unknown argument ${arg}; usage: bench [--suite ${SUITES.map((s) => s.name).join(',')}] [--render-only]`,
+        `unknown argument ${arg}; usage: bench [--suite ${SUITES.map((s) => s.name).join(',')}] [--hosts] [--render-only]`,
       );
     }
   }
   for (const s of suites) {
     if (!SUITES.some((suite) => suite.name === s)) throw new Error(`unknown suite ${s}`);
   }
+  if (hosts) {
+    if (!suites.every((s) => s === 'incident' || s === 'incident-hosts')) {
+      throw new Error('--hosts applies to the incident replay only (bench:incident -- --hosts)');
+    }
+    suites.splice(0, suites.length, 'incident-hosts');
+  }
   // --render-only: no suite runs; the report is rendered again from the saved results.
   if (renderOnly) return { suites: [] };
-  return { suites: suites.length > 0 ? suites : SUITES.map((s) => s.name) };
+  return {
+    suites: suites.length > 0 ? suites : SUITES.filter((s) => !s.onRequest).map((s) => s.name),
+  };
 }
 
 async function main(): Promise<void> {
@@ -82,7 +109,7 @@ async function main(): Promise<void> {
   for (const suite of SUITES.filter((s) => suites.includes(s.name))) {
     console.log(`\n== ${suite.title}`);
     const startedAt = new Date().toISOString();
-    const output = await (await suite.load()).run();
+    const output = await (await suite.load()).run(suite.options ?? { hosts: false });
     const { results, markdown } = Array.isArray(output)
       ? { results: output, markdown: [] }
       : output;

@@ -139,7 +139,7 @@ describe('load-core pure pieces', () => {
     expect(() => parseControlLine('nope')).toThrow(/not JSON/);
   });
 
-  it('config validation names the field and refuses addresses other than 127.0.0.1', () => {
+  it('config validation names the field and refuses addresses other than 127.0.0.1 and the hosts', () => {
     const good = baseConfig('at-once', [region()]);
     expect(parseLoadConfig(JSON.parse(JSON.stringify(good))).regions[0]!.url).toBe(
       'http://127.0.0.1:7880',
@@ -148,9 +148,16 @@ describe('load-core pure pieces', () => {
     expect(() => parseLoadConfig(bad({ mode: 'fast' }))).toThrow(LoadConfigError);
     expect(() => parseLoadConfig(bad({ inFlightMax: 0 }))).toThrow(/inFlightMax/);
     expect(() => parseLoadConfig(bad({ maxAttempts: 11 }))).toThrow(/maxAttempts/);
-    expect(() =>
-      parseLoadConfig(bad({ regions: [region({ url: 'http://10.0.0.1:7880' })] })),
-    ).toThrow(/127\.0\.0\.1/);
+    for (const url of ['http://10.0.0.1:7880', 'http://198.20.0.1:7880', 'http://localhost:7880']) {
+      expect(() => parseLoadConfig(bad({ regions: [region({ url })] })), url).toThrow(
+        /127\.0\.0\.1/,
+      );
+    }
+    // The hosts of @roomring/hosts (bench:incident -- --hosts) are in 198.18.0.0/15.
+    expect(
+      parseLoadConfig(bad({ regions: [region({ url: 'http://198.19.1.2:7880' })] })).regions[0]!
+        .url,
+    ).toBe('http://198.19.1.2:7880');
     expect(() => parseLoadConfig(bad({ regions: [region(), region()] }))).toThrow(/unique/);
     expect(() => parseLoadConfig(bad({ regions: [region({ newFraction: 1.5 })] }))).toThrow(
       /regions\[0\]\.newFraction/,

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { ROOM_METADATA_BYTES_MAX } from '@roomring/protocol';
+import { P2P_ADDRS_MAX, ROOM_METADATA_BYTES_MAX } from '@roomring/protocol';
 import { Command, CommanderError, Option } from 'commander';
 
 export type ProfileName = 'lan' | 'wan' | 'local' | 'test';
@@ -62,6 +62,9 @@ export interface ServerConfig {
   advertiseUrl: string | undefined;
   p2pHost: string;
   p2pPort: number;
+  /** `host:port` addresses other nodes dial instead of the listen addresses (NAT,
+   *  containers); empty = the listen addresses, routable first. */
+  p2pAdvertise: readonly string[];
   seeds: readonly string[];
   /** API key -> secret. A Map: keys arrive in untrusted tokens (PLATFORM.md). */
   keys: ReadonlyMap<string, string>;
@@ -147,6 +150,12 @@ const FLAGS: readonly FlagSpec[] = [
     arg: 'port',
     description: 'cluster transport port (0 = a free one)',
     defaultText: String(P2P_PORT_DEFAULT),
+  },
+  {
+    flag: 'p2p-advertise',
+    arg: 'host:port,...',
+    description: 'cluster address(es) other nodes dial, for NAT or containers (at most 16)',
+    defaultText: 'the listen addresses, routable first, loopback only if alone',
   },
   {
     flag: 'seeds',
@@ -356,15 +365,27 @@ function list(raw: Raw, flag: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-function parseSeeds(raw: Raw): string[] {
-  const seeds = list(raw, 'seeds');
-  for (const seed of seeds) {
-    const match = /^(.+):(\d{1,5})$/.exec(seed);
-    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
-      throw new ServerConfigError('seeds', `"${seed}" is not host:port`);
+/** Heartbeats carry at most P2P_ADDRS_MAX addresses. */
+const P2P_ADVERTISE_MAX = P2P_ADDRS_MAX;
+
+/** A list of `host:port` (`[ipv6]:port`) for `flag`, each port 1..65535. */
+function hostPorts(raw: Raw, flag: string): string[] {
+  const entries = list(raw, flag);
+  for (const entry of entries) {
+    const match = /^(?:\[[0-9a-fA-F:.]+\]|[^:/[\]\s]+):(\d{1,5})$/.exec(entry);
+    if (!match || Number(match[1]) < 1 || Number(match[1]) > 65_535) {
+      throw new ServerConfigError(flag, `"${entry}" is not host:port`);
     }
   }
-  return seeds;
+  return entries;
+}
+
+function parseAdvertise(raw: Raw): string[] {
+  const advertise = hostPorts(raw, 'p2p-advertise');
+  if (advertise.length > P2P_ADVERTISE_MAX) {
+    throw new ServerConfigError('p2p-advertise', `at most ${P2P_ADVERTISE_MAX} addresses`);
+  }
+  return advertise;
 }
 
 function parseKeys(raw: Raw): Map<string, string> {
@@ -454,7 +475,7 @@ function resolve(raw: Raw): Readonly<ServerConfig> {
   if (!CLUSTER_KEY_PATTERN.test(clusterKey)) {
     throw new ServerConfigError('cluster-key', 'must be 64 hex characters (32 bytes)');
   }
-  const seeds = parseSeeds(raw);
+  const seeds = hostPorts(raw, 'seeds');
   const httpHost = text(raw, 'http-host') || HTTP_HOST_DEFAULT;
   const webhookKey = text(raw, 'webhook-key') || undefined;
   if (webhookKey !== undefined && !keys.has(webhookKey)) {
@@ -469,6 +490,7 @@ function resolve(raw: Raw): Readonly<ServerConfig> {
     advertiseUrl: parseUrl(raw, 'advertise-url'),
     p2pHost: text(raw, 'p2p-host') || httpHost,
     p2pPort: integer(raw, 'p2p-port', P2P_PORT_DEFAULT, 0, 65_535),
+    p2pAdvertise: Object.freeze(parseAdvertise(raw)),
     seeds: Object.freeze(seeds),
     keys,
     clusterKey,

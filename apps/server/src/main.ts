@@ -103,6 +103,7 @@ try {
     clusterKey: config.clusterKey,
     p2pHost: config.p2pHost,
     p2pPort: config.p2pPort,
+    ...(config.p2pAdvertise.length > 0 ? { p2pAdvertise: config.p2pAdvertise } : {}),
     seeds: config.seeds,
     profile: config.profile,
     weight: config.weight,

@@ -40,6 +40,7 @@ describe('parseServerConfig', () => {
       httpPort: 7880,
       p2pHost: '127.0.0.1',
       p2pPort: 7900,
+      p2pAdvertise: [],
       seeds: [],
       clusterKey: KEY,
       logLevel: 'info',
@@ -72,6 +73,8 @@ describe('parseServerConfig', () => {
         '8000',
         '--p2p-port',
         '9000',
+        '--p2p-advertise',
+        '203.0.113.7:17900,[2001:db8::7]:17900',
         '--seeds',
         '10.0.0.1:7900, host.example:7901',
         '--keys',
@@ -105,6 +108,7 @@ describe('parseServerConfig', () => {
       p2pHost: '0.0.0.0',
       httpPort: 8000,
       p2pPort: 9000,
+      p2pAdvertise: ['203.0.113.7:17900', '[2001:db8::7]:17900'],
       seeds: ['10.0.0.1:7900', 'host.example:7901'],
       dataDir: '/var/lib/rr',
       logLevel: 'debug',
@@ -132,6 +136,14 @@ describe('parseServerConfig', () => {
       [['--http-port', '80x'], 'http-port'],
       [['--cluster-key', 'abc'], 'cluster-key'],
       [['--seeds', 'nohostport'], 'seeds'],
+      [['--seeds', '::1:7900'], 'seeds'],
+      [['--p2p-advertise', '203.0.113.7'], 'p2p-advertise'],
+      [['--p2p-advertise', '203.0.113.7:0'], 'p2p-advertise'],
+      [['--p2p-advertise', '/ip4/203.0.113.7/tcp/7900'], 'p2p-advertise'],
+      [
+        ['--p2p-advertise', Array.from({ length: 17 }, (_, i) => `10.0.0.${i}:7900`).join(',')],
+        'p2p-advertise',
+      ],
       [['--profile', 'fast'], 'profile'],
       [['--log-level', 'loud'], 'log-level'],
       [['--keys', 'nosecret'], 'keys'],
@@ -176,13 +188,25 @@ describe('parseServerConfig', () => {
         weight: 4,
         keys: 'fk:fs',
         clusterKey: KEY,
+        p2pAdvertise: ['192.0.2.1:7900'],
       }),
     );
-    const env = { ROOMRING_HTTP_PORT: '2222', ROOMRING_REGION: 'from-env', ROOMRING_DEV: '0' };
+    const env = {
+      ROOMRING_HTTP_PORT: '2222',
+      ROOMRING_REGION: 'from-env',
+      ROOMRING_DEV: '0',
+      ROOMRING_P2P_ADVERTISE: '198.51.100.4:7900',
+    };
     const c = parseServerConfig(['--config', file, '--region', 'from-flag'], env);
-    expect(c).toMatchObject({ region: 'from-flag', httpPort: 2222, weight: 4 });
+    expect(c).toMatchObject({
+      region: 'from-flag',
+      httpPort: 2222,
+      weight: 4,
+      p2pAdvertise: ['198.51.100.4:7900'],
+    });
     expect([...c.keys]).toEqual([['fk', 'fs']]);
     expect(parseServerConfig([], { ...env, ROOMRING_CONFIG: file }).region).toBe('from-env');
+    expect(parseServerConfig(['--config', file], {}).p2pAdvertise).toEqual(['192.0.2.1:7900']);
     writeFileSync(file, JSON.stringify({ region: 'x', colour: 'blue' }));
     expect(refused(['--config', file]).setting).toBe('config');
     expect(refused(['--config', join(tmp, 'missing.json')]).setting).toBe('config');
@@ -196,6 +220,7 @@ describe('parseServerConfig', () => {
       'http-host',
       'http-port',
       'p2p-port',
+      'p2p-advertise',
       'seeds',
       'keys',
       'cluster-key',

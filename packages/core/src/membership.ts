@@ -23,6 +23,7 @@ import {
 import type { MemberState } from '@roomring/ring';
 import { Backoff } from './backoff.js';
 import type { NodeConfig } from './config.js';
+import { dialOrder, isOwnAddress } from './dial-addresses.js';
 import { heartbeatPublishIntervalMs, isLargeCluster, meshNeighbours } from './mesh.js';
 import type { PeerId } from './transport.js';
 
@@ -132,6 +133,10 @@ export class Membership {
   private readonly seedBackoff = new Map<string, Backoff>();
   private readonly memberBackoff = new Map<string, Backoff>();
   private readonly seedPeers = new Map<string, PeerId>();
+  /** Seeds that are this node (one seed list for every node may name it): never dialled. */
+  private readonly selfSeeds = new Set<string>();
+  /** nodeId -> the advertised address that last reached it, tried first next time. */
+  private readonly workingAddress = new Map<string, string>();
   private heartbeatSeq = 0;
   /** Wall ms of our last gossip heartbeat (large clusters publish less often than they tick). */
   private lastPublishMs = Number.NEGATIVE_INFINITY;
@@ -143,6 +148,8 @@ export class Membership {
    *  most one entry per ring member. */
   private readonly pruned = new Set<PeerId>();
   private lastTickMs: number;
+  /** Wall ms at which tick() last found our own timers had run late (a freeze). */
+  private lastFreezeMs = Number.NEGATIVE_INFINITY;
   private leaving = false;
   /** Wall ms of the last heartbeat from any other live member; undefined if never. */
   lastPeerContactMs: number | undefined;
@@ -278,6 +285,7 @@ export class Membership {
       // Our own timers ran late: silence we measured is ours, not theirs. Raise our
       // incarnation (others may have declared us dead) and give everyone a fresh start.
       this.counters.freezesDetected++;
+      this.lastFreezeMs = now;
       this.raiseIncarnation();
       for (const m of this.members.values()) {
         if (RING_STATES.has(m.state)) m.lastHeardMs = now;
@@ -566,15 +574,32 @@ export class Membership {
     // pruning (both ends agree it is not a neighbour), and its neighbours watch it.
     if (!this.wantsConnection(m)) return;
     const now = this.host.nowMs();
+    if (this.recoveringFromFreeze(now)) {
+      // While we were stopped, peers pinged us in vain and closed their connections: the
+      // drops we see on waking are news about us, not about them (Lifeguard's local health).
+      // Reconnect instead of accusing; one that really died meanwhile still falls silent and
+      // is suspected after suspectAfterMs.
+      this.ensureConnected(m);
+      return;
+    }
     if (m.state === 'alive') this.transition(m, 'suspect', now);
     this.probe(m, now);
   }
 
-  /** Dials a member whose connection dropped: refused or timed out means it is gone. */
+  /** Our own timers ran late just now: tick() found a freeze less than suspectAfterMs ago, or
+   *  has not run for longer than that (the drops arrived before the overdue tick). */
+  private recoveringFromFreeze(now: number): boolean {
+    return (
+      now - this.lastFreezeMs < this.config.suspectAfterMs ||
+      now - this.lastTickMs > this.config.suspectAfterMs
+    );
+  }
+
+  /** Dials a member whose connection dropped: every address refused or timed out means it is
+   *  gone (a killed process refuses at once on each). */
   private probe(m: MemberEntry, startedMs: number): void {
-    const address = m.p2pAddrs[0];
-    if (address === undefined) return;
-    this.host.dial(address, this.config.probeTimeoutMs).then(
+    if (m.p2pAddrs.length === 0) return;
+    this.dialMember(m, this.config.probeTimeoutMs).then(
       () => undefined,
       () => {
         this.counters.probesFailed++;
@@ -618,29 +643,74 @@ export class Membership {
     this.members.delete(m.nodeId);
     if (this.byPeer.get(m.peerId) === m.nodeId) this.byPeer.delete(m.peerId);
     this.memberBackoff.delete(m.nodeId);
+    this.workingAddress.delete(m.nodeId);
   }
 
-  /** Re-dials seeds and members we have no connection to, each with its own back-off. */
+  /** Re-dials seeds and members we have no connection to, each with its own back-off.
+   *  Members are dialled at their advertised addresses, so the mesh comes from membership:
+   *  seeds only bootstrap and re-join, and a formed cluster outlives all of them. */
   private redial(now: number): void {
     for (const seed of this.config.seeds) {
       if (!this.needsSeeds()) break;
+      if (this.selfSeeds.has(seed)) continue;
       const peer = this.seedPeers.get(seed);
       if (peer !== undefined && this.host.isConnected(peer)) continue;
-      if (this.selfAddrs().includes(seed)) continue;
+      if (isOwnAddress(seed, this.selfAddrs())) {
+        this.selfSeeds.add(seed);
+        continue;
+      }
       const backoff = this.backoffFor(this.seedBackoff, seed);
       if (!backoff.ready(now)) continue;
-      this.attemptDial(seed, backoff, now, (p) => this.seedPeers.set(seed, p));
+      this.attemptDial(
+        () => this.host.dial(seed, this.config.probeTimeoutMs),
+        1,
+        backoff,
+        now,
+        (p) => {
+          // The transport answers with our own id for an address that leads back to us (a
+          // host name, a NAT address): recognised once, never dialled again.
+          if (p === this.selfPeerId) this.selfSeeds.add(seed);
+          else this.seedPeers.set(seed, p);
+        },
+      );
     }
     for (const m of this.members.values()) {
       if (m.state === 'left' || this.host.isConnected(m.peerId) || !this.wantsConnection(m)) {
         continue;
       }
-      const address = m.p2pAddrs[0];
-      if (address === undefined) continue;
+      if (m.p2pAddrs.length === 0) continue;
       const backoff = this.backoffFor(this.memberBackoff, m.nodeId);
       if (!backoff.ready(now)) continue;
-      this.attemptDial(address, backoff, now);
+      this.attemptDial(
+        () => this.dialMember(m, this.config.probeTimeoutMs),
+        m.p2pAddrs.length,
+        backoff,
+        now,
+      );
     }
+  }
+
+  /**
+   * Tries `m`'s advertised addresses one after the other, each within `timeoutMs`, the one
+   * that worked last first; resolves at the first that reaches `m` itself. An address that
+   * leads elsewhere (another host's loopback, an interface only its own network reaches)
+   * counts as a failure and the next is tried. Rejects when none does.
+   */
+  private async dialMember(m: MemberView, timeoutMs: number): Promise<PeerId> {
+    let failure: unknown = new Error(`${m.nodeId} advertises no address`);
+    for (const address of dialOrder(m.p2pAddrs, this.workingAddress.get(m.nodeId))) {
+      try {
+        const peer = await this.host.dial(address, timeoutMs);
+        if (peer === m.peerId) {
+          this.workingAddress.set(m.nodeId, address);
+          return peer;
+        }
+        failure = new Error(`${address} reached ${peer}, not ${m.nodeId}`);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
   }
 
   private backoffFor(table: Map<string, Backoff>, key: string): Backoff {
@@ -652,14 +722,17 @@ export class Membership {
     return backoff;
   }
 
+  /** Runs `dial` (which tries `addresses` addresses, each within probeTimeoutMs) under
+   *  `backoff`: held while it runs, reset when it succeeds, pushed back when it fails. */
   private attemptDial(
-    address: string,
+    dial: () => Promise<PeerId>,
+    addresses: number,
     backoff: Backoff,
     now: number,
     onPeer?: (peer: PeerId) => void,
   ): void {
-    backoff.hold(now, this.config.probeTimeoutMs * 2);
-    this.host.dial(address, this.config.probeTimeoutMs).then(
+    backoff.hold(now, this.config.probeTimeoutMs * (addresses + 1));
+    dial().then(
       (peer) => {
         backoff.succeeded();
         onPeer?.(peer);
@@ -683,13 +756,24 @@ export class Membership {
     });
   }
 
-  /** Dials a newly learnt member so request/response protocols can reach it. */
+  /**
+   * Dials a member that just came up (new, or back from dead) so request/response protocols
+   * can reach it and gossip does not depend on whoever relayed its heartbeat. Hearing it is
+   * news that a path may be back (a healed partition), so a back-off grown while it was
+   * unreachable is reset instead of waited out (up to redialMaxMs); an attempt under way
+   * is left to finish.
+   */
   ensureConnected(m: MemberView): void {
-    if (this.host.isConnected(m.peerId) || m.state === 'left' || !this.wantsConnection(m)) return;
+    if (this.host.isConnected(m.peerId) || m.state === 'left' || m.p2pAddrs.length === 0) return;
+    if (!this.wantsConnection(m)) return;
+    const now = this.host.nowMs();
     const backoff = this.backoffFor(this.memberBackoff, m.nodeId);
-    const address = m.p2pAddrs[0];
-    if (address !== undefined && backoff.ready(this.host.nowMs())) {
-      this.attemptDial(address, backoff, this.host.nowMs());
-    }
+    if (backoff.attemptUnderWay(now)) return;
+    this.attemptDial(
+      () => this.dialMember(m, this.config.probeTimeoutMs),
+      m.p2pAddrs.length,
+      backoff,
+      now,
+    );
   }
 }

@@ -66,7 +66,9 @@ export interface Transport {
     options: RequestOptions,
   ): AsyncIterable<Uint8Array>;
 
-  /** Dials `host:port` (or the transport's own address form); resolves with the peer. */
+  /** Dials `host:port` (or the transport's own address form); resolves with the peer. An
+   *  address that leads back to this node resolves with this node's own `peerId` and opens
+   *  no connection (a transport that cannot tell may reject instead). */
   dial(address: string, options: { timeoutMs: number }): Promise<PeerId>;
   hangUp(peer: PeerId): Promise<void>;
   connectedPeers(): PeerId[];

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import { P2P_ADDRS_MAX } from '@roomring/protocol';
+import { parseAdvertiseAddress } from './address.js';
 import { parseClusterKey } from './cluster-key.js';
 import { InvalidConfigError } from './errors.js';
 
@@ -72,6 +74,13 @@ export interface Libp2pTransportInit {
   listenHost?: string;
   /** TCP port, 0 = ephemeral. @default 0 */
   listenPort?: number;
+  /** What this node tells other nodes to dial instead of its listen addresses, for a node
+   *  behind NAT or in a container whose interface addresses other hosts cannot reach:
+   *  `host:port` (a host name, an IPv4 or `[IPv6]` literal) or a `/ip4|ip6|dns/<host>/tcp/<port>`
+   *  multiaddr, at most P2P_ADDRS_MAX. When empty, a node advertises its listen addresses, a
+   *  wildcard one expanded to the interfaces' addresses, loopback only when there is no other.
+   *  @default [] */
+  advertiseAddresses?: readonly string[];
   /** Open connections (libp2p prunes past it). @default 64 */
   connectionsMax?: number;
   /** New inbound connections per second from one IP before refusing. @default 16 */
@@ -105,6 +114,8 @@ export interface Libp2pTransportConfig {
   readonly identitySeed: Uint8Array | undefined;
   readonly listenHost: string;
   readonly listenPort: number;
+  /** Multiaddr strings without a peer id; empty = the listen addresses. */
+  readonly advertiseAddresses: readonly string[];
   readonly connectionsMax: number;
   readonly inboundConnectionsPerHostPerSecondMax: number;
   readonly inboundStreamsPerProtocolMax: number;
@@ -155,6 +166,26 @@ function listenHost(value: string): string {
   return value;
 }
 
+function advertiseAddresses(value: readonly string[] | undefined): readonly string[] {
+  if (value === undefined) return Object.freeze([]);
+  if (!Array.isArray(value) || value.length > P2P_ADDRS_MAX) {
+    throw new InvalidConfigError(
+      `advertiseAddresses must be a list of at most ${P2P_ADDRS_MAX} addresses (P2P_ADDRS_MAX)`,
+    );
+  }
+  return Object.freeze(
+    value.map((address: unknown) => {
+      try {
+        return parseAdvertiseAddress(address as string).toString();
+      } catch (cause) {
+        throw new InvalidConfigError(`advertiseAddresses: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+    }),
+  );
+}
+
 /** Validates `init` against the documented bounds and fills in defaults. */
 export function resolveConfig(init: Libp2pTransportInit): Libp2pTransportConfig {
   if (init === null || typeof init !== 'object') throw new InvalidConfigError('init is required');
@@ -176,6 +207,7 @@ export function resolveConfig(init: Libp2pTransportInit): Libp2pTransportConfig 
     identitySeed,
     listenHost: listenHost(init.listenHost ?? d.listenHost),
     listenPort: integer('listenPort', init.listenPort ?? d.listenPort, 0, 65_535),
+    advertiseAddresses: advertiseAddresses(init.advertiseAddresses),
     connectionsMax: integer('connectionsMax', init.connectionsMax ?? d.connectionsMax, 1, 100_000),
     inboundConnectionsPerHostPerSecondMax: integer(
       'inboundConnectionsPerHostPerSecondMax',

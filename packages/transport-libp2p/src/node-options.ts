@@ -9,8 +9,9 @@ import { type Identify, identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
+import { P2P_ADDRS_MAX } from '@roomring/protocol';
 import type { Libp2pOptions } from 'libp2p';
-import { listenMultiaddr } from './address.js';
+import { listenMultiaddr, routableFirst } from './address.js';
 import { gossipOptions } from './gossip-options.js';
 import type { Libp2pTransportConfig } from './init.js';
 
@@ -57,7 +58,18 @@ export function nodeOptions(
       denyOutboundEncryptedConnection: deny,
     },
     start: false,
-    addresses: { listen: [listenMultiaddr(config.listenHost, config.listenPort)] },
+    // What identify tells peers (their libp2p dials by peer id use it) matches what
+    // listenAddresses() puts in heartbeats: the advertised addresses, or routable ones first.
+    addresses:
+      config.advertiseAddresses.length > 0
+        ? {
+            listen: [listenMultiaddr(config.listenHost, config.listenPort)],
+            announce: [...config.advertiseAddresses],
+          }
+        : {
+            listen: [listenMultiaddr(config.listenHost, config.listenPort)],
+            announceFilter: (addresses) => routableFirst(addresses, P2P_ADDRS_MAX),
+          },
     transports: [
       tcp({
         // Socket-level backstop above libp2p's own connection limit.

@@ -5,8 +5,9 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import type { Libp2p, PeerId as Libp2pPeerId } from '@libp2p/interface';
+import type { Libp2p, PeerId as Libp2pPeerId, Listener } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import type {
   GossipMessage,
   GossipVerdict,
@@ -16,8 +17,9 @@ import type {
   Transport,
   TransportListener,
 } from '@roomring/core';
+import { P2P_ADDRS_MAX } from '@roomring/protocol';
 import { createLibp2p } from 'libp2p';
-import { parseDialAddress } from './address.js';
+import { parseDialAddress, routableFirst } from './address.js';
 import {
   InvalidConfigError,
   MessageTooLargeError,
@@ -66,6 +68,9 @@ export interface Libp2pTransport extends Transport {
 
 interface Running {
   readonly node: Libp2p<Services>;
+  /** The transport listeners, whose addresses are read on every `listenAddresses()` call: a
+   *  wildcard listener's follow the interfaces as they come and go. */
+  readonly listeners: ReadonlySet<Listener>;
   readonly stop: AbortController;
   readonly stopWatchdog: () => void;
   readonly requestContext: RequestContext;
@@ -124,12 +129,16 @@ class Libp2pTransportImpl implements Libp2pTransport {
     const node = await createLibp2p<Services>(
       nodeOptions(this.config, this.privateKey, (peer) => this.blocked.has(peer)),
     );
+    const listeners = new Set<Listener>();
+    node.addEventListener('transport:listening', (event) => listeners.add(event.detail));
+    node.addEventListener('transport:close', (event) => listeners.delete(event.detail));
     const stop = new AbortController();
     // One listener per pending request and per active response, both bounded
     // (requestsPendingMax, inboundStreamsPerProtocolMax per protocol): not a leak.
     setMaxListeners(Number.POSITIVE_INFINITY, stop.signal);
     const running: Running = {
       node,
+      listeners,
       stop,
       stopWatchdog: watchGossipLinks(node, this.counters),
       requestContext: {
@@ -205,8 +214,22 @@ class Libp2pTransportImpl implements Libp2pTransport {
     }
   }
 
+  /** The advertised addresses if configured, else the listen addresses with routable ones
+   *  first and loopback only when there is no other (`routableFirst`), each with our peer id.
+   *  Not libp2p's `getMultiaddrs()`: it leaves out a public interface address until AutoNAT
+   *  (which we do not run) has confirmed it, so a node with a public IP would advertise only
+   *  its loopback. At most P2P_ADDRS_MAX, the most a heartbeat carries. */
   listenAddresses(): string[] {
-    return this.running?.node.getMultiaddrs().map((address) => address.toString()) ?? [];
+    const running = this.running;
+    if (running === undefined) return [];
+    const addresses =
+      this.config.advertiseAddresses.length > 0
+        ? this.config.advertiseAddresses.map((address) => multiaddr(address))
+        : routableFirst(
+            [...running.listeners].flatMap((listener) => listener.getAddrs()),
+            P2P_ADDRS_MAX,
+          );
+    return addresses.map((address) => `${address.toString()}/p2p/${this.peerId}`);
   }
 
   // -- gossip -------------------------------------------------------------------------------
@@ -351,6 +374,10 @@ class Libp2pTransportImpl implements Libp2pTransport {
 
   // -- connections --------------------------------------------------------------------------
 
+  /** Resolves with the peer at `address`; with this node's own peer id, without a
+   *  connection, when the address leads back to this node (libp2p sees it before dialling
+   *  for a multiaddr with our id, after the handshake for `host:port`), so a seed list that
+   *  names this node is recognised instead of failing on every try. */
   async dial(address: string, options: { timeoutMs: number }): Promise<PeerId> {
     const running = this.current();
     const target = parseDialAddress(address);
@@ -363,6 +390,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
       return connection.remotePeer.toString();
     } catch (error) {
       if (running.stop.signal.aborted) throw running.stop.signal.reason;
+      if (isSelfDial(error)) return this.peerId;
       const why = signal.aborted ? `timed out after ${options.timeoutMs} ms` : String(error);
       throw new PeerUnreachableError(`cannot dial ${address}: ${why}`, { cause: error });
     }
@@ -396,6 +424,16 @@ class Libp2pTransportImpl implements Libp2pTransport {
   metrics(): Libp2pTransportMetrics {
     return { ...this.counters, peersConnected: this.connectedPeers().length };
   }
+}
+
+/** libp2p refuses a dial that reaches this node with `InvalidPeerIdError('Can not dial
+ *  self')` (connection manager and upgrader alike); it has no error class of its own. */
+function isSelfDial(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'InvalidPeerIdError' &&
+    /can ?not dial self/i.test(error.message)
+  );
 }
 
 /**

@@ -18,6 +18,7 @@
  * load.ts touches process, stdin/stdout and files. Pure helpers (PRNG, name choice,
  * schedule maths, percentiles, config and command parsing) are exported for unit tests.
  */
+import { BlockList } from 'node:net';
 import {
   createRoomringClient,
   type FetchLike,
@@ -36,7 +37,8 @@ export type LoadMode = 'at-once' | 'policy';
 export interface RegionLoadConfig {
   /** Region name, e.g. `us-east`; trusted config, unique. */
   name: string;
-  /** The region's API root, e.g. `http://127.0.0.1:7880`; must be on 127.0.0.1. */
+  /** The region's API root, e.g. `http://127.0.0.1:7880`; on 127.0.0.1, or on a host of
+   *  @roomring/hosts (198.18.0.0/15). */
   url: string;
   /** Calls started per second by this region's clients (open loop). */
   ratePerSec: number;
@@ -421,10 +423,17 @@ function nonEmpty(o: Record<string, unknown>, path: string, key: string, maxChar
   return v;
 }
 
+/** Where the load may go: this machine, and the benchmarking range (RFC 2544) that only the
+ *  network namespaces of @roomring/hosts use (`bench:incident -- --hosts`). */
+const LOAD_TARGETS = new BlockList();
+LOAD_TARGETS.addAddress('127.0.0.1', 'ipv4');
+LOAD_TARGETS.addSubnet('198.18.0.0', 15, 'ipv4');
+
 /**
- * `http://127.0.0.1:port[/prefix]` without a trailing slash (the form packages/client
+ * `http://<address>:port[/prefix]` without a trailing slash (the form packages/client
  * normalises its baseUrl to, so the policy-mode fetch wrapper can swap the prefix). Only
- * 127.0.0.1: this tool generates overload and must never aim it at another address.
+ * 127.0.0.1 or 198.18.0.0/15 (the hosts harness): this tool generates overload and must never
+ * aim it at another address.
  */
 export function normaliseRegionUrl(raw: string, path: string): string {
   let url: URL;
@@ -433,8 +442,14 @@ export function normaliseRegionUrl(raw: string, path: string): string {
   } catch {
     throw new LoadConfigError(`${path}url is not a URL`);
   }
-  if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') {
-    throw new LoadConfigError(`${path}url must be http://127.0.0.1:<port>, got ${raw}`);
+  if (
+    url.protocol !== 'http:' ||
+    !/^\d+\.\d+\.\d+\.\d+$/.test(url.hostname) ||
+    !LOAD_TARGETS.check(url.hostname, 'ipv4')
+  ) {
+    throw new LoadConfigError(
+      `${path}url must be http://127.0.0.1:<port> or a 198.18.0.0/15 host, got ${raw}`,
+    );
   }
   if (url.search !== '' || url.hash !== '') {
     throw new LoadConfigError(`${path}url must have no query or fragment`);

@@ -22,6 +22,12 @@
  * Recorded per second (from the load generator, and the baseline servers' /stats): calls
  * started, attempts, successes, failures, timeouts, p50/p99, database queries; at the end, the
  * acknowledged new rooms that no surviving replica (or the database) holds.
+ *
+ * `--hosts` (`pnpm bench:incident -- --hosts`, suite `incident-hosts`): roomring's three
+ * regions run as three hosts of @roomring/hosts (network namespaces, the built server with
+ * the production flags and profile lan) instead of three processes on 127.0.0.1; the load
+ * generator calls them over their management links. Same runs, same report, in its own
+ * section and charts (docs/img/incident-hosts-*.svg).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,10 +36,11 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type LocalNode, startLocalCluster, stopLocalCluster } from '@roomring/cli';
+import { createHostCluster, type HostCluster, hostsUnavailableReason } from '@roomring/hosts';
 import pg from 'pg';
 import { ensureSchema, seedRooms } from '../baselines/index.js';
 import { renderLineChart } from '../chart.js';
-import { atMost, type BenchResult, formatNumber } from '../harness.js';
+import { atMost, type BenchResult, formatNumber, type SuiteOptions } from '../harness.js';
 import { ensureTools, type ServiceHandle, startPostgres } from '../infra/services.js';
 import {
   BENCH_API_KEY,
@@ -48,7 +55,6 @@ import {
 } from '../processes.js';
 import type { DoneStats, LoadConfig, SecondStats } from './load-core.js';
 
-const SUITE = 'incident';
 const REGIONS = ['us-east', 'us-west', 'eu-central'] as const;
 const FAILED = 'us-east';
 const TAKEOVER = 'us-west';
@@ -234,7 +240,16 @@ async function lostOnSurvivors(
   const names = [...acked.keys()];
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
   for (;;) {
-    const held = await Promise.all(survivors.map((url) => listSids(url, token, names)));
+    let held: Map<string, string>[];
+    try {
+      held = await Promise.all(survivors.map((url) => listSids(url, token, names)));
+    } catch (error) {
+      // A survivor still shedding the run's backlog (429/503) answers later; past the
+      // deadline the error stands.
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
     const lost = names.filter((n) => !held.some((h) => h.get(n) === acked.get(n))).length;
     const partial = names.filter((n) => !held.every((h) => h.get(n) === acked.get(n))).length;
     if (partial === 0 || Date.now() > deadline) return lost;
@@ -288,19 +303,70 @@ function summarize(
   };
 }
 
-async function runRoomring(mode: Mode, dir: string, seed: number): Promise<IncidentRun> {
-  const token = benchToken();
-  let nodes: LocalNode[] = [];
+/** roomring's nodes for one run: processes on 127.0.0.1, or hosts of @roomring/hosts. */
+interface RoomringNodes {
+  /** Region -> the URL its clients call. */
+  urls: Map<string, string>;
+  killFailedRegion(): void;
+  stop(): Promise<void>;
+}
+
+async function localNodes(): Promise<RoomringNodes> {
+  const nodes: LocalNode[] = await startLocalCluster({
+    regions: REGIONS,
+    nodesPerRegion: 1,
+    basePort: ROOMRING_HTTP_PORT,
+    p2pBasePort: ROOMRING_P2P_PORT,
+    fromSource: false,
+    log,
+  });
+  return {
+    urls: new Map(nodes.map((n) => [n.region, n.url])),
+    killFailedRegion: () => {
+      for (const n of nodes.filter((node) => node.region === FAILED)) n.process.kill('SIGKILL');
+    },
+    stop: () => stopLocalCluster(nodes),
+  };
+}
+
+async function hostNodes(): Promise<RoomringNodes> {
+  // One host per region, the first every host's seed; the bench's key pair, so the load
+  // generator's tokens work as against the local cluster.
+  const cluster: HostCluster = await createHostCluster({
+    hosts: REGIONS.map((region) => ({ nodeId: `${region}-1`, region })),
+    apiKey: BENCH_API_KEY,
+    apiSecret: BENCH_API_SECRET,
+    log,
+  });
   try {
-    nodes = await startLocalCluster({
-      regions: REGIONS,
-      nodesPerRegion: 1,
-      basePort: ROOMRING_HTTP_PORT,
-      p2pBasePort: ROOMRING_P2P_PORT,
-      fromSource: false,
-      log,
-    });
-    const urls = new Map(nodes.map((n) => [n.region, n.url]));
+    // Every node connected to every other before the fill, as the local cluster's /readyz.
+    await cluster.untilFullMesh(30_000);
+  } catch (error) {
+    await cluster.destroy();
+    throw error;
+  }
+  return {
+    urls: new Map(cluster.hosts.map((h) => [h.region, h.url])),
+    killFailedRegion: () => {
+      for (const h of cluster.hosts.filter((host) => host.region === FAILED)) {
+        cluster.kill(h.nodeId).catch((error: unknown) => log(`kill of ${h.nodeId}: ${error}`));
+      }
+    },
+    stop: () => cluster.destroy(),
+  };
+}
+
+async function runRoomring(
+  mode: Mode,
+  dir: string,
+  seed: number,
+  options: SuiteOptions,
+): Promise<IncidentRun> {
+  const token = benchToken();
+  let nodes: RoomringNodes | undefined;
+  try {
+    nodes = options.hosts ? await hostNodes() : await localNodes();
+    const { urls } = nodes;
     log(`roomring/${mode}: creating the regions' rooms`);
     await Promise.all(
       REGIONS.map((r) => fillRooms(urls.get(r)!, token, roomNames(`${r}-room-`, EXISTING[r]))),
@@ -308,22 +374,15 @@ async function runRoomring(mode: Mode, dir: string, seed: number): Promise<Incid
     const ackedPath = join(dir, `acked-roomring-${mode}.tsv`);
     const { seconds, done } = await drive(
       loadConfig(mode, urls, ackedPath, seed),
-      {
-        kill: () => {
-          for (const n of nodes.filter((node) => node.region === FAILED)) {
-            n.process.kill('SIGKILL');
-          }
-        },
-        dbQueries: async () => 0,
-      },
+      { kill: () => nodes?.killFailedRegion(), dbQueries: async () => 0 },
       dir,
     );
-    const survivors = nodes.filter((n) => n.region !== FAILED).map((n) => n.url);
+    const survivors = REGIONS.filter((r) => r !== FAILED).map((r) => urls.get(r)!);
     const acked = readAcked(ackedPath);
     const lost = await lostOnSurvivors(survivors, acked);
     return summarize('roomring', mode, seconds, done, lost, acked.size);
   } finally {
-    await stopLocalCluster(nodes);
+    await nodes?.stop();
   }
 }
 
@@ -469,13 +528,13 @@ function runLabel(run: IncidentRun): string {
   return `${LABEL[run.design]}, ${MODE_LABEL[run.mode]}`;
 }
 
-function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
+function resultsOf(suite: string, run: IncidentRun, f: RunFigures): BenchResult[] {
   const name = (what: string) => `${runLabel(run)}: ${what}`;
   const target = run.design === 'roomring';
   const pct = (v: number) => v * 100;
   return [
     {
-      suite: SUITE,
+      suite,
       name: name('p99 of successful calls, whole run'),
       value: run.p99Ms ?? 0,
       unit: 'ms',
@@ -483,7 +542,7 @@ function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
       note: `p50 ${formatNumber(run.p50Ms ?? 0)} ms; p99 of calls after the kill ${formatNumber(run.p99AfterKillMs ?? 0)} ms`,
     },
     {
-      suite: SUITE,
+      suite,
       name: name('worst per-second p99'),
       value: f.p99WorstMs,
       unit: 'ms',
@@ -491,7 +550,7 @@ function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
       note: `median second after the kill: ${formatNumber(f.p99MedianAfterKillMs)} ms`,
     },
     {
-      suite: SUITE,
+      suite,
       name: name('calls failed or timed out'),
       value: pct(f.errorRate),
       unit: '%',
@@ -499,7 +558,7 @@ function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
       note: `${formatNumber(run.failed)} failed, ${formatNumber(run.timedOut)} timed out, ${formatNumber(run.shed)} not started (client full) of ${formatNumber(run.calls)} calls`,
     },
     {
-      suite: SUITE,
+      suite,
       name: name('retry amplification (attempts per call)'),
       value: f.amplification,
       unit: 'x',
@@ -507,7 +566,7 @@ function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
       note: `${formatNumber(f.amplificationAfterKill)}x for calls started after the kill`,
     },
     {
-      suite: SUITE,
+      suite,
       name: name('database queries'),
       value: run.dbQueries,
       unit: 'queries',
@@ -518,7 +577,7 @@ function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
           : `${formatNumber(f.dbQueriesAfterKill)} after the kill`,
     },
     {
-      suite: SUITE,
+      suite,
       name: name('back to steady state after the kill'),
       value: f.recoveryS ?? DURATION_S - KILL_AT_S,
       unit: 's',
@@ -529,7 +588,7 @@ function resultsOf(run: IncidentRun, f: RunFigures): BenchResult[] {
           : `then ${STEADY_WINDOW_S} s in a row with no failure and p99 <= ${P99_TARGET_MS} ms`,
     },
     {
-      suite: SUITE,
+      suite,
       name: name('acknowledged new rooms lost'),
       value: run.lostAcked,
       unit: 'rooms',
@@ -583,7 +642,7 @@ const CHARTS: readonly ChartSpec[] = [
   },
 ];
 
-function writeCharts(runs: readonly IncidentRun[], imgDir: string): string[] {
+function writeCharts(runs: readonly IncidentRun[], imgDir: string, prefix: string): string[] {
   mkdirSync(imgDir, { recursive: true });
   const lines: string[] = [];
   for (const chart of CHARTS) {
@@ -602,14 +661,21 @@ function writeCharts(runs: readonly IncidentRun[], imgDir: string): string[] {
           points: run.seconds.map((s) => [s.t, chart.value(s)] as const),
         })),
     });
-    writeFileSync(join(imgDir, chart.file), svg);
-    lines.push(`![${chart.title}](img/${chart.file})`, '');
+    const file = chart.file.replace(/^incident-/, `${prefix}-`);
+    writeFileSync(join(imgDir, file), svg);
+    lines.push(`![${chart.title}](img/${file})`, '');
   }
   return lines;
 }
 
-function describe(runs: readonly IncidentRun[]): string[] {
+function describe(runs: readonly IncidentRun[], options: SuiteOptions): string[] {
   const lines = [
+    ...(options.hosts
+      ? [
+          'roomring runs on real hosts here: one network namespace per region (@roomring/hosts), each running the built server with the production flags (`--http-host 0.0.0.0 --advertise-url`, `--p2p-host 0.0.0.0`, one seed address, profile lan, `--min-acks 1`); the load generator calls each over its management link. The baseline is unchanged (its regions share one database on 127.0.0.1).',
+          '',
+        ]
+      : []),
     `Setup: 3 regions (${REGIONS.map((r) => `${r} ${formatNumber(RATE[r])} calls/s`).join(', ')}),`,
     `${(1 - NEW_FRACTION) * 100}% of calls for existing rooms (${REGIONS.map((r) => `${formatNumber(EXISTING[r])} in ${r}`).join(', ')}), ${NEW_FRACTION * 100}% new rooms.`,
     `Each run starts after ${WARMUP_S} s of unrecorded load at the same rates. At t=${KILL_AT_S} s every server of ${FAILED} gets SIGKILL and its clients call ${TAKEOVER} from then on; the load runs ${DURATION_S} s.`,
@@ -642,9 +708,16 @@ function selected(design: Design, mode: Mode): boolean {
 }
 
 const reportDir = join(here, '..', '..', '..', '..', 'docs');
-const seriesPath = join(here, '..', '..', 'results', 'incident-series.json');
+const resultsDir = join(here, '..', '..', 'results');
 
-export async function run(): Promise<{ results: BenchResult[]; markdown: string[] }> {
+export async function run(
+  options: SuiteOptions = { hosts: false },
+): Promise<{ results: BenchResult[]; markdown: string[] }> {
+  const suite = options.hosts ? 'incident-hosts' : 'incident';
+  if (options.hosts) {
+    const why = hostsUnavailableReason();
+    if (why !== undefined) throw new Error(`--hosts cannot run here: ${why}`);
+  }
   await ensureTools(['postgres'], log);
   const dir = mkdtempSync(join(tmpdir(), 'roomring-incident-'));
   const db = await startPostgres({ log });
@@ -663,7 +736,7 @@ export async function run(): Promise<{ results: BenchResult[]; markdown: string[
         log(`${design}, ${MODE_LABEL[mode]}: ${DURATION_S} s of load, kill at ${KILL_AT_S} s`);
         const result =
           design === 'roomring'
-            ? await runRoomring(mode, dir, seed)
+            ? await runRoomring(mode, dir, seed, options)
             : await runBaseline(mode, dir, seed, db);
         runs.push(result);
         const f = figures(result);
@@ -672,9 +745,12 @@ export async function run(): Promise<{ results: BenchResult[]; markdown: string[
         );
       }
     }
-    writeFileSync(seriesPath, `${JSON.stringify(runs, null, 1)}\n`);
-    const results = runs.flatMap((r) => resultsOf(r, figures(r)));
-    const markdown = [...describe(runs), ...writeCharts(runs, join(reportDir, 'img'))];
+    writeFileSync(join(resultsDir, `${suite}-series.json`), `${JSON.stringify(runs, null, 1)}\n`);
+    const results = runs.flatMap((r) => resultsOf(suite, r, figures(r)));
+    const markdown = [
+      ...describe(runs, options),
+      ...writeCharts(runs, join(reportDir, 'img'), suite),
+    ];
     return { results, markdown };
   } finally {
     await db.stop();
