@@ -70,9 +70,9 @@ export interface NodeOptions {
    *  connections, heartbeats published every heartbeatIntervalMs x ceil(N / meshFullMax),
    *  and failure detection by the neighbours. @default 32 */
   meshFullMax: number;
-  /** Connections each node dials past meshFullMax (it also accepts those dialled to it, so
-   *  ~2 x this are open). More: more paths for gossip, more pings per interval.
-   *  @default 8 */
+  /** Connections each node keeps past meshFullMax, on average: its 2 ring neighbours and
+   *  meshDegree - 2 chords (mesh.ts). More: more paths for gossip and a smaller diameter,
+   *  more pings per interval. @default 8 */
   meshDegree: number;
 
   // --- replication (DESIGN.md section 7, docs/protocol/replication.md)
