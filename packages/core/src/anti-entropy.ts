@@ -46,6 +46,17 @@ const PULL_FRAMES_MAX = 65_536;
  *  (it was repaired through another peer or by gossip). */
 const DIFFERING_FORGET_INTERVALS = 4;
 
+/**
+ * How long a held bucket must have been seen differing before it is compared: gossip on the
+ * wire lands in milliseconds (flush + a hop), within a second under a sustained fill, so a
+ * difference still there after this is a real loss. At most one sync interval.
+ */
+const DIFFERING_SETTLE_MS = 1_000;
+
+export function differingSettleMs(config: Pick<NodeConfig, 'syncIntervalMs'>): number {
+  return Math.min(config.syncIntervalMs, DIFFERING_SETTLE_MS);
+}
+
 /** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB. */
 const BUCKETS_PER_REQUEST_MAX = 1_024;
 
@@ -405,8 +416,9 @@ export class AntiEntropy {
       // A bucket that differs now but did not a moment ago is most likely just waiting for
       // gossip already on the wire; comparing it now would re-read (and under a sustained
       // write load, keep re-reading) summaries gossip is about to make equal. So a held
-      // bucket is repaired once it has been seen differing for one sync interval, with any
-      // peers; buckets this node holds nothing of are pulled at once. (Requiring it to differ
+      // bucket is repaired once it has been seen differing for differingSettleMs (1 s at
+      // most), with any peers; buckets this node holds nothing of are pulled at once. A
+      // session that deferred buckets is followed by another one then (the registry). (Requiring it to differ
       // in two sessions in a row, as before, starved a record half the peers lacked: random
       // peers alternated between having it and not. Found by the swarm, seed 77.)
       const settled = this.settledDifferences(buckets);
@@ -439,7 +451,7 @@ export class AntiEntropy {
       if (seen === undefined) this.differing.set(bucket, { sinceMs: now, lastMs: now });
       else {
         seen.lastMs = now;
-        if (now - seen.sinceMs >= this.config.syncIntervalMs) settled.add(bucket);
+        if (now - seen.sinceMs >= differingSettleMs(this.config)) settled.add(bucket);
       }
     }
     const forgetBefore = now - DIFFERING_FORGET_INTERVALS * this.config.syncIntervalMs;
