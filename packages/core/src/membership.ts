@@ -138,6 +138,8 @@ export class Membership {
   /** nodeId -> the advertised address that last reached it, tried first next time. */
   private readonly workingAddress = new Map<string, string>();
   private heartbeatSeq = 0;
+  /** ringSize(), while no member's state changed. */
+  private ringCount: number | undefined;
   /** Wall ms of our last gossip heartbeat (large clusters publish less often than they tick). */
   private lastPublishMs = Number.NEGATIVE_INFINITY;
   /** Large clusters: the members this node dials (mesh.ts); undefined = everyone. */
@@ -222,11 +224,16 @@ export class Membership {
     return this.pruned.delete(peer);
   }
 
-  /** Members on the rings, self included: what the large-cluster policy counts. */
+  /** Members on the rings, self included: what the large-cluster policy counts. Cached: a
+   *  notice or heartbeat asks for it, and each reaches every node (O(N) each at 1,000 nodes
+   *  was the simulator's top cost); every state change clears it. */
   ringSize(): number {
-    let count = 1;
-    for (const m of this.members.values()) if (RING_STATES.has(m.state)) count++;
-    return count;
+    if (this.ringCount === undefined) {
+      let count = 1;
+      for (const m of this.members.values()) if (RING_STATES.has(m.state)) count++;
+      this.ringCount = count;
+    }
+    return this.ringCount;
   }
 
   /** Whether this node should hold a connection to `m`: everyone in a small cluster, its
@@ -393,6 +400,7 @@ export class Membership {
         lastDeathNoticeMs: 0,
       };
       this.members.set(hb.nodeId, m);
+      this.ringCount = undefined;
       this.byPeer.set(origin, hb.nodeId);
       this.heardFromPeer(now);
       this.host.changed(m, m.state === 'left' ? 'left' : 'up');
@@ -486,6 +494,7 @@ export class Membership {
       lastDeathNoticeMs: 0,
     };
     this.members.set(hb.nodeId, m);
+    this.ringCount = undefined;
     this.byPeer.set(peer, hb.nodeId);
     this.counters.membersRelayed++;
     this.host.changed(m, 'up');
@@ -622,6 +631,7 @@ export class Membership {
     if (m.state === state) return;
     const wasInRing = RING_STATES.has(m.state);
     m.state = state;
+    this.ringCount = undefined;
     m.stateSinceMs = now;
     if (state !== 'suspect') this.adoptedSuspicions.delete(m.nodeId);
     if (announce && (state === 'dead' || state === 'suspect')) {
@@ -641,6 +651,7 @@ export class Membership {
 
   private forget(m: MemberEntry): void {
     this.members.delete(m.nodeId);
+    this.ringCount = undefined;
     if (this.byPeer.get(m.peerId) === m.nodeId) this.byPeer.delete(m.peerId);
     this.memberBackoff.delete(m.nodeId);
     this.workingAddress.delete(m.nodeId);
