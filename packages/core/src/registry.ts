@@ -248,7 +248,7 @@ export class RegistryCore {
     this.antiEntropy.register();
     this.writePath.register();
     this.transport.handle(PING_PROTOCOL, (frame, from) => this.answerPing(frame, from));
-    this.transport.handle(MEMBERS_PROTOCOL, () => this.memberList());
+    this.transport.handle(MEMBERS_PROTOCOL, (frame, from) => this.memberList(frame, from));
     await this.transport.start();
     for (const peer of this.transport.connectedPeers()) this.connected.add(peer);
     // An empty store: its history starts now (a peer's older one is adopted by a full pull).
@@ -789,8 +789,21 @@ export class RegistryCore {
     }
   }
 
-  /** Every member this node knows on the rings, itself first, one member-entry per frame. */
-  private async *memberList(): AsyncGenerator<Uint8Array> {
+  /** Every member this node knows on the rings, itself first, one member-entry per frame.
+   *  The request is the asker's heartbeat, taken as a membership message from it. */
+  private async *memberList(request: Uint8Array, from: PeerId): AsyncGenerator<Uint8Array> {
+    const decoded = decodeMessage(request);
+    if (!decoded.ok || decoded.message.type !== 'heartbeat') {
+      this.gossipCounters.membershipRejected++;
+      yield encodeMessage({
+        type: 'rpc-error',
+        requestId: 0,
+        code: 'bad-request',
+        message: 'expected a heartbeat',
+      });
+      return;
+    }
+    this.membershipMessage(request, from);
     const stamp = this.store.hlc.now();
     yield encodeMessage({
       type: 'member-entry',
@@ -824,7 +837,8 @@ export class RegistryCore {
   /** Learns the members `peer` knows (a node that just joined, or knows no one alive). */
   private async fetchMembers(peer: PeerId): Promise<void> {
     this.gossipCounters.memberListsFetched++;
-    for await (const frame of this.transport.request(peer, MEMBERS_PROTOCOL, new Uint8Array(0), {
+    const request = encodeMessage(this.membership.selfHeartbeat());
+    for await (const frame of this.transport.request(peer, MEMBERS_PROTOCOL, request, {
       timeoutMs: this.config.syncTimeoutMs,
       framesMax: this.config.membersMax + 1,
     })) {
