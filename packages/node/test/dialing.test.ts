@@ -149,3 +149,39 @@ describe('members', { timeout: 30_000 }, () => {
     expect(alive(b).map((m) => m.nodeId)).toEqual(['c']);
   });
 });
+
+describe('large clusters on real libp2p', { timeout: 60_000 }, () => {
+  it('a joining node gets the member list from its seed; pruning keeps only mesh neighbours', async () => {
+    // meshFullMax 3 makes 6 nodes a "large" cluster (docs/protocol/membership.md).
+    const large = { meshFullMax: 3, meshDegree: 3 };
+    const seed = await start('l0', large);
+    const seedAddress = seed.p2p.listenAddresses()[0]!;
+    const others: RegistryNode[] = [];
+    for (let i = 1; i < 6; i++)
+      others.push(await start(`l${i}`, { ...large, seeds: [seedAddress] }));
+    const all = [seed, ...others];
+    await eventually(
+      async () => all.every((n) => alive(n).length === 5) || undefined,
+      30_000,
+      'every node sees the 5 others alive',
+    );
+    // The later joiners learnt members from a list over /roomring/members/1.
+    const relayed = others.reduce((sum, n) => sum + membership(n).membersRelayed, 0);
+    expect(relayed).toBeGreaterThan(0);
+    // Links to non-neighbours are closed, and the mesh stays: every node keeps fewer than 5
+    // connections after a few ticks, and still sees every member alive.
+    await ticks(seed, 20);
+    expect(all.reduce((sum, n) => sum + membership(n).connectionsPruned, 0)).toBeGreaterThan(0);
+    const connections = all.map((n) => n.p2p.connectedPeers().length);
+    expect(Math.min(...connections)).toBeGreaterThanOrEqual(2);
+    expect(connections.reduce((a, b) => a + b, 0)).toBeLessThan(6 * 5);
+    expect(all.every((n) => alive(n).length === 5)).toBe(true);
+    // A write made anywhere reaches everyone over the partial mesh.
+    await seed.createRoom({ name: 'over-the-mesh' });
+    await eventually(
+      async () => all.every((n) => n.getRoom('over-the-mesh')) || undefined,
+      10_000,
+      'the room everywhere',
+    );
+  });
+});
