@@ -44,6 +44,18 @@ const SUITES: Suite[] = [
     load: () => import('./hosts.js'),
   },
   {
+    name: 'scale',
+    title: 'Scale (simulated): per-node cost and write spread against cluster size',
+    load: async () => ({ run: (await import('./simulated.js')).runScale }),
+    onRequest: true,
+  },
+  {
+    name: 'swarm',
+    title: 'Swarm: the randomized fault simulator',
+    load: async () => ({ run: (await import('./simulated.js')).runSwarm }),
+    onRequest: true,
+  },
+  {
     name: 'http',
     title: 'HTTP: CreateRoom under wrk, roomring and the database-backed baselines',
     load: () => import('./http.js'),

@@ -11,6 +11,7 @@
  * holds it (virtual ms), spaced so they do not overlap. Prints one JSON line per N and a
  * Markdown table.
  */
+import { writeFileSync } from 'node:fs';
 import type { NodeOptions } from '@roomring/core';
 import { createSimCluster, type SimCluster } from '../cluster.js';
 
@@ -20,9 +21,11 @@ interface Args {
   writes: number;
   seed: number;
   options: Partial<NodeOptions>;
+  /** Writes the rows as JSON to this file (pnpm bench -- --suite scale). */
+  json: string | undefined;
 }
 
-interface Row {
+export interface ScaleRow {
   nodes: number;
   /** Sent per node per second, by kind and topic or protocol (each hop counted once). */
   channels: Record<string, { messagesPerNodePerS: number; bytesPerNodePerS: number }>;
@@ -44,6 +47,7 @@ function parseArgs(argv: readonly string[]): Args {
     writes: 5,
     seed: 1,
     options: {},
+    json: undefined,
   };
   const list = argv.filter((a) => a !== '--');
   for (let i = 0; i < list.length; i++) {
@@ -54,6 +58,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--window-ms') args.windowMs = Number(value);
     else if (flag === '--writes') args.writes = Number(value);
     else if (flag === '--seed') args.seed = Number(value);
+    else if (flag === '--json') args.json = value;
     else if (flag === '--option') {
       const [key, raw] = value.split('=');
       (args.options as Record<string, number>)[key!] = Number(raw);
@@ -68,7 +73,7 @@ function everyoneAlive(c: SimCluster, n: number): boolean {
     .every((node) => node.members().filter((m) => m.state === 'alive').length === n);
 }
 
-async function measure(n: number, args: Args): Promise<Row> {
+async function measure(n: number, args: Args): Promise<ScaleRow> {
   const started = Date.now();
   const nodes = Array.from({ length: n }, (_, i) => ({
     nodeId: `n${i}`,
@@ -151,11 +156,13 @@ async function measure(n: number, args: Args): Promise<Row> {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const rows: Row[] = [];
+const rows: ScaleRow[] = [];
 for (const n of args.nodes) {
   const row = await measure(n, args);
   rows.push(row);
   console.log(JSON.stringify(row));
+  // Written after every size, so a long run's finished sizes survive an interruption.
+  if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify(rows, null, 2)}\n`);
 }
 console.log('');
 console.log(

@@ -9,6 +9,7 @@
  * one command that replays it.
  */
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runSeed, type SeedResult } from './run.js';
@@ -21,10 +22,30 @@ interface Args {
   worker: boolean;
   nodesMax: number | undefined;
   stopOnFailure: boolean;
+  /** Writes the run's summary (SwarmSummary) to this file as JSON. */
+  json: string | undefined;
+}
+
+/** What `--json` writes: the figures docs/benchmarks.md reports (pnpm bench -- --suite swarm). */
+export interface SwarmSummary {
+  from: number;
+  seeds: number;
+  failed: number[];
+  calls: number;
+  acked: number;
+  faults: number;
+  wallS: number;
+  jobs: number;
+  seedsPerHour: number;
+  /** Slowest convergence after the faults stopped, as a share of its bound, and its seed. */
+  worstConvergenceRatio: number;
+  worstConvergenceSeed: number;
+  /** Seeds whose cluster ran the large-cluster policy. */
+  largeClusterSeeds: number;
 }
 
 const USAGE =
-  'usage: sim:swarm [--seeds N] [--from S] [--jobs J] [--nodes-max N] [--keep-going] | --seed S';
+  'usage: sim:swarm [--seeds N] [--from S] [--jobs J] [--nodes-max N] [--keep-going] [--json F] | --seed S';
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -35,6 +56,7 @@ function parseArgs(argv: readonly string[]): Args {
     worker: false,
     nodesMax: undefined,
     stopOnFailure: true,
+    json: undefined,
   };
   const list = argv.filter((a) => a !== '--');
   for (let i = 0; i < list.length; i++) {
@@ -51,7 +73,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--jobs') args.jobs = Math.max(1, value());
     else if (flag === '--nodes-max') args.nodesMax = Math.max(3, value());
     else if (flag === '--keep-going') args.stopOnFailure = false;
-    else if (flag === '--worker') args.worker = true;
+    else if (flag === '--json') {
+      args.json = list[++i];
+      if (!args.json) throw new Error(`--json needs a file\n${USAGE}`);
+    } else if (flag === '--worker') args.worker = true;
     else throw new Error(`unknown option ${flag}\n${USAGE}`);
   }
   return args;
@@ -100,7 +125,9 @@ async function many(args: Args): Promise<number> {
   let worstRatio = 0;
   let worstSeed = 0;
   let calls = 0;
+  let acked = 0;
   let faults = 0;
+  let large = 0;
   let next = 0;
   const script = fileURLToPath(import.meta.url);
   const jobs = Math.min(args.jobs, seeds.length);
@@ -123,7 +150,9 @@ async function many(args: Args): Promise<number> {
       child.on('message', (result: SeedResult) => {
         done++;
         calls += result.stats.calls;
+        acked += result.stats.acked;
         faults += result.stats.faults;
+        if (result.stats.largeCluster) large++;
         if (result.ok) {
           const ratio = result.stats.convergedAfterMs / result.stats.convergenceBoundMs;
           if (ratio > worstRatio) {
@@ -158,6 +187,23 @@ async function many(args: Args): Promise<number> {
   );
   for (const failure of failures)
     console.log(`failed: seed ${failure.seed}: ${REPLAY(failure.seed)}`);
+  if (args.json !== undefined) {
+    const summary: SwarmSummary = {
+      from: args.from,
+      seeds: done,
+      failed: failures.map((f) => f.seed),
+      calls,
+      acked,
+      faults,
+      wallS: Math.round(elapsedS),
+      jobs,
+      seedsPerHour: perHour,
+      worstConvergenceRatio: Math.round(worstRatio * 100) / 100,
+      worstConvergenceSeed: worstSeed,
+      largeClusterSeeds: large,
+    };
+    writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
+  }
   return failures.length === 0 ? 0 : 1;
 }
 

@@ -53,6 +53,8 @@ export interface SeedResult {
     faults: number;
     convergedAfterMs: number;
     convergenceBoundMs: number;
+    /** The cluster ran the large-cluster policy (meshFullMax below its size). */
+    largeCluster: boolean;
   };
 }
 
@@ -248,6 +250,10 @@ class Harness {
       faults: this.faults,
       convergedAfterMs: this.convergedAfterMs,
       convergenceBoundMs: this.boundMs,
+      largeCluster: isLargeCluster(
+        this.scenario.nodes.length,
+        this.scenario.options.meshFullMax ?? Number.POSITIVE_INFINITY,
+      ),
     };
   }
 
