@@ -15,39 +15,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ScaleRow, SwarmSummary } from '@roomring/sim';
 import { type BenchResult, formatNumber } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const simSrc = join(here, '..', '..', '..', 'packages', 'sim', 'src');
-
-/** What `sim:scale --json` writes per cluster size (packages/sim/src/scale/main.ts). */
-interface ScaleRow {
-  nodes: number;
-  formedAfterMs: number;
-  msgsPerNodePerS: number;
-  bytesPerNodePerS: number;
-  msgsPerNodePerSMax: number;
-  connectionsPerNode: number;
-  writeVisibleEverywhereMs: { p50: number; max: number };
-  wallS: number;
-  channels: Record<string, { messagesPerNodePerS: number; bytesPerNodePerS: number }>;
-}
-
-/** What `sim:swarm --json` writes (packages/sim/src/swarm/main.ts). */
-interface SwarmSummary {
-  from: number;
-  seeds: number;
-  failed: number[];
-  calls: number;
-  acked: number;
-  faults: number;
-  wallS: number;
-  jobs: number;
-  seedsPerHour: number;
-  worstConvergenceRatio: number;
-  worstConvergenceSeed: number;
-  largeClusterSeeds: number;
-}
 
 /** Runs one of the sim's commands with `args` plus `--json <file>`; returns what it wrote. */
 async function runSimCommand<T>(script: string, args: readonly string[]): Promise<T> {

@@ -382,26 +382,7 @@ export class Membership {
         this.counters.impostorsRejected++;
         return 'reject';
       }
-      m = {
-        nodeId: hb.nodeId,
-        peerId: origin,
-        region: hb.region,
-        weight: hb.weight,
-        incarnation: hb.incarnation,
-        state: hb.state === 'left' ? 'left' : 'alive',
-        httpUrl: hb.httpUrl,
-        p2pAddrs: hb.p2pAddrs,
-        roomCount: hb.roomCount,
-        ringChecksum: hb.ringChecksum,
-        storeDigest: hb.storeDigest,
-        lastHeardMs: now,
-        stateSinceMs: now,
-        historySinceMs: hb.historySinceMs,
-        lastDeathNoticeMs: 0,
-      };
-      this.members.set(hb.nodeId, m);
-      this.ringCount = undefined;
-      this.byPeer.set(origin, hb.nodeId);
+      m = this.addMember(hb, origin, now);
       this.heardFromPeer(now);
       this.host.changed(m, m.state === 'left' ? 'left' : 'up');
       return 'accept';
@@ -475,14 +456,20 @@ export class Membership {
       this.counters.membersMaxDropped++;
       return;
     }
-    const now = this.host.nowMs();
+    const m = this.addMember(hb, peer, this.host.nowMs());
+    this.counters.membersRelayed++;
+    this.host.changed(m, 'up');
+  }
+
+  /** A new member from its heartbeat, bound to the peer that speaks for it. */
+  private addMember(hb: HeartbeatMessage, peer: PeerId, now: number): MemberEntry {
     const m: MemberEntry = {
       nodeId: hb.nodeId,
       peerId: peer,
       region: hb.region,
       weight: hb.weight,
       incarnation: hb.incarnation,
-      state: 'alive',
+      state: hb.state === 'left' ? 'left' : 'alive',
       httpUrl: hb.httpUrl,
       p2pAddrs: hb.p2pAddrs,
       roomCount: hb.roomCount,
@@ -496,8 +483,7 @@ export class Membership {
     this.members.set(hb.nodeId, m);
     this.ringCount = undefined;
     this.byPeer.set(peer, hb.nodeId);
-    this.counters.membersRelayed++;
-    this.host.changed(m, 'up');
+    return m;
   }
 
   private heardFromPeer(now: number): void {

@@ -218,23 +218,7 @@ export function messageToEnvelope(m: Message): unknown[] {
     case 'member-entry':
       return [VERSION, CODES[m.type], m.peerId, ...heartbeatFields(m.heartbeat)];
     case 'heartbeat':
-      return [
-        VERSION,
-        CODES[m.type],
-        m.nodeId,
-        m.region,
-        m.incarnation,
-        enumCode(m.state, 'state', MEMBER_STATES),
-        m.weight,
-        m.httpUrl,
-        m.p2pAddrs,
-        m.roomCount,
-        m.ringChecksum,
-        m.storeDigest,
-        m.sentAt,
-        m.seq,
-        m.historySinceMs,
-      ];
+      return [VERSION, CODES[m.type], ...heartbeatFields(m)];
     case 'member-suspect':
       return [
         VERSION,

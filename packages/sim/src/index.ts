@@ -12,4 +12,5 @@ export {
   MemoryTransportError,
 } from './memory-network.js';
 export { createSeededRandom, type SeededRandom } from './random.js';
+export type { ScaleRow, SwarmSummary } from './reports.js';
 export { type CancelTimer, createVirtualTime, type VirtualTime } from './virtual-time.js';

@@ -14,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import type { NodeOptions } from '@roomring/core';
 import { createSimCluster, type SimCluster } from '../cluster.js';
+import type { ScaleRow } from '../reports.js';
 
 interface Args {
   nodes: number[];
@@ -23,19 +24,6 @@ interface Args {
   options: Partial<NodeOptions>;
   /** Writes the rows as JSON to this file (pnpm bench -- --suite scale). */
   json: string | undefined;
-}
-
-export interface ScaleRow {
-  nodes: number;
-  /** Sent per node per second, by kind and topic or protocol (each hop counted once). */
-  channels: Record<string, { messagesPerNodePerS: number; bytesPerNodePerS: number }>;
-  formedAfterMs: number;
-  msgsPerNodePerS: number;
-  bytesPerNodePerS: number;
-  msgsPerNodePerSMax: number;
-  connectionsPerNode: number;
-  writeVisibleEverywhereMs: { p50: number; max: number };
-  wallS: number;
 }
 
 const REGIONS = ['us-east', 'us-west', 'eu-central', 'ap-south'];

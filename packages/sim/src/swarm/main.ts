@@ -12,6 +12,7 @@ import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { SwarmSummary } from '../reports.js';
 import { runSeed, type SeedResult } from './run.js';
 
 interface Args {
@@ -24,24 +25,6 @@ interface Args {
   stopOnFailure: boolean;
   /** Writes the run's summary (SwarmSummary) to this file as JSON. */
   json: string | undefined;
-}
-
-/** What `--json` writes: the figures docs/benchmarks.md reports (pnpm bench -- --suite swarm). */
-export interface SwarmSummary {
-  from: number;
-  seeds: number;
-  failed: number[];
-  calls: number;
-  acked: number;
-  faults: number;
-  wallS: number;
-  jobs: number;
-  seedsPerHour: number;
-  /** Slowest convergence after the faults stopped, as a share of its bound, and its seed. */
-  worstConvergenceRatio: number;
-  worstConvergenceSeed: number;
-  /** Seeds whose cluster ran the large-cluster policy. */
-  largeClusterSeeds: number;
 }
 
 const USAGE =
