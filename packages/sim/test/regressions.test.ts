@@ -457,3 +457,38 @@ describe('found by the swarm (5)', () => {
     expect(took).toBeLessThanOrEqual(12 * syncMs);
   });
 });
+
+describe('found by the swarm (6)', () => {
+  it('seeds 77, 118, 163: a sync session with a stopped peer does not hold up anti-entropy with the others', async () => {
+    const c = await startedCluster({ seed: simSeed(214) });
+    cluster = c;
+    const x = c.node('usw-1');
+    // x's only outbound session slot goes to a peer that has just stopped (SIGSTOP).
+    c.pause('use-2');
+    const stuck = x.syncWith('use-2').catch(() => undefined);
+    // A room x misses by gossip and by the durable write: only anti-entropy can bring it.
+    const xPeer = x.peerId;
+    c.network.setFilter((e) =>
+      e.to === xPeer &&
+      ((e.kind === 'gossip' && e.channel === ROOMS_TOPIC) ||
+        (e.kind === 'request' && e.channel === REPLICATE_PROTOCOL))
+        ? 'drop'
+        : 'deliver',
+    );
+    await c.settle(c.node('use-1').createRoom({ name: 'behind-a-stuck-session' }));
+    await c.advance(50); // the gossip batch flushes after the ack
+    expect(x.getRoom('behind-a-stuck-session')).toBeUndefined();
+    c.network.setFilter(undefined);
+    const { syncTimeoutMs, probeTimeoutMs } = x.config;
+    expect(syncTimeoutMs).toBeGreaterThan(4 * probeTimeoutMs);
+    const took = await c.until(
+      () => x.getRoom('behind-a-stuck-session') !== undefined,
+      syncTimeoutMs,
+    );
+    // The digest exchange with the stopped peer gives up after 4 x probeTimeoutMs, not
+    // syncTimeoutMs; then the next session (with a live peer) repairs.
+    expect(took).toBeLessThan(syncTimeoutMs);
+    c.resume('use-2');
+    await c.settle(stuck);
+  });
+});
