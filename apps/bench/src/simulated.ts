@@ -133,15 +133,21 @@ export async function runScale(): Promise<{ results: BenchResult[]; markdown: st
 export async function runSwarm(): Promise<{ results: BenchResult[]; markdown: string[] }> {
   const seeds = process.env.SWARM_SEEDS ?? '10000';
   const from = process.env.SWARM_FROM ?? '1';
-  const summary = await runSimCommand<SwarmSummary>('swarm/main.ts', [
-    '--seeds',
-    seeds,
-    '--from',
-    from,
-    '--jobs',
-    '2',
-    '--keep-going',
-  ]);
+  // SWARM_SUMMARY: record a run made with `sim:swarm -- --json F` (say, alongside other work)
+  // instead of running one now.
+  const saved = process.env.SWARM_SUMMARY;
+  const summary =
+    saved !== undefined
+      ? (JSON.parse(readFileSync(saved, 'utf8')) as SwarmSummary)
+      : await runSimCommand<SwarmSummary>('swarm/main.ts', [
+          '--seeds',
+          seeds,
+          '--from',
+          from,
+          '--jobs',
+          '2',
+          '--keep-going',
+        ]);
   const results: BenchResult[] = [
     {
       suite: 'swarm',
@@ -195,6 +201,7 @@ export async function runSwarm(): Promise<{ results: BenchResult[]; markdown: st
     '(packages/sim/README.md). The bound on convergence once faults stop is',
     '`redialMaxMs + deadAfterMs + suspectAfterMs + (8 + 2 log2 N) x syncIntervalMs + 2 x lifecycleIntervalMs`',
     '(+ 3 publish intervals + deadAfterMs under the large-cluster policy). CI runs seeds 1..200.',
+    `Run with \`npx -y pnpm@12.4.2 sim:swarm -- --seeds ${summary.seeds} --from ${summary.from} --jobs ${summary.jobs} --keep-going\`.`,
     `Re-run: \`SWARM_SEEDS=${seeds} npx -y pnpm@12.4.2 bench -- --suite swarm\`, or`,
     '`npx -y pnpm@12.4.2 sim:swarm -- --seeds 10000`; one seed: `sim:swarm -- --seed N`.',
   ];
