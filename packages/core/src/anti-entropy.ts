@@ -512,7 +512,7 @@ export class AntiEntropy {
    */
   async listPeerSids(
     peer: PeerId,
-    visit: (bucket: number, sids: ReadonlySet<string>) => void,
+    visit: (bucket: number, entries: ReadonlyMap<string, SyncSummaryEntry>) => void,
   ): Promise<void> {
     const { bucketCount } = this.host.store();
     for (let first = 0; first < bucketCount; first += BUCKETS_PER_REQUEST_MAX) {
@@ -522,11 +522,11 @@ export class AntiEntropy {
       }
       const pending = new Set(chunk);
       let current = -1;
-      let sids = new Set<string>();
+      let entries = new Map<string, SyncSummaryEntry>();
       const finish = (): void => {
         if (current < 0) return;
         pending.delete(current);
-        visit(current, sids);
+        visit(current, entries);
       };
       const request = encodeMessage({ type: 'sync-summary-request', buckets: chunk });
       for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
@@ -548,14 +548,26 @@ export class AntiEntropy {
             }
             finish();
             current = entry.bucket;
-            sids = new Set();
+            entries = new Map();
           }
-          sids.add(entry.sid);
+          entries.set(entry.sid, entry);
         }
       }
       finish();
-      for (const bucket of pending) visit(bucket, new Set());
+      for (const bucket of pending) visit(bucket, new Map());
     }
+  }
+
+  /**
+   * Pulls the records of `wanted` from `peer` now (no settling: the GC-horizon rule asks for
+   * them while the peer still holds them), merging each; returns the sids received.
+   */
+  async pullNow(peer: PeerId, wanted: readonly WantedRecord[]): Promise<Set<string>> {
+    const received = new Set<string>();
+    for (const group of groupWanted(wanted, SYNC_SIDS_MAX)) {
+      await this.pull(peer, group.buckets, group.sids, (record) => received.add(record.sid));
+    }
+    return received;
   }
 
   /** Reads the peer's summary of `buckets` and compares it with the local records. */
@@ -589,7 +601,12 @@ export class AntiEntropy {
     return comparer;
   }
 
-  private async pull(peer: PeerId, buckets: number[], sids: string[]): Promise<number> {
+  private async pull(
+    peer: PeerId,
+    buckets: number[],
+    sids: string[],
+    onRecord?: (record: RoomRecord) => void,
+  ): Promise<number> {
     const request = encodeMessage({ type: 'sync-bucket-request', buckets, sids });
     let received = 0;
     for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
@@ -600,7 +617,10 @@ export class AntiEntropy {
       if (message.type !== 'sync-bucket-records') {
         throw new SyncRefusedError(`unexpected ${message.type}`);
       }
-      for (const record of message.records) this.host.mergeRemote(record);
+      for (const record of message.records) {
+        this.host.mergeRemote(record);
+        onRecord?.(record);
+      }
       received += message.records.length;
       this.counters.recordsReceived += message.records.length;
       // Read on past `done` until the responder ends the stream, so it finishes cleanly.

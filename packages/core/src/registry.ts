@@ -12,6 +12,7 @@ import {
   type MemberSuspectMessage,
   packHlc,
   type RoomRecord,
+  type SyncSummaryEntry,
 } from '@roomring/protocol';
 import { createPlacement, type Placement, type RingMember } from '@roomring/ring';
 import { createRoomStore, type RoomStore, RoomStoreError, recordHash } from '@roomring/store';
@@ -137,7 +138,13 @@ export class RegistryCore {
    *  historySinceMs): its start, or a peer's older history once it pulled all of it. */
   private historySinceMs = 0;
   /** Set while resyncing after an isolation longer than tombstoneTtlMs. */
-  private isolation: { cutOffAtMs: number; attempts: number } | undefined;
+  private isolation: { cutOffAtMs: number; rejoinedAtMs: number; attempts: number } | undefined;
+  /**
+   * Sids of the records that peers sent while this node was cut off too long or resyncing:
+   * a peer holds them, so the resync keeps them. At most one entry per incarnation held
+   * (bounded by the store); emptied when the resync ends.
+   */
+  private readonly arrivedSinceCutOff = new Set<string>();
   private readonly counters = {
     /** Isolations longer than tombstoneTtlMs that ended (first contact again). */
     isolationsEnded: 0,
@@ -309,6 +316,21 @@ export class RegistryCore {
     }
   }
 
+  /**
+   * Writes need a store that is not behind the GC horizon. A node cut off from every member
+   * for longer than tombstoneTtlMs, or resyncing after that, may hold rooms the cluster
+   * deleted and has since collected; any write to one (even a retry confirming an old
+   * create) would spread it again, and a create could answer with it. Reads are still
+   * answered, as during any partition (docs/protocol/sync.md).
+   */
+  private assertWritable(): void {
+    this.assertServing();
+    if (this.state === 'resyncing') {
+      throw new NodeNotReadyError('resyncing', this.config.suspectAfterMs);
+    }
+    if (this.isolatedTooLong()) throw new NodeNotReadyError('cut off from every member');
+  }
+
   private deadlineAt(options: CallOptions | undefined): number {
     const deadlineMs = options?.deadlineMs ?? this.config.defaultDeadlineMs;
     if (!(deadlineMs > 0)) throw new DeadlineExceededError();
@@ -326,7 +348,7 @@ export class RegistryCore {
     request: CreateRoomRequest,
     options?: CallOptions,
   ): Promise<Readonly<RoomRecord>> {
-    this.assertServing();
+    this.assertWritable();
     const deadlineAt = this.deadlineAt(options);
     const existing = this.store.get(request.name);
     if (existing) {
@@ -380,7 +402,7 @@ export class RegistryCore {
   }
 
   async deleteRoom(name: string, options?: CallOptions): Promise<void> {
-    this.assertServing();
+    this.assertWritable();
     const deadlineAt = this.deadlineAt(options);
     const visible = this.store.get(name);
     if (!visible) {
@@ -405,7 +427,7 @@ export class RegistryCore {
     metadata: string,
     options?: CallOptions,
   ): Promise<Readonly<RoomRecord>> {
-    this.assertServing();
+    this.assertWritable();
     const deadlineAt = this.deadlineAt(options);
     if (!this.store.get(name)) throw new RoomNotFoundError(name);
     this.writePath.assertCapacity();
@@ -419,7 +441,7 @@ export class RegistryCore {
   /** Participant counts from the hosting media server; spread by gossip, not acknowledged
    *  (they are refreshed by the next report). Drives the room's expiry. */
   updateRoomStats(name: string, stats: RoomStats): Readonly<RoomRecord> {
-    this.assertServing();
+    this.assertWritable();
     if (!this.store.get(name)) throw new RoomNotFoundError(name);
     const updated = this.translate(() =>
       this.store.updateStats(name, {
@@ -621,6 +643,9 @@ export class RegistryCore {
     if (outcome.kind === 'rejected') {
       this.gossipCounters.recordsRejected++;
       return false;
+    }
+    if (this.state === 'resyncing' || this.isolatedTooLong()) {
+      this.arrivedSinceCutOff.add(record.sid);
     }
     if (outcome.kind !== 'unchanged') {
       this.gossipCounters.recordsMerged++;
@@ -1041,7 +1066,7 @@ export class RegistryCore {
   private rejoinedAfterIsolation(cutOffAtMs: number): void {
     if (this.state !== 'running') return;
     this.state = 'resyncing';
-    this.isolation = { cutOffAtMs, attempts: 0 };
+    this.isolation = { cutOffAtMs, rejoinedAtMs: this.runtime.clock.nowMs(), attempts: 0 };
     this.counters.isolationsEnded++;
     this.runtime.timers.setTimer(this.config.suspectAfterMs, () => this.reconcileAfterIsolation());
   }
@@ -1064,43 +1089,78 @@ export class RegistryCore {
     }
     const witness = witnesses[isolation.attempts % witnesses.length]!;
     isolation.attempts++;
-    // Incarnations created this long before the cut-off had time to reach every peer
-    // (gossip, then anti-entropy twice) before it: if the witness lacks one, it was deleted.
-    // Newer ones may never have left this node, so they are kept.
-    const oldBefore = packHlc(
-      isolation.cutOffAtMs - this.config.maxClockOffsetMs - 2 * this.config.syncIntervalMs,
-      0,
-    );
-    const listing = this.antiEntropy
-      .listPeerSids(witness.peerId, (bucket, sids) => this.forgetCollected(bucket, sids, oldBefore))
-      .then(
-        () => this.endResync(witness.peerId),
-        () => {
-          this.counters.resyncFailures++;
-          if (this.state === 'resyncing') {
-            this.runtime.timers.setTimer(this.config.syncIntervalMs, () =>
-              this.reconcileAfterIsolation(),
-            );
-          }
-        },
+    const rejoinedAt = packHlc(isolation.rejoinedAtMs, 0);
+    const differing: Readonly<RoomRecord>[] = [];
+    const resync = async (): Promise<void> => {
+      await this.antiEntropy.listPeerSids(witness.peerId, (bucket, entries) =>
+        this.forgetCollected(bucket, entries, rejoinedAt, differing),
       );
-    this.guard.task('resync after isolation', listing);
+      if (differing.length === 0) return;
+      // A room held live here that the witness holds otherwise may be deleted there, its
+      // tombstone about to be collected: take those records now, not at the next session.
+      // The merge applies a tombstone even past the GC horizon to what it ends. One the
+      // witness no longer has was collected since the listing.
+      const received = await this.antiEntropy.pullNow(
+        witness.peerId,
+        differing.map((r) => ({ bucket: this.store.bucketOf(r.name), sid: r.sid })),
+      );
+      this.forgetRecords(differing.filter((r) => !received.has(r.sid)));
+    };
+    const done = resync().then(
+      () => this.endResync(witness.peerId),
+      () => {
+        this.counters.resyncFailures++;
+        if (this.state === 'resyncing') {
+          this.runtime.timers.setTimer(this.config.syncIntervalMs, () =>
+            this.reconcileAfterIsolation(),
+          );
+        }
+      },
+    );
+    this.guard.task('resync after isolation', done);
   }
 
-  /** Forgets the incarnations of `bucket` created before `oldBefore` the witness lacks. */
+  /**
+   * Forgets the incarnations of `bucket` the witness lacks: deleted while this node was away
+   * and their tombstones since collected. Kept are those a peer sent since the cut-off (a
+   * peer holds them) and those this node created since it rejoined (`rejoinedAt`, its own
+   * clock; the witness may not have them yet). Its creates from before the rejoin that the
+   * witness lacks go too: one that was acknowledged is held by the partner that acknowledged
+   * it, which passed it on, so the witness lacks it only if it was deleted; one that was not
+   * may have leaked out (a one-way cut) and been deleted, and an unacknowledged write may be
+   * lost. Live incarnations the witness holds in another state go to `differing`.
+   */
   private forgetCollected(
     bucket: number,
-    witnessSids: ReadonlySet<string>,
-    oldBefore: number,
+    witnessEntries: ReadonlyMap<string, SyncSummaryEntry>,
+    rejoinedAt: number,
+    differing: Readonly<RoomRecord>[],
   ): void {
+    const self = this.config.nodeId;
     const gone: Readonly<RoomRecord>[] = [];
     for (const record of this.store.recordsInBucket(bucket)) {
-      if (record.createdAt < oldBefore && !witnessSids.has(record.sid)) gone.push(record);
+      const sid = record.sid;
+      const theirs = witnessEntries.get(sid);
+      if (theirs !== undefined) {
+        if (record.deletedAt === 0) {
+          const [hi, lo] = recordHash(record);
+          if (hi !== theirs.hashHi || lo !== theirs.hashLo) differing.push(record);
+        }
+        continue;
+      }
+      if (this.arrivedSinceCutOff.has(sid)) continue;
+      if (record.creator === self && record.createdAt >= rejoinedAt) continue;
+      gone.push(record);
     }
-    for (const record of gone) {
+    this.forgetRecords(gone);
+  }
+
+  private forgetRecords(records: readonly Readonly<RoomRecord>[]): void {
+    for (const record of records) {
       const before = this.store.get(record.name)?.sid;
       const forgotten = this.store.forget(record.name, record.sid);
       if (!forgotten) continue;
+      this.unacked.delete(record.sid);
       this.counters.recordsForgotten++;
       if (before === forgotten.sid) {
         this.events.emit('room-deleted', { room: forgotten, origin: 'remote' });
@@ -1113,6 +1173,7 @@ export class RegistryCore {
     if (this.state !== 'resyncing') return;
     this.state = 'running';
     this.isolation = undefined;
+    this.arrivedSinceCutOff.clear();
     if (witness !== undefined) this.antiEntropy.syncWith(witness).catch(() => undefined);
   }
 

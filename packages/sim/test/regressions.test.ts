@@ -4,6 +4,7 @@
  */
 import {
   MEMBERSHIP_TOPIC,
+  NodeNotReadyError,
   REPLICATE_PROTOCOL,
   ROOMS_TOPIC,
   RoomNotFoundError,
@@ -490,5 +491,87 @@ describe('found by the swarm (6)', () => {
     expect(took).toBeLessThan(syncTimeoutMs);
     c.resume('use-2');
     await c.settle(stuck);
+  });
+});
+
+describe('found by the swarm (7): a node back from longer than the TTL alone', () => {
+  const ttl = { tombstoneTtlMs: 3_000, gcIntervalMs: 200 };
+  const everyoneElse = (id: string) => NODE_IDS.filter((n) => n !== id);
+
+  /**
+   * Checks every 50 ms for `ms` that no running node shows `name`, except `stale` until it
+   * has resynced (it answers reads from its old state until then, as during the cut).
+   */
+  async function neverShown(c: SimCluster, name: string, ms: number, stale: string): Promise<void> {
+    let resynced = false;
+    for (let t = 0; t < ms; t += 50) {
+      await c.advance(50);
+      const x = c.node(stale);
+      resynced ||= x.status().counters.isolation.isolationsEnded > 0 && x.nodeState() === 'running';
+      for (const node of c.running()) {
+        if (node === x && !resynced) continue;
+        expect(node.getRoom(name)?.sid, `${node.config.nodeId} at +${t} ms`).toBeUndefined();
+      }
+    }
+    expect(resynced).toBe(true);
+  }
+
+  it('seed 559: a room created just before the cut-off and deleted meanwhile does not come back', async () => {
+    const c = await startedCluster({ seed: simSeed(215), options: ttl });
+    cluster = c;
+    await c.settle(c.node('euc-1').createRoom({ name: 'fresh' }));
+    await c.advance(20);
+    // Cut off right after the create: well inside the margin the old rule kept.
+    c.partition(['euc-1'], everyoneElse('euc-1'));
+    await c.settle(c.node('use-1').deleteRoom('fresh'));
+    await c.advance(5_000);
+    expect(c.node('use-1').status().tombstones).toBe(0);
+    expect(c.node('euc-1').getRoom('fresh')).toBeDefined();
+    c.heal();
+    await neverShown(c, 'fresh', 4_000, 'euc-1');
+    expect(c.node('euc-1').status().counters.isolation.recordsForgotten).toBeGreaterThan(0);
+  });
+
+  it('seed 706: an unacknowledged create that leaked out through a one-way cut and was deleted does not come back, and no retry confirms it', async () => {
+    const c = await startedCluster({ seed: simSeed(216), options: ttl });
+    cluster = c;
+    const x = c.node('euc-1');
+    // x can send but hears nothing: it soon takes every other member for dead.
+    c.cutOneWay(everyoneElse('euc-1'), ['euc-1']);
+    await c.until(
+      () => x.members().every((m) => m.nodeId === 'euc-1' || m.state === 'dead'),
+      3_000,
+    );
+    await expect(
+      c.settle(x.createRoom({ name: 'leaked' }, { deadlineMs: 100 })),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    // Its gossip got out: the others hold the room, and delete it (acknowledged).
+    await c.until(() => c.node('use-1').getRoom('leaked') !== undefined, 1_000);
+    await c.settle(c.node('use-1').deleteRoom('leaked'));
+    await c.advance(4_000);
+    expect(c.node('use-1').status().tombstones).toBe(0);
+    c.heal();
+    await c.until(() => x.nodeState() === 'resyncing', 2_000);
+    // The client retries its create while x resyncs: refused, not confirmed from stale state.
+    await expect(x.createRoom({ name: 'leaked' })).rejects.toBeInstanceOf(NodeNotReadyError);
+    await c.until(() => x.nodeState() === 'running', 5_000);
+    await neverShown(c, 'leaked', 4_000, 'euc-1');
+  });
+
+  it('seed 759: a delete the witness still holds, about to be collected, reaches the node at once', async () => {
+    const c = await startedCluster({ seed: simSeed(217), options: ttl });
+    cluster = c;
+    await c.settle(c.node('use-1').createRoom({ name: 'doomed' }));
+    await c.until(() => c.converged(), 2_000);
+    c.partition(['euc-1'], everyoneElse('euc-1'));
+    await c.advance(1_500);
+    await c.settle(c.node('use-1').deleteRoom('doomed'));
+    // Back 400 ms before the others collect the tombstone (and before x's own horizon
+    // passes it): alone for longer than the TTL, so x resyncs, and the witness still lists
+    // the sid. Waiting for the next sync session would be too late.
+    await c.advance(ttl.tombstoneTtlMs - 400);
+    c.heal();
+    await neverShown(c, 'doomed', 4_000, 'euc-1');
+    expect(c.node('euc-1').status().counters.isolation.isolationsEnded).toBe(1);
   });
 });
