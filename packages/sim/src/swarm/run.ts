@@ -599,6 +599,17 @@ class Harness {
       }
       const winner = this.superseded.get(sid);
       if (winner !== undefined) continue;
+      // The loser of a concurrent create: every node shows one incarnation of the name
+      // created before it (first writer wins), also where no node ever showed the loser
+      // (its creator crashed before the winner reached it: no room-superseded event).
+      const room = running[0]?.getRoom(name);
+      if (
+        room !== undefined &&
+        shown.every(([, s]) => s === room.sid) &&
+        compareStamps(room.createdAt, room.creator, createdAt, creator) < 0
+      ) {
+        continue;
+      }
       throw new Violation(
         `acknowledged room ${name} ${sid} (created at ${node}, t=${at}) lost: ` +
           shown.map(([id, s]) => `${id}=${s ?? '-'}`).join(' '),
