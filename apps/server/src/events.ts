@@ -191,6 +191,7 @@ export class EventStream {
           incarnation: m.incarnation,
           httpUrl: m.httpUrl,
         },
+        reason: payload.reason,
       };
     }
     return { ...payload };

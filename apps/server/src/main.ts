@@ -123,6 +123,22 @@ try {
 node.on('internal-error', ({ kind, context, error }) =>
   logger.error({ err: error, kind, context }, 'internal error caught; the node goes on'),
 );
+// Member transitions, with why (membership.ts MemberChangeReason): an operator's first
+// question when a node was suspected is whether it fell silent or its connection dropped.
+for (const transition of ['up', 'left', 'suspect', 'dead'] as const) {
+  node.on(`member-${transition}`, ({ member, reason }) => {
+    const fields = {
+      event: `member-${transition}`,
+      member: member.nodeId,
+      region: member.region,
+      incarnation: member.incarnation,
+      reason,
+    };
+    if (transition === 'suspect' || transition === 'dead')
+      logger.warn(fields, `member ${transition}`);
+    else logger.info(fields, `member ${transition}`);
+  });
+}
 node.on('listener-error', ({ event, error }) =>
   logger.error({ err: error, event }, 'an event listener threw; the node goes on'),
 );

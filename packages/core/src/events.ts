@@ -5,7 +5,7 @@
  */
 import type { RoomRecord } from '@roomring/protocol';
 import type { CaughtError } from './guards.js';
-import type { MemberView } from './membership.js';
+import type { MemberChangeReason, MemberView } from './membership.js';
 
 export type RoomOrigin = 'local' | 'remote';
 
@@ -16,10 +16,10 @@ export interface RegistryEvents {
   /** A concurrent create of the same name lost (DESIGN.md section 4): `loser` is tombstoned,
    *  `winner` is the room every node shows. */
   'room-superseded': { name: string; winnerSid: string; loserSid: string };
-  'member-up': { member: MemberView };
-  'member-suspect': { member: MemberView };
-  'member-dead': { member: MemberView };
-  'member-left': { member: MemberView };
+  'member-up': { member: MemberView; reason: MemberChangeReason };
+  'member-suspect': { member: MemberView; reason: MemberChangeReason };
+  'member-dead': { member: MemberView; reason: MemberChangeReason };
+  'member-left': { member: MemberView; reason: MemberChangeReason };
   /** This node became the owner (host) of a room, or stopped being it. */
   'ownership-gained': { name: string; sid: string };
   'ownership-lost': { name: string; sid: string };

@@ -25,7 +25,7 @@ export {
   UnavailableError,
 } from './errors.js';
 export type { RegistryEventName, RegistryEvents, RoomOrigin } from './events.js';
-export type { MemberView } from './membership.js';
+export type { MemberChangeReason, MemberView } from './membership.js';
 export {
   heartbeatPublishIntervalMs,
   isLargeCluster,

@@ -50,6 +50,17 @@ export interface MemberView {
 
 export type MemberTransition = 'up' | 'suspect' | 'dead' | 'left' | 'updated';
 
+/** Why a member changed state (logged by the server, carried by the member-* events). */
+export type MemberChangeReason =
+  | 'heartbeat'
+  | 'relayed'
+  | 'silent'
+  | 'connection-lost'
+  | 'probe-failed'
+  | 'suspicion-adopted'
+  | 'suspicion-unrefuted'
+  | 'leave';
+
 export interface MembershipHost {
   nowMs(): number;
   /** Publishes on the membership topic (fire and forget; losses are tolerated). */
@@ -71,7 +82,7 @@ export interface MembershipHost {
     historySinceMs: number;
   };
   /** Called after every state change of a member (never for self). */
-  changed(member: MemberView, transition: MemberTransition): void;
+  changed(member: MemberView, transition: MemberTransition, reason: MemberChangeReason): void;
   random(): { nextUint32(): number };
   /** First contact after hearing from no member for longer than tombstoneTtlMs. */
   rejoined(cutOffAtMs: number): void;
@@ -329,7 +340,7 @@ export class Membership {
           : this.config.suspectAfterMs;
       const adoptedAt = this.adoptedSuspicions.get(m.nodeId);
       if (m.state === 'alive' && silentMs >= suspectAfterMs) {
-        this.transition(m, 'suspect', now);
+        this.transition(m, 'suspect', now, 'silent');
       } else if (
         m.state === 'suspect' &&
         (silentMs >= suspectAfterMs + suspicionMs ||
@@ -337,7 +348,8 @@ export class Membership {
       ) {
         // Silent past the dead threshold, or suspected by a neighbour of its and not heard
         // from (no refutation) for the whole suspicion period.
-        this.transition(m, 'dead', now, adoptedAt === undefined);
+        if (adoptedAt === undefined) this.transition(m, 'dead', now, 'silent');
+        else this.transition(m, 'dead', now, 'suspicion-unrefuted', false);
       } else if (
         (m.state === 'dead' || m.state === 'left') &&
         now - m.stateSinceMs > this.config.deadMemberRetentionMs
@@ -384,7 +396,7 @@ export class Membership {
       }
       m = this.addMember(hb, origin, now);
       this.heardFromPeer(now);
-      this.host.changed(m, m.state === 'left' ? 'left' : 'up');
+      this.host.changed(m, m.state === 'left' ? 'left' : 'up', 'heartbeat');
       return 'accept';
     }
     if (m.peerId !== origin) {
@@ -437,8 +449,8 @@ export class Membership {
     m.lastHeardMs = now;
     this.heardFromPeer(now);
     const next: MemberState = hb.state === 'left' ? 'left' : 'alive';
-    if (next !== m.state) this.transition(m, next, now);
-    else this.host.changed(m, 'updated');
+    if (next !== m.state) this.transition(m, next, now, 'heartbeat');
+    else this.host.changed(m, 'updated', 'heartbeat');
     return 'accept';
   }
 
@@ -458,7 +470,7 @@ export class Membership {
     }
     const m = this.addMember(hb, peer, this.host.nowMs());
     this.counters.membersRelayed++;
-    this.host.changed(m, 'up');
+    this.host.changed(m, 'up', 'relayed');
   }
 
   /** A new member from its heartbeat, bound to the peer that speaks for it. */
@@ -503,7 +515,7 @@ export class Membership {
     }
     if (leave.incarnation < m.incarnation || m.state === 'left') return 'ignore';
     m.incarnation = leave.incarnation;
-    this.transition(m, 'left', this.host.nowMs());
+    this.transition(m, 'left', this.host.nowMs(), 'leave');
     return 'accept';
   }
 
@@ -537,7 +549,7 @@ export class Membership {
         const now = this.host.nowMs();
         this.adoptedSuspicions.set(m.nodeId, now);
         this.counters.suspicionsAdopted++;
-        this.transition(m, 'suspect', now, false);
+        this.transition(m, 'suspect', now, 'suspicion-adopted', false);
       }
       return 'accept';
     }
@@ -577,7 +589,7 @@ export class Membership {
       this.ensureConnected(m);
       return;
     }
-    if (m.state === 'alive') this.transition(m, 'suspect', now);
+    if (m.state === 'alive') this.transition(m, 'suspect', now, 'connection-lost');
     this.probe(m, now);
   }
 
@@ -605,7 +617,7 @@ export class Membership {
           m.lastHeardMs <= startedMs &&
           !this.host.isConnected(m.peerId)
         ) {
-          this.transition(m, 'dead', now);
+          this.transition(m, 'dead', now, 'probe-failed');
         }
       },
     );
@@ -613,7 +625,13 @@ export class Membership {
 
   /** `announce`: tell everyone (a member-suspect notice); false for a suspicion adopted from
    *  someone else's notice, which is already on its way to everyone. */
-  private transition(m: MemberEntry, state: MemberState, now: number, announce = true): void {
+  private transition(
+    m: MemberEntry,
+    state: MemberState,
+    now: number,
+    reason: MemberChangeReason,
+    announce = true,
+  ): void {
     if (m.state === state) return;
     const wasInRing = RING_STATES.has(m.state);
     m.state = state;
@@ -632,7 +650,7 @@ export class Membership {
     }
     const transition: MemberTransition =
       state === 'alive' ? 'up' : state === 'suspect' ? (wasInRing ? 'suspect' : 'up') : state;
-    this.host.changed(m, transition);
+    this.host.changed(m, transition, reason);
   }
 
   private forget(m: MemberEntry): void {

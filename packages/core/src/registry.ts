@@ -29,6 +29,7 @@ import { Guard } from './guards.js';
 import { ExpiryIndex, expiryOf } from './lifecycle.js';
 import {
   advertisedAddrs,
+  type MemberChangeReason,
   Membership,
   type MemberTransition,
   type MemberView,
@@ -200,7 +201,7 @@ export class RegistryCore {
           sentAt: stamp(),
           historySinceMs: this.historySinceMs,
         }),
-        changed: (member, transition) => this.memberChanged(member, transition),
+        changed: (member, transition, reason) => this.memberChanged(member, transition, reason),
         random: () => this.runtime.random,
         rejoined: (cutOffAtMs) => this.rejoinedAfterIsolation(cutOffAtMs),
         pingNeighbours: () => this.pingNeighbours(),
@@ -909,7 +910,11 @@ export class RegistryCore {
 
   // ---------------------------------------------------------------- membership changes
 
-  private memberChanged(member: MemberView, transition: MemberTransition): void {
+  private memberChanged(
+    member: MemberView,
+    transition: MemberTransition,
+    reason: MemberChangeReason,
+  ): void {
     if (transition === 'updated') {
       // Heartbeats refresh load figures every second; the rings only care about region and
       // weight, so skip the rebuild (hashing every ring point) when neither moved.
@@ -917,7 +922,7 @@ export class RegistryCore {
       if (placed && placed.region === member.region && placed.weight === member.weight) return;
     } else {
       if (transition === 'up') this.membership.ensureConnected(member);
-      this.events.emit(`member-${transition}`, { member });
+      this.events.emit(`member-${transition}`, { member, reason });
     }
     // Past meshFullMax, members come and go by the hundred (a cluster forming, a region
     // failing): one rebuild per RING_REBUILD_COALESCE_MS instead of one per transition.

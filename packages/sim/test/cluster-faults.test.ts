@@ -130,12 +130,28 @@ describe('durability and failover', () => {
       const room = await c.settle(node.createRoom({ name: `acked-${i}` }));
       acked.set(room.name, room.sid);
     }
+    // Why each survivor changed its view of the crashed node (logged by the server).
+    const reasons: string[] = [];
+    for (const node of c.running()) {
+      if (node.config.nodeId === 'usw-1') continue;
+      for (const event of ['member-suspect', 'member-dead'] as const) {
+        node.on(event, ({ member, reason }) => {
+          if (member.nodeId === 'usw-1') reasons.push(`${event} ${reason}`);
+        });
+      }
+    }
     c.crash('usw-1');
     await c.until(
       () =>
         c.running().every((n) => n.members().find((m) => m.nodeId === 'usw-1')?.state === 'dead'),
       5_000,
     );
+    // A crash drops the connections, and the redial is refused: no waiting for silence.
+    expect([...new Set(reasons)].sort()).toEqual([
+      'member-dead probe-failed',
+      'member-suspect connection-lost',
+    ]);
+    expect(reasons).toHaveLength(2 * (NODE_IDS.length - 1));
     await c.until(() => c.converged(), 5_000);
     for (const node of c.running()) {
       for (const [name, sid] of acked) expect(node.getRoom(name)?.sid).toBe(sid);
