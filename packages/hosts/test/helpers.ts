@@ -37,8 +37,11 @@ export function log(line: string): void {
   console.log(`[hosts] ${line}`);
 }
 
+/** HOSTS_LOG_DIR keeps the servers' logs there (each test's cluster appends to
+ *  <dir>/<node>.log); by default they go with the cluster's work directory. */
 export function startFiveHosts(serverArgs: readonly string[] = []): Promise<HostCluster> {
-  return createHostCluster({ hosts: FIVE_HOSTS, serverArgs, log });
+  const logDir = process.env.HOSTS_LOG_DIR || undefined;
+  return createHostCluster({ hosts: FIVE_HOSTS, serverArgs, log, logDir });
 }
 
 export function statuses(cluster: HostCluster, nodeIds: readonly string[]): Promise<NodeStatus[]> {
