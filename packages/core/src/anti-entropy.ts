@@ -560,12 +560,18 @@ export class AntiEntropy {
 
   /**
    * Pulls the records of `wanted` from `peer` now (no settling: the GC-horizon rule asks for
-   * them while the peer still holds them), merging each; returns the sids received.
+   * them while the peer still holds them), merging each; returns what the peer sent, by sid
+   * (also records the merge refused, such as a tombstone past the GC horizon).
    */
-  async pullNow(peer: PeerId, wanted: readonly WantedRecord[]): Promise<Set<string>> {
-    const received = new Set<string>();
+  async pullNow(
+    peer: PeerId,
+    wanted: readonly WantedRecord[],
+  ): Promise<Map<string, Readonly<RoomRecord>>> {
+    const received = new Map<string, Readonly<RoomRecord>>();
     for (const group of groupWanted(wanted, SYNC_SIDS_MAX)) {
-      await this.pull(peer, group.buckets, group.sids, (record) => received.add(record.sid));
+      await this.pull(peer, group.buckets, group.sids, (record) =>
+        received.set(record.sid, record),
+      );
     }
     return received;
   }

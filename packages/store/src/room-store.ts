@@ -62,8 +62,7 @@ export type MergeOutcomeKind = 'inserted' | 'updated' | 'unchanged' | 'rejected'
  * Why a remote record was refused (each counted, see `rejections()`):
  * - `invalid`: breaks an invariant the merge relies on (see validate.ts isPlausibleRecord);
  * - `clock-bound`: a stamp more than maxClockOffsetMs ahead of local wall time;
- * - `gc-horizon`: a tombstone older than the GC horizon, which would come back after GC
- *   (accepted, though, when it ends an incarnation this store still holds live);
+ * - `gc-horizon`: a tombstone older than the GC horizon, which would come back after GC;
  * - `identity-conflict`: same name and sid as a stored incarnation, different createdAt,
  *   creator or homeRegion (identity is immutable: corruption or forgery);
  * - `incarnation-limit`: the name holds incarnationsKeptPerName incarnations, all created
@@ -210,15 +209,6 @@ function oldestOf(entry: Entry): Incarnation {
     if (compareCreation(entry[i]!, oldest) < 0) oldest = entry[i]!;
   }
   return oldest;
-}
-
-/** True when `entry` holds a live incarnation created no later than the tombstone's one:
- *  the tombstone's delete horizon ends it. */
-function endsLiveIncarnation(entry: Entry, tombstone: RoomRecord): boolean {
-  const ends = (held: Incarnation): boolean =>
-    held.deletedAt === 0 && compareCreation(held, tombstone) <= 0;
-  if (entry instanceof Incarnation) return ends(entry);
-  return entry.some(ends);
 }
 
 function sortedByCreation(list: Incarnation[]): Incarnation[] {
@@ -465,21 +455,15 @@ export class RoomStoreImpl implements RoomStore {
 
   merge(record: RoomRecord): MergeOutcome {
     if (!isPlausibleRecord(record)) return this.reject('invalid');
-    const name = record.name;
-    const bucket = roomNameHash32(name) & this.mask;
-    const map = this.buckets[bucket]!;
-    const entry = map.get(name);
-    if (
-      record.deletedAt !== 0 &&
-      record.deletedAt < this.gcHorizon() &&
-      !(entry !== undefined && endsLiveIncarnation(entry, record))
-    ) {
-      // Collected everywhere by now; stored, it would only come back after the sweep. But a
-      // delete this store missed still ends what it holds live (the next sweep drops it).
+    if (record.deletedAt !== 0 && record.deletedAt < this.gcHorizon()) {
       return this.reject('gc-horizon');
     }
     if (!this.hlc.observe(maxStamp(record))) return this.reject('clock-bound');
 
+    const name = record.name;
+    const bucket = roomNameHash32(name) & this.mask;
+    const map = this.buckets[bucket]!;
+    const entry = map.get(name);
     const before = entry === undefined ? undefined : visibleOf(entry);
     const local = entry === undefined ? undefined : findSid(entry, record.sid);
 
