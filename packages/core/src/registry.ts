@@ -1079,17 +1079,35 @@ export class RegistryCore {
   private reconcileAfterIsolation(): void {
     const isolation = this.isolation;
     if (this.state !== 'resyncing' || isolation === undefined) return;
-    const witnesses = this.membership
-      .ringMembers()
-      .filter((m) => this.connected.has(m.peerId) && m.historySinceMs < isolation.cutOffAtMs)
+    // Members whose history reaches back before the cut-off: in the rings, or declared dead
+    // only since the rejoin (a new partition, not a death we knew of). While one is known,
+    // this node is not the authority; it waits until one of them is reachable.
+    const candidates = this.membership
+      .list()
+      .filter(
+        (m) =>
+          m.historySinceMs < isolation.cutOffAtMs &&
+          (m.state === 'alive' ||
+            m.state === 'suspect' ||
+            (m.state === 'dead' && m.stateSinceMs >= isolation.rejoinedAtMs)),
+      );
+    if (candidates.length === 0) {
+      this.counters.isolationsAuthoritative++;
+      this.endResync(undefined);
+      return;
+    }
+    const witnesses = candidates
+      .filter((m) => m.state !== 'dead' && this.connected.has(m.peerId))
       .sort(
         (a, b) =>
           a.historySinceMs - b.historySinceMs ||
           (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
       );
     if (witnesses.length === 0) {
-      this.counters.isolationsAuthoritative++;
-      this.endResync(undefined);
+      this.counters.resyncFailures++;
+      this.runtime.timers.setTimer(this.config.syncIntervalMs, () =>
+        this.reconcileAfterIsolation(),
+      );
       return;
     }
     const witness = witnesses[isolation.attempts % witnesses.length]!;
@@ -1103,13 +1121,22 @@ export class RegistryCore {
       if (differing.length === 0) return;
       // A room held live here that the witness holds otherwise may be deleted there, its
       // tombstone about to be collected: take those records now, not at the next session.
-      // The merge applies a tombstone even past the GC horizon to what it ends. One the
-      // witness no longer has was collected since the listing.
+      // A tombstone past the GC horizon is refused by every merge (accepted by some nodes
+      // and not others, it would split the cluster), so the room it ends is forgotten here
+      // instead, as is one the witness no longer has (collected since the listing).
       const received = await this.antiEntropy.pullNow(
         witness.peerId,
         differing.map((r) => ({ bucket: this.store.bucketOf(r.name), sid: r.sid })),
       );
-      this.forgetRecords(differing.filter((r) => !received.has(r.sid)));
+      this.forgetRecords(
+        differing.filter((r) => {
+          const theirs = received.get(r.sid);
+          if (theirs === undefined) return true;
+          if (theirs.deletedAt === 0) return false;
+          const mine = this.store.incarnations(r.name).find((held) => held.sid === r.sid);
+          return mine !== undefined && mine.deletedAt === 0;
+        }),
+      );
     };
     const done = resync().then(
       () => this.endResync(witness.peerId),
