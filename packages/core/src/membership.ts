@@ -394,9 +394,18 @@ export class Membership {
         this.counters.impostorsRejected++;
         return 'reject';
       }
+      if (hb.incarnation > now + this.config.maxClockOffsetMs + INCARNATION_AHEAD_MAX) {
+        // Incarnations start at the start time in ms: a member we do not know yet cannot be
+        // this far ahead. Taken, a forged one would bind that node id to the wrong peer for
+        // good (the real member's heartbeats never reach past it: swarm seed 1783).
+        this.counters.impostorsRejected++;
+        return 'reject';
+      }
+      // A member we never knew that says it left: nothing to record (and nothing to bind).
+      if (hb.state === 'left') return 'ignore';
       m = this.addMember(hb, origin, now);
       this.heardFromPeer(now);
-      this.host.changed(m, m.state === 'left' ? 'left' : 'up', 'heartbeat');
+      this.host.changed(m, 'up', 'heartbeat');
       return 'accept';
     }
     if (m.peerId !== origin) {
