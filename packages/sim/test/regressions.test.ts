@@ -574,4 +574,84 @@ describe('found by the swarm (7): a node back from longer than the TTL alone', (
     await neverShown(c, 'doomed', 4_000, 'euc-1');
     expect(c.node('euc-1').status().counters.isolation.isolationsEnded).toBe(1);
   });
+
+  it('seed 2648: cut off again before it resynced, the node waits for a witness instead of taking its own state as the truth', async () => {
+    const c = await startedCluster({ seed: simSeed(218), options: ttl });
+    cluster = c;
+    await c.settle(c.node('use-1').createRoom({ name: 'doomed' }));
+    await c.until(() => c.converged(), 2_000);
+    c.partition(['euc-1'], everyoneElse('euc-1'));
+    await c.advance(500);
+    await c.settle(c.node('use-1').deleteRoom('doomed'));
+    await c.advance(ttl.tombstoneTtlMs + 1_000);
+    // Back for a moment (it rejoins and starts its resync), then cut off again before the
+    // resync runs: no member is reachable to compare with, but its peers are not dead.
+    c.heal();
+    await c.until(() => c.node('euc-1').nodeState() === 'resyncing', 2_000, 10);
+    c.partition(['euc-1'], everyoneElse('euc-1'));
+    const x = c.node('euc-1');
+    await c.advance(x.config.suspectAfterMs + 200);
+    expect(x.nodeState()).toBe('resyncing');
+    expect(x.status().counters.isolation.isolationsAuthoritative).toBe(0);
+    c.heal();
+    await neverShown(c, 'doomed', 4_000, 'euc-1');
+  });
+});
+
+describe('found by the swarm (8)', () => {
+  const heartbeat = (c: SimCluster, nodeId: string, incarnation: number, state: 'alive' | 'left') =>
+    encodeMessage({
+      type: 'heartbeat',
+      nodeId,
+      region: 'nowhere',
+      incarnation,
+      state,
+      weight: 100,
+      httpUrl: '',
+      p2pAddrs: [],
+      roomCount: 0,
+      ringChecksum: '',
+      storeDigest: '',
+      sentAt: packHlc(c.time.nowMs(), 0),
+      seq: 1,
+      historySinceMs: 0,
+    });
+
+  it('seed 1783: a heartbeat for a member the receiver does not know yet, at an impossible incarnation or saying it left, binds nothing', async () => {
+    // In the swarm a member forged such a heartbeat for another one to a node restarted with
+    // an empty member list: taken, it bound that node id to the forger's peer at
+    // MAX_SAFE_INTEGER, so neither the real member nor the forger was ever seen again.
+    const c = await startedCluster({ seed: simSeed(219) });
+    cluster = c;
+    const rogue = c.network.createTransport('rogue');
+    await rogue.start();
+    rogue.subscribe(MEMBERSHIP_TOPIC, () => 'accept');
+    await c.settle(rogue.dial('memory/use-1', { timeoutMs: 100 }));
+    await rogue.publish(MEMBERSHIP_TOPIC, heartbeat(c, 'ghost', Number.MAX_SAFE_INTEGER, 'left'));
+    await rogue.publish(
+      MEMBERSHIP_TOPIC,
+      heartbeat(c, 'ghost-2', Number.MAX_SAFE_INTEGER, 'alive'),
+    );
+    await rogue.publish(MEMBERSHIP_TOPIC, heartbeat(c, 'ghost-3', c.time.nowMs(), 'left'));
+    await c.advance(1_000);
+    for (const node of c.running()) {
+      expect(
+        node
+          .members()
+          .map((m) => m.nodeId)
+          .sort(),
+        node.config.nodeId,
+      ).toEqual([...NODE_IDS].sort());
+    }
+    expect(c.node('use-1').status().counters.membership.impostorsRejected).toBeGreaterThan(0);
+    // The same peer can still join under a plausible incarnation, as any new node does.
+    await rogue.publish(MEMBERSHIP_TOPIC, heartbeat(c, 'ghost-4', c.time.nowMs(), 'alive'));
+    await c.advance(200);
+    expect(
+      c
+        .node('use-1')
+        .members()
+        .some((m) => m.nodeId === 'ghost-4'),
+    ).toBe(true);
+  });
 });
