@@ -13,6 +13,7 @@
  */
 import {
   type HeartbeatMessage,
+  hlcWallMs,
   INCARNATION_MAX,
   type LeaveMessage,
   type MemberSuspectMessage,
@@ -404,7 +405,7 @@ export class Membership {
       // A member we never knew that says it left: nothing to record (and nothing to bind).
       if (hb.state === 'left') return 'ignore';
       m = this.addMember(hb, origin, now);
-      this.heardFromPeer(now);
+      this.heardFromPeer(now, hb.sentAt);
       this.host.changed(m, 'up', 'heartbeat');
       return 'accept';
     }
@@ -456,7 +457,7 @@ export class Membership {
     m.storeDigest = hb.storeDigest;
     m.historySinceMs = hb.historySinceMs;
     m.lastHeardMs = now;
-    this.heardFromPeer(now);
+    this.heardFromPeer(now, hb.sentAt);
     const next: MemberState = hb.state === 'left' ? 'left' : 'alive';
     if (next !== m.state) this.transition(m, next, now, 'heartbeat');
     else this.host.changed(m, 'updated', 'heartbeat');
@@ -507,10 +508,18 @@ export class Membership {
     return m;
   }
 
-  private heardFromPeer(now: number): void {
+  /**
+   * A heartbeat stamped `sentAt` (the sender's clock) arrived: the peer reached us when it
+   * sent it, not necessarily now. A process stopped for a while reads what queued meanwhile;
+   * taken as contact now, a heartbeat sent before a long cut would hide the cut (swarm seed
+   * 1986: the node then served, writes included, a room deleted and collected meanwhile).
+   */
+  private heardFromPeer(now: number, sentAt: number): void {
+    const contact = Math.min(now, hlcWallMs(sentAt));
     const previous = this.lastPeerContactMs;
-    this.lastPeerContactMs = now;
-    if (previous !== undefined && now - previous > this.config.tombstoneTtlMs) {
+    if (previous !== undefined && contact <= previous) return;
+    this.lastPeerContactMs = contact;
+    if (previous !== undefined && contact - previous > this.config.tombstoneTtlMs) {
       this.host.rejoined(previous);
     }
   }
