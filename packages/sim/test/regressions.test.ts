@@ -596,6 +596,29 @@ describe('found by the swarm (7): a node back from longer than the TTL alone', (
     c.heal();
     await neverShown(c, 'doomed', 4_000, 'euc-1');
   });
+
+  it('seed 1986: heartbeats read late after a pause do not hide the cut that followed', async () => {
+    const c = await startedCluster({ seed: simSeed(220), options: ttl });
+    cluster = c;
+    await c.settle(c.node('use-1').createRoom({ name: 'doomed' }));
+    await c.until(() => c.converged(), 2_000);
+    // Stopped, euc-1 reads nothing; the heartbeats sent to it before the cut wait for it.
+    c.pause('euc-1');
+    await c.advance(300);
+    c.partition(['euc-1'], everyoneElse('euc-1'));
+    await c.advance(2_000);
+    c.resume('euc-1');
+    await c.settle(c.node('use-1').deleteRoom('doomed'));
+    // Cut off for longer than the TTL since it last heard from anyone, though it read those
+    // heartbeats only 1.5 s ago: it must know it is cut off (writes refused, then a resync).
+    await c.advance(ttl.tombstoneTtlMs - 1_500);
+    const x = c.node('euc-1');
+    await expect(x.createRoom({ name: 'another' })).rejects.toBeInstanceOf(NodeNotReadyError);
+    await c.advance(1_000);
+    c.heal();
+    await neverShown(c, 'doomed', 4_000, 'euc-1');
+    expect(x.status().counters.isolation.isolationsEnded).toBe(1);
+  });
 });
 
 describe('found by the swarm (8)', () => {
