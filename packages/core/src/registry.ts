@@ -238,7 +238,7 @@ export class RegistryCore {
       stamp,
       partnersFor: (name, count) => this.partnersFor(name, count),
       isMember: (peer) => this.membership.nodeIdOfPeer(peer) !== undefined,
-      mergeRemote: (record) => this.mergeRemote(record),
+      mergeRemote: (record) => this.mergeRemote(record) && this.holdsAsSent(record),
     });
     this.placement = this.buildPlacement();
   }
@@ -636,6 +636,18 @@ export class RegistryCore {
         this.gossipCounters.unackedEvicted++;
       }
     }
+  }
+
+  /**
+   * For a durable write's ack: this node holds `record`'s incarnation in a state no less
+   * final than the one sent. A live room it holds deleted (the delete reached it, not the
+   * writer) is not acknowledged: the writer would answer a create with a room the cluster
+   * deleted, and keep serving it live until its own sync (swarm seed 4411).
+   */
+  private holdsAsSent(record: RoomRecord): boolean {
+    if (record.deletedAt !== 0) return true;
+    const held = this.store.incarnations(record.name).find((r) => r.sid === record.sid);
+    return held !== undefined && held.deletedAt === 0;
   }
 
   /** Merges a record from another node; true when this node now holds it. */
