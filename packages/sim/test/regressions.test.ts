@@ -677,4 +677,46 @@ describe('found by the swarm (8)', () => {
         .some((m) => m.nodeId === 'ghost-4'),
     ).toBe(true);
   });
+
+  it('seed 4411: a partner that holds a room deleted does not acknowledge a write of it live', async () => {
+    // In the swarm a node cut off from the delete answered CreateRoom with the deleted room,
+    // acknowledged by a partner that held its tombstone.
+    const c = await startedCluster({ seed: simSeed(221) });
+    cluster = c;
+    // A copy: the store updates the record it returned in place.
+    const room = { ...(await c.settle(c.node('use-1').createRoom({ name: 'gone' }))) };
+    await c.until(() => c.converged(), 2_000);
+    await c.settle(c.node('use-1').deleteRoom('gone'));
+    await c.until(() => c.converged(), 2_000);
+    const ask = async (record: typeof room): Promise<number> => {
+      const frames = c.transport('euc-1').request(
+        c.node('usw-1').peerId,
+        REPLICATE_PROTOCOL,
+        encodeMessage({
+          type: 'replicate',
+          requestId: 7,
+          origin: 'euc-1',
+          sentAt: packHlc(c.time.nowMs(), 0),
+          records: [{ ...record }],
+        }),
+        { timeoutMs: 1_000, framesMax: 1 },
+      );
+      const answer = (async () => {
+        for await (const frame of frames) {
+          const decoded = decodeMessage(frame);
+          if (decoded.ok && decoded.message.type === 'replicate-ack') return decoded.message.stored;
+        }
+        return -1;
+      })();
+      return c.settle(answer);
+    };
+    // The live record as the writer held it before the delete: held, but deleted, there.
+    expect(await ask(room)).toBe(0);
+    // Its tombstone is acknowledged, and a room the partner holds live still is.
+    const tombstone = c.node('usw-1').status().rooms;
+    expect(tombstone).toBe(0);
+    const live = { ...(await c.settle(c.node('use-1').createRoom({ name: 'kept' }))) };
+    await c.until(() => c.node('usw-1').getRoom('kept') !== undefined, 2_000);
+    expect(await ask(live)).toBe(1);
+  });
 });
