@@ -830,18 +830,11 @@ export class RegistryCore {
   /** Every member this node knows on the rings, itself first, one member-entry per frame.
    *  The request is the asker's heartbeat, taken as a membership message from it. */
   private async *memberList(request: Uint8Array, from: PeerId): AsyncGenerator<Uint8Array> {
-    const decoded = decodeMessage(request);
-    if (!decoded.ok || decoded.message.type !== 'heartbeat') {
-      this.gossipCounters.membershipRejected++;
-      yield encodeMessage({
-        type: 'rpc-error',
-        requestId: 0,
-        code: 'bad-request',
-        message: 'expected a heartbeat',
-      });
+    const refused = this.takeHeartbeatRequest(request, from);
+    if (refused) {
+      yield refused;
       return;
     }
-    this.membershipMessage(request, from);
     const stamp = this.store.hlc.now();
     yield encodeMessage({
       type: 'member-entry',
@@ -894,6 +887,12 @@ export class RegistryCore {
 
   /** Answers a neighbour's ping with our heartbeat, after taking its own. */
   private async answerPing(frame: Uint8Array, from: PeerId): Promise<Uint8Array> {
+    return this.takeHeartbeatRequest(frame, from) ?? encodeMessage(this.membership.selfHeartbeat());
+  }
+
+  /** A request whose frame is the asker's heartbeat (member list, ping): takes it as a
+   *  membership message from `from`; the refusal to answer when it is not a heartbeat. */
+  private takeHeartbeatRequest(frame: Uint8Array, from: PeerId): Uint8Array | undefined {
     const decoded = decodeMessage(frame);
     if (!decoded.ok || decoded.message.type !== 'heartbeat') {
       this.gossipCounters.membershipRejected++;
@@ -905,7 +904,7 @@ export class RegistryCore {
       });
     }
     this.membershipMessage(frame, from);
-    return encodeMessage(this.membership.selfHeartbeat());
+    return undefined;
   }
 
   private publishMembership(message: HeartbeatMessage | LeaveMessage | MemberSuspectMessage): void {
