@@ -62,7 +62,8 @@ export type MergeOutcomeKind = 'inserted' | 'updated' | 'unchanged' | 'rejected'
  * Why a remote record was refused (each counted, see `rejections()`):
  * - `invalid`: breaks an invariant the merge relies on (see validate.ts isPlausibleRecord);
  * - `clock-bound`: a stamp more than maxClockOffsetMs ahead of local wall time;
- * - `gc-horizon`: a tombstone older than the GC horizon, which would come back after GC;
+ * - `gc-horizon`: a tombstone whose newest stamp (its last write of any kind) is older than
+ *   the GC horizon: it would come back after GC;
  * - `identity-conflict`: same name and sid as a stored incarnation, different createdAt,
  *   creator or homeRegion (identity is immutable: corruption or forgery);
  * - `incarnation-limit`: the name holds incarnationsKeptPerName incarnations, all created
@@ -165,7 +166,7 @@ export interface RoomStore {
   records(): IterableIterator<StoredRoom>;
 
   /**
-   * Drops tombstones older than the GC horizon, sweeping `bucketsMax` buckets from where the
+   * Drops tombstones whose newest stamp is older than the GC horizon, sweeping `bucketsMax` buckets from where the
    * previous call stopped (all of them by default), so a caller can bound the work per tick.
    * Returns how many tombstones it dropped.
    */
@@ -190,6 +191,13 @@ export interface RoomStore {
 
 const NO_ROOMS: StoredRoom[] = [];
 
+/**
+ * The newest stamp of a record: its last write of any kind. A tombstone is kept until this is
+ * older than the GC horizon, not merely its delete: a write made before the delete reached
+ * its writer (an update at a node that had not heard it, or of an incarnation a name's delete
+ * horizon ended) can still be in flight after the delete, and arriving where the tombstone is
+ * gone it would bring the room back (swarm seed 1273).
+ */
 function maxStamp(record: RoomRecord): number {
   return Math.max(record.createdAt, record.settingsAt, record.statsAt, record.deletedAt);
 }
@@ -455,7 +463,7 @@ export class RoomStoreImpl implements RoomStore {
 
   merge(record: RoomRecord): MergeOutcome {
     if (!isPlausibleRecord(record)) return this.reject('invalid');
-    if (record.deletedAt !== 0 && record.deletedAt < this.gcHorizon()) {
+    if (record.deletedAt !== 0 && maxStamp(record) < this.gcHorizon()) {
       return this.reject('gc-horizon');
     }
     if (!this.hlc.observe(maxStamp(record))) return this.reject('clock-bound');
@@ -688,7 +696,7 @@ export class RoomStoreImpl implements RoomStore {
     // values(), not entries(): no [key, value] pair allocated per room on a 1M-room sweep.
     for (const entry of map.values()) {
       if (entry instanceof Incarnation) {
-        if (entry.deletedAt !== 0 && entry.deletedAt < horizon) {
+        if (entry.deletedAt !== 0 && maxStamp(entry) < horizon) {
           xorRecordHash(entry, this.digests, 2 * bucket);
           map.delete(entry.name);
           this.nameCount--;
@@ -699,7 +707,7 @@ export class RoomStoreImpl implements RoomStore {
       // Tombstones past the GC horizon go (no live incarnation lies behind a delete horizon:
       // closeBehindHorizon gave each the horizon's own tombstone).
       const expires = (room: Incarnation): boolean =>
-        room.deletedAt !== 0 && room.deletedAt < horizon;
+        room.deletedAt !== 0 && maxStamp(room) < horizon;
       let expired = 0;
       for (const room of entry) if (expires(room)) expired++;
       if (expired === 0) continue;

@@ -2,7 +2,7 @@ import { hlcWallMs, type RoomRecord } from '@roomring/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRoomStore } from '../src/index.js';
-import { copy, dump, ManualClock, SeededRandom, stateKey, T0 } from './helpers.js';
+import { copy, dump, ManualClock, newStore, SeededRandom, stateKey, T0 } from './helpers.js';
 import { Cluster, opArbitrary } from './replica-sim.js';
 
 describe('GC horizon (property)', () => {
@@ -37,8 +37,11 @@ describe('GC horizon (property)', () => {
         clock.timeMs = Math.max(lastWall, T0) + waitMs;
         const horizon = store.gcHorizon();
         // Incarnations behind a name's delete horizon carry its tombstone (closeBehindHorizon),
-        // so tombstones are all there is to collect.
-        const expired = (r: RoomRecord) => r.deletedAt !== 0 && r.deletedAt < horizon;
+        // so tombstones are all there is to collect, once their last write of any kind is
+        // older than the horizon.
+        const expired = (r: RoomRecord) =>
+          r.deletedAt !== 0 &&
+          Math.max(r.createdAt, r.settingsAt, r.statsAt, r.deletedAt) < horizon;
         expect(store.gc()).toBe(before.filter(expired).length);
         const kept = before.filter((r) => !expired(r));
         expect(dump(store)).toEqual(kept);
@@ -60,6 +63,42 @@ describe('GC horizon (property)', () => {
       }),
       { seed: 90_210, numRuns: 200 },
     );
+  });
+});
+
+describe('GC horizon (example)', () => {
+  it('keeps a tombstone until its last write, not its delete, is older than the TTL', () => {
+    // Swarm seed 1273: an update written at a node that had not heard of the delete reached
+    // a node after the tombstone's delete was past the TTL but before the update was. Dropped
+    // by its delete stamp, the tombstone was gone and the update brought the room back.
+    const clock = new ManualClock(T0);
+    const init = { clock, bucketCount: 16, tombstoneTtlMs: 1_000 };
+    const { store: deleter } = newStore({ ...init, nodeId: 'deleter' });
+    const { store: writer } = newStore({ ...init, nodeId: 'writer' });
+    const created = writer.getOrCreate({ name: 'r', homeRegion: 'eu' }).room;
+    deleter.merge(copy(created));
+    clock.timeMs = T0 + 100;
+    deleter.delete('r');
+    clock.timeMs = T0 + 200;
+    const update = copy(writer.updateMetadata('r', 'late')!);
+    expect(deleter.merge(copy(update)).kind).not.toBe('rejected');
+    expect(deleter.get('r')).toBeUndefined();
+
+    // The delete is past the TTL, the update is not: the tombstone stays and ends any copy.
+    clock.timeMs = T0 + 1_150;
+    expect(deleter.gc()).toBe(0);
+    deleter.merge(copy(update));
+    expect(deleter.get('r')).toBeUndefined();
+    expect(deleter.incarnations('r').map((r) => r.deletedAt > 0)).toEqual([true]);
+    // A copy of the tombstone is still taken by a node that lacks it.
+    const { store: fresh } = newStore({ ...init, nodeId: 'fresh' });
+    expect(fresh.merge(copy(deleter.incarnations('r')[0]!)).kind).toBe('inserted');
+
+    // Both past the TTL: collected, and a late copy of the tombstone is refused.
+    clock.timeMs = T0 + 1_250;
+    const tombstone = copy(deleter.incarnations('r')[0]!);
+    expect(deleter.gc()).toBe(1);
+    expect(deleter.merge(tombstone).rejection).toBe('gc-horizon');
   });
 });
 
