@@ -1,8 +1,10 @@
 /**
  * A simulated network for the node logic: in-memory transports on virtual time, with seeded
  * latency, loss, duplication and partitions. It mirrors what the real transport promises
- * (packages/core/src/transport.ts): gossip is best-effort with duplicate suppression and
- * hop-by-hop forwarding of accepted messages; requests are reliable streams that fail when
+ * (packages/core/src/transport.ts): gossip is best-effort with duplicate suppression,
+ * hop-by-hop forwarding of accepted messages over a mesh, and gossipsub's lazy repair (IHAVE
+ * and IWANT at each gossip heartbeat, around a mesh peer that is stopped or lost a message);
+ * requests are reliable streams that fail when
  * the connection drops or the deadline passes.
  *
  * Faults, each as a real network or a stopped process shows it:
@@ -50,6 +52,19 @@ export interface MemoryNetworkInit {
    * this many. @default 2
    */
   meshDegree?: number;
+  /**
+   * Gossipsub's lazy repair, as the real transport (GOSSIP_D_LAZY = 2, heartbeat 1 s,
+   * GOSSIP_MCACHE_GOSSIP = 3): at each gossip heartbeat a node advertises the ids of the
+   * messages it accepted in its last `lazyWindows` heartbeats (IHAVE) to `lazyDegree` connected
+   * peers outside its mesh; a peer that has not seen one asks for it (IWANT) and gets it two
+   * hops later. It routes a message around a mesh peer that is stopped or whose link lost it.
+   * 0 turns it off. @default 2
+   */
+  lazyDegree?: number;
+  /** @default 1000 */
+  gossipHeartbeatMs?: number;
+  /** @default 3 */
+  lazyWindows?: number;
 }
 
 export class MemoryTransportError extends Error {
@@ -84,6 +99,8 @@ export interface NetworkFaults {
 
 export interface NetworkStats {
   gossipSent: number;
+  /** Messages delivered by lazy repair (an IHAVE answered with IWANT); also in gossipSent. */
+  gossipRepaired: number;
   gossipLost: number;
   gossipDuplicated: number;
   requests: number;
@@ -131,17 +148,29 @@ export interface MemoryNetwork {
 
 const ADDRESS_PREFIX = 'memory/';
 
+/** A message in a peer's gossip cache, for IHAVE/IWANT. */
+interface CachedGossip {
+  topic: string;
+  id: string;
+  origin: PeerId;
+  data: Uint8Array;
+}
+
 export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   const { time, random } = init;
   let latencyMin = init.latencyMsMin ?? 1;
   let latencyMax = init.latencyMsMax ?? 5;
   const seenTtlMs = init.seenTtlMs ?? 120_000;
   const meshDegree = init.meshDegree ?? 2;
+  const lazyDegree = init.lazyDegree ?? 2;
+  const gossipHeartbeatMs = init.gossipHeartbeatMs ?? 1_000;
+  const lazyWindows = init.lazyWindows ?? 3;
   let lossRate = init.gossipLossRate ?? 0;
   let duplicateRate = init.gossipDuplicateRate ?? 0;
   let filter: NetworkFilter | undefined;
   const counters: NetworkStats = {
     gossipSent: 0,
+    gossipRepaired: 0,
     gossipLost: 0,
     gossipDuplicated: 0,
     requests: 0,
@@ -274,6 +303,11 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     /** Gossip ids seen, with the virtual time they expire. */
     private readonly seen = new Map<string, number>();
     private publishSeq = 0;
+    /** Messages accepted in each of the last `lazyWindows` gossip heartbeats, newest first:
+     *  what IHAVE advertises (gossipsub's mcache). */
+    private windows: CachedGossip[][] = [[]];
+    private beatPending = false;
+    private beats = 0;
 
     constructor(
       readonly peerId: PeerId,
@@ -301,6 +335,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       if (!this.running) throw new MemoryTransportError('closed', 'transport stopped');
       const id = `${this.peerId}:${this.publishSeq++}`;
       this.markSeen(id);
+      this.remember({ topic, id, origin: this.peerId, data });
       // floodPublish: straight to every connected subscriber.
       return { recipients: this.forward(topic, id, this.peerId, data, undefined, true) };
     }
@@ -357,7 +392,84 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       const handler = this.topics.get(topic);
       if (!handler) return;
       const verdict = handler({ topic, origin, propagationSource: from, data });
-      if (verdict === 'accept') this.forward(topic, id, origin, data, from);
+      if (verdict === 'accept') {
+        this.remember({ topic, id, origin, data });
+        this.forward(topic, id, origin, data, from);
+      }
+    }
+
+    private remember(message: CachedGossip): void {
+      if (lazyDegree === 0) return;
+      this.windows[0]!.push(message);
+      this.scheduleBeat();
+    }
+
+    /** The next gossip heartbeat, on this peer's own phase; only while something is cached,
+     *  so an idle network has no timers. */
+    private scheduleBeat(): void {
+      if (this.beatPending) return;
+      this.beatPending = true;
+      const phase = pairHash(this.peerId, 'heartbeat') % gossipHeartbeatMs;
+      const delay = gossipHeartbeatMs - ((time.nowMs() + phase) % gossipHeartbeatMs);
+      // A stopped process's heartbeat runs when it continues.
+      time.setTimer(delay, () => whenRunning(this.peerId, () => this.beat()));
+    }
+
+    private beat(): void {
+      this.beatPending = false;
+      if (!this.running) {
+        this.windows = [[]];
+        return;
+      }
+      this.beats++;
+      const cached = this.windows.flat();
+      const mesh = new Set(meshOf(this.peerId));
+      const others = [...(links.get(this.peerId) ?? [])].filter((p) => !mesh.has(p));
+      // A different choice each heartbeat, from a hash (not the seeded random stream, so a
+      // run in which nothing needs repair plays exactly as without lazy repair).
+      const beat = String(this.beats);
+      others.sort((x, y) => pairHash(x, beat) - pairHash(y, beat));
+      for (const peer of others.slice(0, lazyDegree)) {
+        const target = transports.get(peer);
+        if (target === undefined) continue;
+        // IHAVE: one hop; the IWANT and the message it asks for: two more.
+        time.setTimer(latencyMax, () => {
+          if (!connected(this.peerId, peer) || isBlocked(this.peerId, peer)) return;
+          whenRunning(peer, () => target.answerIhave(this, cached));
+        });
+      }
+      this.windows.unshift([]);
+      if (this.windows.length > lazyWindows) this.windows.pop();
+      if (this.windows.some((w) => w.length > 0)) this.scheduleBeat();
+    }
+
+    /** An IHAVE from `from` arrived: ask for what we have not seen, and take it. */
+    answerIhave(from: MemoryTransport, advertised: readonly CachedGossip[]): void {
+      if (!this.running) return;
+      this.expireSeen();
+      const wanted = advertised.filter((m) => !this.seen.has(m.id) && this.topics.has(m.topic));
+      if (wanted.length === 0) return;
+      time.setTimer(2 * latencyMax, () => {
+        if (!from.running || !connected(from.peerId, this.peerId)) return;
+        if (isBlocked(this.peerId, from.peerId) || isBlocked(from.peerId, this.peerId)) return;
+        for (const m of wanted) {
+          const hop: NetworkEvent = {
+            kind: 'gossip',
+            from: from.peerId,
+            to: this.peerId,
+            channel: m.topic,
+            data: m.data,
+          };
+          if (!passes(hop)) continue;
+          counters.gossipSent++;
+          counters.gossipRepaired++;
+          sent(from.peerId, m.data.length);
+          received(this.peerId, m.data.length);
+          whenRunning(this.peerId, () =>
+            this.receive(m.topic, m.id, m.origin, from.peerId, m.data),
+          );
+        }
+      });
     }
 
     private markSeen(id: string): void {

@@ -73,6 +73,67 @@ describe('memory network', () => {
     expect(delivered).toBeLessThanOrEqual(200 * 4);
   });
 
+  it('repairs what the mesh did not forward with IHAVE/IWANT at the next gossip heartbeat', async () => {
+    // A chain p0 - p1 - p2 with no mesh: p1 takes p0's publish (a direct link) but forwards
+    // nothing, so p2 gets it only from p1's lazy gossip; a stopped p1 advertises on resume.
+    const chain = async (lazyDegree: number) => {
+      const time = createVirtualTime(1_000_000);
+      const network = createMemoryNetwork({
+        time,
+        random: createSeededRandom(3),
+        meshDegree: 0,
+        lazyDegree,
+        latencyMsMin: 5,
+        latencyMsMax: 5,
+      });
+      const peers = ['p0', 'p1', 'p2'].map((id) => network.createTransport(id));
+      const arrivals: number[] = [];
+      for (const [i, t] of peers.entries()) {
+        await t.start();
+        t.subscribe('rooms', () => {
+          if (i === 2) arrivals.push(time.nowMs());
+          return 'accept';
+        });
+      }
+      void peers[0]!.dial('memory/p1', { timeoutMs: 100 });
+      void peers[1]!.dial('memory/p2', { timeoutMs: 100 });
+      await time.advance(20);
+      return { time, network, peers, arrivals };
+    };
+
+    const lazy = await chain(2);
+    const sentAt = lazy.time.nowMs();
+    await lazy.peers[0]!.publish('rooms', new Uint8Array([1]));
+    await lazy.time.advance(2_000);
+    // p1's heartbeat within 1 s, then IHAVE, IWANT and the message: 3 hops of 5 ms.
+    expect(lazy.arrivals).toHaveLength(1);
+    expect(lazy.arrivals[0]! - sentAt).toBeGreaterThan(15);
+    expect(lazy.arrivals[0]! - sentAt).toBeLessThanOrEqual(5 + 1_000 + 15);
+    expect(lazy.network.stats().gossipRepaired).toBe(1);
+    // Advertised again for two more heartbeats, but never delivered twice.
+    await lazy.time.advance(5_000);
+    expect(lazy.arrivals).toHaveLength(1);
+    expect(lazy.time.pending()).toBe(0);
+
+    const paused = await chain(2);
+    await paused.peers[0]!.publish('rooms', new Uint8Array([1]));
+    await paused.time.advance(10);
+    paused.network.pause('p1');
+    await paused.time.advance(3_000);
+    expect(paused.arrivals).toHaveLength(0);
+    paused.network.resume('p1');
+    const resumedAt = paused.time.nowMs();
+    await paused.time.advance(100);
+    expect(paused.arrivals).toHaveLength(1);
+    expect(paused.arrivals[0]! - resumedAt).toBeLessThanOrEqual(15);
+
+    const none = await chain(0);
+    await none.peers[0]!.publish('rooms', new Uint8Array([1]));
+    await none.time.advance(5_000);
+    expect(none.arrivals).toHaveLength(0);
+    expect(none.network.stats().gossipRepaired).toBe(0);
+  });
+
   it('partitions drop connections and refuse dials until healed', async () => {
     const { time, peers, network } = await cluster(4);
     const disconnects: string[] = [];

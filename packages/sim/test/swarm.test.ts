@@ -35,8 +35,13 @@ describe('swarm', () => {
     // 1291 (checker: a first-writer loser), 725 (a tombstone past the GC horizon accepted
     // by some nodes only), 1783 (a forged heartbeat binding a member to the wrong peer),
     // 1986 (heartbeats read late after a pause hid a cut longer than the TTL), 3472 and 4411
-    // (back-to-back cuts adding up past the TTL: the generator; and an ack of a deleted room).
-    const seeds = [559, 698, 706, 725, 759, 944, 1273, 1291, 1334, 1783, 1986, 2648, 3472, 4411];
+    // (back-to-back cuts adding up past the TTL: the generator; and an ack of a deleted room),
+    // 8882 (a node heard a member only through a stopped mesh peer: the simulator had no lazy
+    // gossip). 1273 again once the simulator had it: an update in flight outlived the
+    // tombstone of its room (collected by the delete's stamp, not the last write's).
+    const seeds = [
+      559, 698, 706, 725, 759, 944, 1273, 1291, 1334, 1783, 1986, 2648, 3472, 4411, 8882,
+    ];
     for (const seed of seeds) {
       const result = await runSeed(seed);
       expect(result.violation, `seed ${seed}`).toBeUndefined();
