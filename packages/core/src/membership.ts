@@ -251,9 +251,16 @@ export class Membership {
   /** Whether this node should hold a connection to `m`: everyone in a small cluster, its
    *  mesh targets in a large one (others may still dial it). A dead member is redialled in
    *  both (with back-off), or a healed partition or a restarted node that has no seeds of
-   *  its own would never be found again; once back, pruning keeps only neighbours. */
+   *  its own would never be found again; once back, pruning keeps only neighbours.
+   *  A node that has just learned its cluster is large (a member list of hundreds) waits for
+   *  its next tick to compute its targets: dialling everyone first and pruning after cost
+   *  N^2 connections, each with a sync session, while 1,000 nodes formed. */
   wantsConnection(m: MemberView): boolean {
-    return this.targets === undefined || this.targets.has(m.nodeId) || m.state === 'dead';
+    if (m.state === 'dead') return true;
+    if (this.targets === undefined) {
+      return !isLargeCluster(this.ringSize(), this.config.meshFullMax);
+    }
+    return this.targets.has(m.nodeId);
   }
 
   /** Every other member, any state. */
@@ -607,7 +614,12 @@ export class Membership {
       this.ensureConnected(m);
       return;
     }
-    if (m.state === 'alive') this.transition(m, 'suspect', now, 'connection-lost');
+    // In a large cluster a drop is often the other end pruning a link its view no longer
+    // wants (views differ while a cluster forms): announced, every such drop cost a notice
+    // to every member and a refutation back, N^2 of each while 1,000 nodes formed. There the
+    // suspicion stays local until the probe fails; the death is announced as usual.
+    const large = isLargeCluster(this.ringSize(), this.config.meshFullMax);
+    if (m.state === 'alive') this.transition(m, 'suspect', now, 'connection-lost', !large);
     this.probe(m, now);
   }
 
