@@ -55,6 +55,14 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
+/** One line on stderr per phase: a 1,000-node run takes minutes. */
+function progress(n: number, started: number, what: string): void {
+  const mb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+  process.stderr.write(
+    `[${n} nodes, ${((Date.now() - started) / 1000).toFixed(1)} s, heap ${mb} MB] ${what}\n`,
+  );
+}
+
 function everyoneAlive(c: SimCluster, n: number): boolean {
   return c
     .running()
@@ -77,6 +85,7 @@ async function measure(n: number, args: Args): Promise<ScaleRow> {
   });
   await c.startAll();
   const formedAfterMs = await c.until(() => everyoneAlive(c, n), 600_000, 100);
+  progress(n, started, `formed after ${formedAfterMs} virtual ms`);
   // Let joins, first syncs and ring changes settle before measuring the steady state.
   await c.advance(10_000);
   const peers = c.running().map((node) => node.peerId);
@@ -90,8 +99,10 @@ async function measure(n: number, args: Args): Promise<ScaleRow> {
     byChannel.set(key, t);
     return 'deliver';
   });
+  progress(n, started, 'settled; measuring the idle window');
   await c.advance(args.windowMs);
   c.network.setFilter(undefined);
+  progress(n, started, 'window measured; writing');
   const after = peers.map((p) => c.network.traffic(p));
   const seconds = args.windowMs / 1000;
   const perNode = after.map((t, i) => {
