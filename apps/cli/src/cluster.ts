@@ -98,6 +98,8 @@ export interface Readiness {
   status: number | null;
   /** Why there was no answer. */
   error?: string;
+  /** The node's own reason (`serving`, `joining`, `resyncing`, `isolated`, ...), if it said. */
+  reason?: string;
 }
 
 /**
@@ -107,8 +109,19 @@ export interface Readiness {
 export async function readiness(url: string, timeoutMs: number): Promise<Readiness> {
   try {
     const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-    await response.arrayBuffer();
-    return { ready: response.ok, status: response.status };
+    const body = await response.text();
+    let reason: string | undefined;
+    try {
+      const parsed = JSON.parse(body) as { reason?: unknown };
+      if (typeof parsed.reason === 'string') reason = parsed.reason.slice(0, 40);
+    } catch {
+      // An older node, or not roomring: the status alone.
+    }
+    return {
+      ready: response.ok,
+      status: response.status,
+      ...(reason !== undefined ? { reason } : {}),
+    };
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
     return { ready: false, status: null, error: cause?.code ?? (error as Error).name };

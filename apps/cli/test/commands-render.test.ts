@@ -195,7 +195,12 @@ describe('status', () => {
       0,
       3_000,
     );
-    expect(good).toMatchObject({ healthy: true, digestsAgree: true, ringChecksumsAgree: true });
+    expect(good).toMatchObject({
+      healthy: true,
+      problems: [],
+      digestsAgree: true,
+      ringChecksumsAgree: true,
+    });
     expect(good.members).toEqual({ alive: 2, suspect: 0, dead: 0, left: 1, total: 3 });
     expect(good.nodes[2]).toMatchObject({ queried: false, healthy: false, ready: null });
     const text = renderStatus(good, style);
@@ -231,9 +236,42 @@ describe('status', () => {
     );
     expect(bad.healthy).toBe(false);
     expect(bad.nodes[1]).toMatchObject({ healthy: false, error: 'refused' });
+    expect(bad.problems).toEqual(['us-1 did not answer (refused)']);
     const badText = renderStatus(bad, style);
-    expect(badText).toMatch(/health\s+DEGRADED/);
+    expect(badText).toMatch(/health\s+DEGRADED: us-1 did not answer \(refused\)/);
     expect(badText).toContain('not converged within 3s');
+
+    // Every node that answers is fine, but a member is dead: not healthy, and it says why.
+    const withDead = [...members.slice(0, 2), member('us-2', 'us', { state: 'dead' })];
+    const degraded = statusJson(
+      URL_A,
+      withDead,
+      [
+        { member: withDead[0]!, value: status('eu-1', 'd1') },
+        { member: withDead[1]!, value: status('us-1', 'd1') },
+      ],
+      ready,
+      0,
+      3_000,
+    );
+    expect(degraded).toMatchObject({ healthy: false, problems: ['us-2 is dead'] });
+    expect(renderStatus(degraded, style)).toMatch(/health\s+DEGRADED: us-2 is dead/);
+    // A node that answers but is not ready names its own reason.
+    const resyncing = statusJson(
+      URL_A,
+      members,
+      [
+        { member: members[0]!, value: status('eu-1', 'd1') },
+        { member: members[1]!, value: status('us-1', 'd1') },
+      ],
+      new Map([
+        ['eu-1', { ready: true, status: 200, reason: 'serving' }],
+        ['us-1', { ready: false, status: 503, reason: 'resyncing' }],
+      ]),
+      0,
+      3_000,
+    );
+    expect(resyncing.problems).toEqual(['us-1 is not ready (resyncing)']);
   });
 });
 

@@ -69,6 +69,11 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
     // One log line per failed request (onResponse below), not two per request.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: PARAM_CHARS_MAX },
+    // Errors raised before routing (a path whose percent-encoding does not decode) get the
+    // same Twirp-style body as every other error, not fastify's own.
+    frameworkErrors: (error, request, reply) => {
+      sendTwirpError(reply, fromFrameworkError(error, request));
+    },
     bodyLimit: config.bodyBytesMax,
     requestIdHeader: false,
     genReqId: (raw) => {
@@ -192,18 +197,23 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   app.register(twirpRoutes, { node, config, deadlineMsOf });
   app.register(adminRoutes, { node, admission });
 
+  // As livekit-server: load balancers probe `/` and expect 200 `OK`.
+  app.get('/', async (_request, reply) =>
+    reply.header('content-type', 'text/plain; charset=utf-8').send('OK'),
+  );
   app.get('/healthz', async (_request, reply) =>
     reply.header('content-type', 'text/plain; charset=utf-8').send('ok'),
   );
   app.get('/readyz', async (_request, reply) => {
+    // Ready: serves the API (docs/operations.md, "Ready and healthy"). The last live node
+    // of a cluster stays ready; a node resyncing, cut off past the TTL or not yet joined is not.
+    const { ready, reason } = node.readiness();
     const state = node.nodeState();
-    const running = state === 'running';
     const peers = node.members().filter((m, i) => i > 0 && m.state === 'alive').length;
-    const ready = running && (config.seeds.length === 0 || peers > 0);
     return reply
       .code(ready ? 200 : 503)
       .header('content-type', 'application/json')
-      .send(Buffer.from(JSON.stringify({ ready, state, alivePeers: peers })));
+      .send(Buffer.from(JSON.stringify({ ready, reason, state, alivePeers: peers })));
   });
   app.get('/metrics', async (_request, reply) => {
     const body = await metrics.registry.metrics();
@@ -237,6 +247,10 @@ function fromFrameworkError(error: unknown, request: FastifyRequest): TwirpError
             { twirp_invalid_route: `${request.method} ${path.slice(0, 300)}` },
           )
         : new TwirpError('malformed', 'body must be application/json');
+    case 'FST_ERR_BAD_URL':
+      return new TwirpError('malformed', 'the path has an invalid percent-encoding', {
+        argument: 'path',
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -1,6 +1,7 @@
 /**
  * The admin API, /healthz, /readyz and /metrics over app.inject() on a real single node.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/single-node.js';
 import { sdkToken } from './helpers/tokens.js';
@@ -176,11 +177,21 @@ describe('admin API', () => {
       { numParticipants: 1 },
       { numParticipants: 1.5, numPublishers: 0 },
       { numParticipants: 1, numPublishers: 0, activeRecording: 'yes' },
+      { numParticipants: 1, numPublishers: 5 },
     ]) {
       const r = await postStats('alpha', bad);
       expect(r.statusCode).toBe(400);
       expect(r.json()).toMatchObject({ code: 'invalid_argument' });
     }
+    expect(
+      (await postStats('alpha', { numParticipants: 1, numPublishers: 5 })).json(),
+    ).toMatchObject({ meta: { argument: 'numPublishers' } });
+    // Refused reports changed nothing; a report without activeRecording keeps it.
+    expect(s.node.getRoom('alpha')).toMatchObject({ numParticipants: 3, activeRecording: true });
+    const countsOnly = await postStats('alpha', { numParticipants: 2, numPublishers: 2 });
+    expect(countsOnly.json()).toMatchObject({ numParticipants: 2, activeRecording: true });
+    await postStats('alpha', { numParticipants: 2, numPublishers: 0, activeRecording: false });
+    expect(s.node.getRoom('alpha')?.activeRecording).toBe(false);
     const garbage = await s.app.inject({
       method: 'POST',
       url: '/v1/rooms/alpha/stats',
@@ -218,7 +229,7 @@ describe('admin API', () => {
     expect((await s.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     const ready = await s.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toMatchObject({ ready: true, state: 'running' });
+    expect(ready.json()).toMatchObject({ ready: true, reason: 'serving', state: 'running' });
     const metrics = await s.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
@@ -231,12 +242,42 @@ describe('admin API', () => {
     expect(metrics.body).toContain('roomring_http_in_flight');
   });
 
+  it('answers GET / with 200 OK for load balancers, as livekit-server does', async () => {
+    const res = await s.app.inject({ method: 'GET', url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toBe('OK');
+  });
+
+  it('names its version in /v1/status and in roomring_build_info', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect((await get('/v1/status')).json()).toMatchObject({ version });
+    const metrics = await s.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain(
+      `roomring_build_info{version="${version}",node_version="${process.version}"} 1`,
+    );
+  });
+
+  it('answers a path that does not decode with the documented error body', async () => {
+    const res = await get('/v1/owner/%E0%A4%A');
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.json()).toMatchObject({ code: 'malformed' });
+    expect((res.json() as { msg: string }).msg).toMatch(/percent-encoding/);
+  });
+
   it('is not ready while a seeded node has no peer', async () => {
-    const lonely = await startTestServer({ nodeId: 'lonely', seeds: ['127.0.0.1:1'] });
+    const lonely = await startTestServer(
+      { nodeId: 'lonely', seeds: ['127.0.0.1:1'] },
+      { nodeId: 'lonely', seeds: ['127.0.0.1:1'] },
+    );
     try {
       const res = await lonely.app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ ready: false, alivePeers: 0 });
+      expect(res.json()).toMatchObject({ ready: false, reason: 'joining', alivePeers: 0 });
     } finally {
       await lonely.close();
     }

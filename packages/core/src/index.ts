@@ -41,6 +41,8 @@ export {
   type NodeState,
   type OwnerInfo,
   PING_PROTOCOL,
+  type Readiness,
+  type ReadinessReason,
   RegistryCore,
   type RegistryCoreInit,
   ROOMS_TOPIC,

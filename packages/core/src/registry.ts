@@ -83,6 +83,20 @@ export interface OwnerInfo {
 
 export type NodeState = 'created' | 'running' | 'resyncing' | 'stopping' | 'stopped';
 
+/** Why a node is or is not ready (RegistryCore.readiness). */
+export type ReadinessReason =
+  | 'serving'
+  | 'starting'
+  | 'joining'
+  | 'resyncing'
+  | 'isolated'
+  | 'stopping';
+
+export interface Readiness {
+  ready: boolean;
+  reason: ReadinessReason;
+}
+
 export interface RegistryCoreInit {
   options: NodeOptionsInput;
   transport: Transport;
@@ -309,6 +323,28 @@ export class RegistryCore {
 
   nodeState(): NodeState {
     return this.state;
+  }
+
+  /**
+   * Whether this node serves its API, for a load balancer (docs/operations.md, "Ready and
+   * healthy"): it runs, takes writes (not resyncing, not cut off past tombstoneTtlMs), and,
+   * given seeds, has joined a cluster since it started. The last live node of a cluster stays
+   * ready: it answers from a warm state, as designed for a regional failover.
+   */
+  readiness(): Readiness {
+    const reason: ReadinessReason =
+      this.state === 'created'
+        ? 'starting'
+        : this.state === 'stopping' || this.state === 'stopped'
+          ? 'stopping'
+          : this.state === 'resyncing'
+            ? 'resyncing'
+            : this.isolatedTooLong()
+              ? 'isolated'
+              : this.config.seeds.length > 0 && this.membership.lastPeerContactMs === undefined
+                ? 'joining'
+                : 'serving';
+    return { ready: reason === 'serving', reason };
   }
 
   private assertServing(): void {

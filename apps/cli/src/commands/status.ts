@@ -58,8 +58,11 @@ export interface NodeHealth {
 /** `--json` shape. */
 export interface StatusJson {
   url: string;
-  /** Every queried node answered, is ready, and all digests and checksums agree. */
+  /** No problem: every member alive (none suspect or dead), every asked node answered and
+   *  is ready, and all digests and checksums agree. */
   healthy: boolean;
+  /** What makes the cluster not healthy, one line each (empty when healthy). */
+  problems: string[];
   digestsAgree: boolean;
   ringChecksumsAgree: boolean;
   convergenceLagMs: number | null;
@@ -119,10 +122,22 @@ export function statusJson(
   const digestsAgree = allEqual(sample, 'storeDigest');
   const ringChecksumsAgree = allEqual(sample, 'ringChecksum');
   const self = sample.find((r) => r.member.self)?.value ?? sample[0]?.value;
+  const problems: string[] = [];
+  for (const m of members) {
+    if (m.state === 'suspect' || m.state === 'dead') problems.push(`${m.nodeId} is ${m.state}`);
+  }
+  for (const n of nodes) {
+    if (!n.queried || n.healthy) continue;
+    const rd = ready.get(n.nodeId);
+    if (n.error !== undefined) problems.push(`${n.nodeId} did not answer (${n.error})`);
+    else problems.push(`${n.nodeId} is not ready (${rd?.reason ?? n.nodeState ?? 'no reason'})`);
+  }
+  if (!digestsAgree) problems.push('store digests differ');
+  if (!ringChecksumsAgree) problems.push('ring checksums differ');
   return {
     url,
-    healthy:
-      nodes.filter((n) => n.queried).every((n) => n.healthy) && digestsAgree && ringChecksumsAgree,
+    healthy: problems.length === 0,
+    problems,
     digestsAgree,
     ringChecksumsAgree,
     convergenceLagMs: lagMs,
@@ -196,7 +211,9 @@ export function renderStatus(view: StatusJson, style: Style): string {
     ],
     [
       'health',
-      view.healthy ? { text: 'ok', paint: style.green } : { text: 'DEGRADED', paint: style.red },
+      view.healthy
+        ? { text: 'ok', paint: style.green }
+        : { text: `DEGRADED: ${view.problems.join('; ')}`, paint: style.red },
     ],
   ]);
   return `${table}\n\n${fields}`;
