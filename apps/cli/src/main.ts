@@ -27,9 +27,11 @@ import { registerStatus } from './commands/status.js';
 import { registerUp } from './commands/up.js';
 import { registerWatch } from './commands/watch.js';
 import { registerWhatIf } from './commands/whatif.js';
+import { CLI_VERSION } from './version.js';
 
 const program = new Command('roomring')
   .description('roomring: a database-free, multi-region room registry')
+  .version(`roomring ${CLI_VERSION} (node ${process.version})`, '--version', 'print the version')
   // Before any subcommand is added: subcommands inherit it.
   .exitOverride((error) => {
     process.exit(error.exitCode === 0 ? EXIT_OK : EXIT_USAGE);

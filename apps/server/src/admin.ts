@@ -11,6 +11,7 @@ import { requireAdminWrite, requireGrant } from './auth.js';
 import { TwirpError } from './errors.js';
 import { sendJson } from './reply.js';
 import { toAdminRoom } from './room-mapping.js';
+import { SERVER_VERSION } from './version.js';
 
 /** /v1/rooms answers at most this many rooms. */
 export const ADMIN_ROOMS_LIMIT_MAX = 10_000;
@@ -163,6 +164,7 @@ export async function adminRoutes(app: FastifyInstance, init: AdminRoutesInit): 
     return sendJson(reply, {
       nodeId: status.nodeId,
       region: status.region,
+      version: SERVER_VERSION,
       state: status.state,
       ringChecksum: status.ringChecksum,
       storeDigest: status.storeDigest,
@@ -231,10 +233,22 @@ export async function adminRoutes(app: FastifyInstance, init: AdminRoutesInit): 
         argument: 'activeRecording',
       });
     }
+    const numParticipants = count(fields, 'numParticipants');
+    const numPublishers = count(fields, 'numPublishers');
+    if (numPublishers > numParticipants) {
+      // Publishers are participants that publish (LiveKit's Room counts them so).
+      throw new TwirpError(
+        'invalid_argument',
+        `numPublishers (${numPublishers}) must not exceed numParticipants (${numParticipants})`,
+        { argument: 'numPublishers' },
+      );
+    }
+    // Left out, activeRecording keeps what the room has: a report of counts only must not
+    // end a recording.
     const room = node.updateRoomStats(name, {
-      numParticipants: count(fields, 'numParticipants'),
-      numPublishers: count(fields, 'numPublishers'),
-      ...(activeRecording !== undefined ? { activeRecording } : {}),
+      numParticipants,
+      numPublishers,
+      activeRecording: activeRecording ?? node.getRoom(name)?.activeRecording ?? false,
     });
     return sendJson(reply, toAdminRoom(room, ownerOf(node, room)));
   });

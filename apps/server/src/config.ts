@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { P2P_ADDRS_MAX, ROOM_METADATA_BYTES_MAX } from '@roomring/protocol';
 import { Command, CommanderError, Option } from 'commander';
+import { versionLine } from './version.js';
 
 export type ProfileName = 'lan' | 'wan' | 'local' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -286,7 +287,8 @@ function buildCommand(): Command {
     .exitOverride()
     .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
     .allowExcessArguments(false)
-    .option('--config <file>', 'JSON file of settings (keys: camelCase flag names)');
+    .option('--config <file>', 'JSON file of settings (keys: camelCase flag names)')
+    .option('--version', 'print the version and exit');
   for (const spec of FLAGS) {
     const suffix = spec.defaultText !== undefined ? ` (default: ${spec.defaultText})` : '';
     const option = new Option(
@@ -440,6 +442,7 @@ export function parseServerConfig(
     throw error;
   }
   const options = program.opts<Record<string, unknown>>();
+  if (options.version === true) throw new HelpRequested(versionLine('roomring-server'));
   const configPath = (options.config as string | undefined) ?? env.ROOMRING_CONFIG;
   const raw: Raw = configPath ? readFile(configPath) : new Map();
   for (const spec of FLAGS) {

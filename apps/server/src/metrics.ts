@@ -7,6 +7,7 @@
 import type { RegistryNode } from '@roomring/node';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AdmissionController, ShedReason } from './admission.js';
+import { SERVER_VERSION } from './version.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -53,6 +54,12 @@ export function createMetrics(node: RegistryNode, admission: AdmissionController
     buckets: LATENCY_BUCKETS_S,
     registers: [registry],
   });
+  new Gauge({
+    name: 'roomring_build_info',
+    help: 'always 1: the server version and the Node.js version it runs on, as labels',
+    labelNames: ['version', 'node_version'] as const,
+    registers: [registry],
+  }).set({ version: SERVER_VERSION, node_version: process.version }, 1);
   new Gauge({
     name: 'roomring_http_in_flight',
     help: 'requests being served (admission slots taken)',

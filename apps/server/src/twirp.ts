@@ -105,6 +105,14 @@ export const RPCS: ReadonlyMap<string, Rpc<never>> = new Map<string, Rpc<never>>
       requireGrant(ctx.grants, 'roomCreate');
       checkName(req.name);
       checkMetadata(req.metadata, ctx.config.metadataBytesMax);
+      if (req.nodeId !== '' && !ctx.node.members().some((m) => m.nodeId === req.nodeId)) {
+        // A pin to a node nobody knows is a typo, not a placement: say so rather than ignore it.
+        throw new TwirpError(
+          'invalid_argument',
+          `node_id "${req.nodeId.slice(0, 128)}" is not a member of this cluster`,
+          { argument: 'node_id' },
+        );
+      }
       // Protobuf has no "unset": 0 means LiveKit's default (300 s / 20 s), as in livekit-server.
       const room = await ctx.node.createRoom(
         {

@@ -261,11 +261,17 @@ describe('the process', () => {
       child.once('exit', (code) => resolve({ code, stdout, stderr }));
     });
 
-  it('exits 2 with a clear message when --keys is missing, 0 for --help', async () => {
-    const [missing, help] = await Promise.all([
+  it('exits 2 with a clear message when --keys is missing, 0 for --help and --version', async () => {
+    const [missing, help, version] = await Promise.all([
       run(['--region', 'us-east', '--cluster-key', KEY]),
       run(['--help']),
+      run(['--version']),
     ]);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(version.code).toBe(0);
+    expect(version.stdout).toBe(`roomring-server ${pkg.version} (node ${process.version})\n`);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--keys');
     expect(missing.stderr).toContain('without --dev');

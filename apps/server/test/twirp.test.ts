@@ -409,6 +409,15 @@ describe('limits and semantics', () => {
   it('maps nodeId to a pinned node and cuts ListRooms at listRoomsMax', async () => {
     await call('CreateRoom', { name: 'pinned', nodeId: 'test-1' });
     expect(s.node.getRoom('pinned')?.pinnedNode).toBe('test-1');
+    // A node id no member has is refused, and nothing is created.
+    const typo = await call('CreateRoom', { name: 'pinned-typo', nodeId: 'nobody-node' });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json()).toMatchObject({
+      code: 'invalid_argument',
+      msg: 'node_id "nobody-node" is not a member of this cluster',
+      meta: { argument: 'node_id' },
+    });
+    expect(s.node.getRoom('pinned-typo')).toBeUndefined();
     const small = buildApp({
       node: s.node,
       config: { ...s.config, listRoomsMax: 2 },
