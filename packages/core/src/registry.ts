@@ -1159,11 +1159,20 @@ export class RegistryCore {
     }
     const witness = witnesses[isolation.attempts % witnesses.length]!;
     isolation.attempts++;
-    const rejoinedAt = packHlc(isolation.rejoinedAtMs, 0);
+    // Created after this, a record cannot lie behind a collected tombstone: one that ended
+    // it was written after it, and is kept tombstoneTtlMs after its last write (clocks may
+    // differ by maxClockOffsetMs).
+    const keptAfter = packHlc(
+      Math.max(
+        0,
+        this.runtime.clock.nowMs() - this.config.tombstoneTtlMs - this.config.maxClockOffsetMs,
+      ),
+      0,
+    );
     const differing: Readonly<RoomRecord>[] = [];
     const resync = async (): Promise<void> => {
       await this.antiEntropy.listPeerSids(witness.peerId, (bucket, entries) =>
-        this.forgetCollected(bucket, entries, rejoinedAt, differing),
+        this.forgetCollected(bucket, entries, keptAfter, differing),
       );
       if (differing.length === 0) return;
       // A room held live here that the witness holds otherwise may be deleted there, its
@@ -1202,20 +1211,23 @@ export class RegistryCore {
   /**
    * Forgets the incarnations of `bucket` the witness lacks: deleted while this node was away
    * and their tombstones since collected. Kept are those a peer sent since the cut-off (a
-   * peer holds them) and those this node created since it rejoined (`rejoinedAt`, its own
-   * clock; the witness may not have them yet). Its creates from before the rejoin that the
-   * witness lacks go too: one that was acknowledged is held by the partner that acknowledged
-   * it, which passed it on, so the witness lacks it only if it was deleted; one that was not
-   * may have leaked out (a one-way cut) and been deleted, and an unacknowledged write may be
-   * lost. Live incarnations the witness holds in another state go to `differing`.
+   * peer holds them) and those created after `keptAfter` (now - tombstoneTtlMs -
+   * maxClockOffsetMs): a tombstone that ended one of those, its own or a newer incarnation's
+   * delete horizon, was written after it and is not collected yet, so the next sync brings
+   * it if there is one, and the witness may merely not have heard of the record yet (a stale
+   * witness made this node forget a room every other node held: swarm seed 979). Older ones
+   * the witness lacks go, this node's own creates too: one that was acknowledged is held by
+   * the partner that acknowledged it, which passed it on, so the witness lacks it only if it
+   * was deleted; one that was not may have leaked out and been deleted, and an
+   * unacknowledged write may be lost. Live incarnations the witness holds in another state go
+   * to `differing`.
    */
   private forgetCollected(
     bucket: number,
     witnessEntries: ReadonlyMap<string, SyncSummaryEntry>,
-    rejoinedAt: number,
+    keptAfter: number,
     differing: Readonly<RoomRecord>[],
   ): void {
-    const self = this.config.nodeId;
     const gone: Readonly<RoomRecord>[] = [];
     for (const record of this.store.recordsInBucket(bucket)) {
       const sid = record.sid;
@@ -1228,7 +1240,7 @@ export class RegistryCore {
         continue;
       }
       if (this.arrivedSinceCutOff.has(sid)) continue;
-      if (record.creator === self && record.createdAt >= rejoinedAt) continue;
+      if (record.createdAt >= keptAfter) continue;
       gone.push(record);
     }
     this.forgetRecords(gone);
