@@ -167,7 +167,7 @@ const FLAGS: readonly FlagSpec[] = [
   {
     flag: 'keys',
     arg: 'key:secret,...',
-    description: 'API key:secret,... pairs (required without --dev)',
+    description: 'API key:secret,... pairs (required without --dev; LIVEKIT_KEYS also read)',
     defaultText: '--dev: devkey:secret',
   },
   {
@@ -390,12 +390,17 @@ function parseAdvertise(raw: Raw): string[] {
   return advertise;
 }
 
+/** `key:secret,...`; also livekit-server's LIVEKIT_KEYS shape, one `key: secret` per line. */
 function parseKeys(raw: Raw): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const pair of list(raw, 'keys')) {
+  const pairs = (text(raw, 'keys') ?? '')
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const pair of pairs) {
     const colon = pair.indexOf(':');
-    const key = colon > 0 ? pair.slice(0, colon) : '';
-    const secret = colon > 0 ? pair.slice(colon + 1) : '';
+    const key = colon > 0 ? pair.slice(0, colon).trim() : '';
+    const secret = colon > 0 ? pair.slice(colon + 1).trim() : '';
     if (!key || !secret) throw new ServerConfigError('keys', 'each entry must be key:secret');
     if (keys.has(key)) throw new ServerConfigError('keys', `key ${key} is given twice`);
     keys.set(key, secret);
@@ -446,7 +451,10 @@ export function parseServerConfig(
   const configPath = (options.config as string | undefined) ?? env.ROOMRING_CONFIG;
   const raw: Raw = configPath ? readFile(configPath) : new Map();
   for (const spec of FLAGS) {
-    const value = options[camel(spec.flag)] ?? env[envName(spec.flag)];
+    // livekit-server's LIVEKIT_KEYS works too (ROOMRING_KEYS wins when both are set).
+    const fromEnv =
+      env[envName(spec.flag)] ?? (spec.flag === 'keys' ? env.LIVEKIT_KEYS : undefined);
+    const value = options[camel(spec.flag)] ?? fromEnv;
     if (value !== undefined) raw.set(spec.flag, value);
   }
   return resolve(raw);

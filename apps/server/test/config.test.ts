@@ -212,6 +212,18 @@ describe('parseServerConfig', () => {
     expect(refused(['--config', join(tmp, 'missing.json')]).setting).toBe('config');
   });
 
+  it("takes livekit-server's LIVEKIT_KEYS (one `key: secret` per line); ROOMRING_KEYS wins", () => {
+    const base = ['--region', 'r', '--cluster-key', KEY];
+    const lk = parseServerConfig(base, { LIVEKIT_KEYS: 'APIabc: s3cret\nAPIdef: other ' });
+    expect([...lk.keys]).toEqual([
+      ['APIabc', 's3cret'],
+      ['APIdef', 'other'],
+    ]);
+    const both = parseServerConfig(base, { LIVEKIT_KEYS: 'lk: a', ROOMRING_KEYS: 'rr:b' });
+    expect([...both.keys]).toEqual([['rr', 'b']]);
+    expect(refused(base, { LIVEKIT_KEYS: 'no-secret' }).setting).toBe('keys');
+  });
+
   it('documents every required flag in --help, with env names and defaults', () => {
     const help = helpText();
     for (const flag of [
