@@ -32,3 +32,18 @@ export function roomName(value: string): string {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** Longest `--valid-for`: 30 days. */
+export const DURATION_S_MAX = 30 * 24 * 3600;
+const DURATION_UNITS_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration as `lk` takes it: `90s`, `10m`, `6h`, `7d` (or plain seconds), in seconds,
+ *  1 s to 30 days. */
+export function durationS(value: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+  const seconds = match ? Number(match[1]) * DURATION_UNITS_S[match[2] || 's']! : Number.NaN;
+  if (!(seconds >= 1 && seconds <= DURATION_S_MAX)) {
+    throw new InvalidArgumentError('must be a duration like 90s, 10m, 6h or 7d (1s to 30d)');
+  }
+  return seconds;
+}

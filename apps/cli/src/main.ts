@@ -22,8 +22,10 @@ import { registerKeygen } from './commands/keygen.js';
 import { registerMembers } from './commands/members.js';
 import { registerOwner } from './commands/owner.js';
 import { registerRing } from './commands/ring.js';
+import { registerRoom } from './commands/room.js';
 import { registerRooms } from './commands/rooms.js';
 import { registerStatus } from './commands/status.js';
+import { registerToken } from './commands/token.js';
 import { registerUp } from './commands/up.js';
 import { registerWatch } from './commands/watch.js';
 import { registerWhatIf } from './commands/whatif.js';
@@ -65,5 +67,7 @@ registerWatch(program);
 registerCreate(program);
 registerDelete(program);
 registerKeygen(program);
+registerToken(program);
+registerRoom(program);
 
 await program.parseAsync(process.argv);

@@ -237,6 +237,56 @@ describe('roomring against a live cluster', { timeout: CLI_TEST_TIMEOUT_MS }, ()
     expect(await exited).toBe(0);
   });
 
+  it('token, room update-metadata, create --node: tokens work against the API as minted', async () => {
+    // A list-only token reads; the same token cannot create.
+    const listing = json<{ token: string }>(await cli('token', '--list', '--json'));
+    const read = await fetch(`${url}/twirp/livekit.RoomService/ListRooms`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${listing.token}`, 'content-type': 'application/json' },
+      body: '{"names":["eu-room-0"]}',
+    });
+    expect(read.status).toBe(200);
+    const write = await fetch(`${url}/twirp/livekit.RoomService/CreateRoom`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${listing.token}`, 'content-type': 'application/json' },
+      body: '{"name":"not-allowed"}',
+    });
+    // As livekit-server: a valid token without the grant is 401 "permissions denied".
+    expect(write.status).toBe(401);
+    expect(await write.json()).toMatchObject({
+      code: 'unauthenticated',
+      msg: 'permissions denied',
+    });
+    // The plain form prints the token alone, for $(roomring token ...).
+    const plain = await cli('token', '--admin', '--room', 'eu-room-1', '--valid-for', '5m');
+    expect(plain.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const meta = await fetch(`${url}/twirp/livekit.RoomService/UpdateRoomMetadata`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${plain.stdout.trim()}`,
+        'content-type': 'application/json',
+      },
+      body: '{"room":"eu-room-1","metadata":"by-token"}',
+    });
+    expect(meta.status).toBe(200);
+
+    const updated = await cli('room', 'update-metadata', 'eu-room-2', 'new-meta', '--json');
+    expect(json<{ name: string; metadata: string }>(updated)).toMatchObject({
+      name: 'eu-room-2',
+      metadata: 'new-meta',
+    });
+    const missing = await cli('room', 'update-metadata', 'no-such-room', 'x');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('does not exist');
+
+    const typo = await cli('create', 'pinned-typo', '--node', 'nobody-node');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('node_id "nobody-node" is not a member of this cluster');
+    const pinned = await cli('create', 'pinned-ok', '--node', 'us-2', '--json');
+    expect(pinned.code).toBe(0);
+    await cli('delete', 'pinned-ok');
+  });
+
   it('failures: unreachable node and bad credentials exit 1, usage errors exit 2', async () => {
     const closedPort = await freePortRange(19_500, 1);
     const [

@@ -13,6 +13,25 @@ export interface VideoGrant {
   room?: string;
 }
 
+/** Every `video` grant an operator may mint (`roomring token`): the API's, and those a
+ *  LiveKit media server reads (roomring's API ignores them). */
+export interface TokenGrant extends VideoGrant {
+  roomJoin?: boolean;
+  roomRecord?: boolean;
+  canPublish?: boolean;
+  canSubscribe?: boolean;
+  canPublishData?: boolean;
+  hidden?: boolean;
+}
+
+/** Claims beside the grants, as LiveKit's AccessToken sets them. */
+export interface TokenIdentity {
+  /** `sub`: the participant identity (required by LiveKit to join a room). */
+  identity?: string;
+  name?: string;
+  metadata?: string;
+}
+
 /** Token lifetime: 10 minutes, as the LiveKit SDKs mint per call. */
 export const TOKEN_TTL_S = 600;
 /**
@@ -26,13 +45,17 @@ const HEADER_B64 = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toS
 export function mintAccessToken(
   apiKey: string,
   apiSecret: string,
-  grant: VideoGrant,
+  grant: TokenGrant,
   nowMs: number,
   ttlS: number = TOKEN_TTL_S,
+  identity: TokenIdentity = {},
 ): string {
   const nowS = Math.floor(nowMs / 1000);
   const claims = {
     iss: apiKey,
+    ...(identity.identity !== undefined ? { sub: identity.identity } : {}),
+    ...(identity.name !== undefined ? { name: identity.name } : {}),
+    ...(identity.metadata !== undefined ? { metadata: identity.metadata } : {}),
     nbf: nowS - TOKEN_NOT_BEFORE_SKEW_S,
     exp: nowS + ttlS,
     video: grant,

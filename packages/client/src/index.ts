@@ -2,6 +2,8 @@ export {
   mintAccessToken,
   TOKEN_NOT_BEFORE_SKEW_S,
   TOKEN_TTL_S,
+  type TokenGrant,
+  type TokenIdentity,
   type VideoGrant,
 } from './access-token.js';
 export type {
