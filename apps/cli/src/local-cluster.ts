@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +21,9 @@ export interface LocalClusterOptions {
   log: (line: string) => void;
   /** Extra server flags for every node. */
   serverArgs?: readonly string[];
+  /** A node exited on its own after the cluster started (not stopped by stopLocalCluster),
+   *  with the last lines it printed. */
+  onNodeExit?: (node: LocalNode, how: string, lastLines: string) => void;
 }
 
 export interface LocalNode {
@@ -45,10 +49,46 @@ function serverCommand(fromSource: boolean): string[] {
   return ['--conditions=@roomring/source', '--import', 'tsx', join(serverDir, 'src', 'main.ts')];
 }
 
-async function waitReady(node: LocalNode, deadlineAt: number): Promise<void> {
+/** Lines of a node's output kept to explain its exit. */
+const LAST_LINES_KEPT = 8;
+
+/** The last lines a node printed: pino's JSON lines as `level msg (err)`, others as they are. */
+export function lastLines(output: string, count = LAST_LINES_KEPT): string {
+  return output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-count)
+    .map((line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown } };
+        if (typeof entry.msg === 'string') {
+          const err = typeof entry.err?.message === 'string' ? `: ${entry.err.message}` : '';
+          return `  ${entry.msg}${err}`.split('\n')[0]!.slice(0, 300);
+        }
+      } catch {
+        // not a log line
+      }
+      return `  ${line.slice(0, 300)}`;
+    })
+    .join('\n');
+}
+
+/** Whether `port` can be listened on at 127.0.0.1 now (nothing else holds it). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () =>
+      probe.close(() => resolve(true)),
+    );
+  });
+}
+
+async function waitReady(node: LocalNode, deadlineAt: number, output: () => string): Promise<void> {
   for (;;) {
     if (node.process.exitCode !== null || node.process.signalCode !== null) {
-      throw new Error(`${node.nodeId} exited while starting (code ${node.process.exitCode})`);
+      const how = node.process.signalCode ?? `code ${node.process.exitCode}`;
+      throw new Error(`${node.nodeId} exited while starting (${how}):\n${lastLines(output())}`);
     }
     try {
       const response = await fetch(`${node.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
@@ -63,7 +103,22 @@ async function waitReady(node: LocalNode, deadlineAt: number): Promise<void> {
 
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalNode[]> {
   const command = serverCommand(options.fromSource);
+  const total = options.regions.length * options.nodesPerRegion;
+  // A second cluster on the same ports would answer /readyz for nodes that died at once.
+  for (const [first, flag] of [
+    [options.basePort, '--base-port'],
+    [options.p2pBasePort, '--p2p-base-port'],
+  ] as const) {
+    for (let port = first; port < first + total; port++) {
+      if (!(await portFree(port))) {
+        throw new Error(
+          `port ${port} on 127.0.0.1 is in use (another roomring up?): choose free ports with ${flag}`,
+        );
+      }
+    }
+  }
   const nodes: LocalNode[] = [];
+  const outputs: string[] = [];
   const firstP2p = `127.0.0.1:${options.p2pBasePort}`;
   let index = 0;
   for (let k = 1; k <= options.nodesPerRegion; k++) {
@@ -91,38 +146,46 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ...(options.regions.length * options.nodesPerRegion > 1 ? ['--min-acks', '1'] : []),
         ...(options.serverArgs ?? []),
       ];
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString()).slice(-4_000);
-      });
-      child.once('exit', (code, signal) => {
-        if (!stopping) {
-          options.log(`node ${nodeId} exited (${signal ?? code})${stderr ? `:\n${stderr}` : ''}`);
-        }
-      });
-      nodes.push({
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Both streams, last 16 KB: pino logs to stdout, a crash trace goes to stderr.
+      const slot = outputs.push('') - 1;
+      const keep = (chunk: Buffer): void => {
+        outputs[slot] = (outputs[slot]! + chunk.toString()).slice(-16_384);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      const node: LocalNode = {
         nodeId,
         region,
         url: `http://127.0.0.1:${httpPort}`,
         p2pPort,
         pid: child.pid ?? -1,
         process: child,
+      };
+      child.once('exit', (code, signal) => {
+        if (stopping || !started) return;
+        const how = signal ?? `code ${code}`;
+        const last = lastLines(outputs[slot]!);
+        options.log(`node ${nodeId} exited (${how})${last ? `:\n${last}` : ''}`);
+        options.onNodeExit?.(node, how, last);
       });
+      nodes.push(node);
       index++;
     }
   }
   const deadlineAt = Date.now() + READY_TIMEOUT_MS;
   try {
-    await Promise.all(nodes.map((n) => waitReady(n, deadlineAt)));
+    await Promise.all(nodes.map((n, i) => waitReady(n, deadlineAt, () => outputs[i]!)));
   } catch (error) {
     await stopLocalCluster(nodes);
     throw error;
   }
+  started = true;
   return nodes;
 }
 
 let stopping = false;
+let started = false;
 
 /** SIGTERM to every node (each announces leave and exits), SIGKILL past a timeout. */
 export async function stopLocalCluster(nodes: readonly LocalNode[]): Promise<void> {

@@ -53,6 +53,21 @@ function freePort(host: string): Promise<number> {
   });
 }
 
+/** Fails with one line, before the node joins anyone, when `host:port` is taken (another
+ *  node, often a second `roomring up`): libp2p's own error is a stack trace that advises a
+ *  setting roomring does not have. Another error (no such address) is left to the start. */
+async function requirePortFree(host: string, port: number, flag: string): Promise<void> {
+  if (port === 0) return;
+  const inUse = await new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+  if (inUse) {
+    fail(`${urlHost(host)}:${port} is already in use (${flag}): is another node running?`, 1);
+  }
+}
+
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -87,6 +102,8 @@ const { ConfigError, createRegistryNode } = await import('@roomring/node');
 const { buildApp } = await import('./app.js');
 const { loadOrCreatePeerKey } = await import('./peer-key.js');
 
+await requirePortFree(config.httpHost, config.httpPort, '--http-port');
+await requirePortFree(config.p2pHost, config.p2pPort, '--p2p-port');
 const httpPort = config.httpPort || (await freePort(config.httpHost));
 const httpUrl = config.advertiseUrl ?? `http://${urlHost(config.httpHost)}:${httpPort}`;
 if (!config.advertiseUrl && (config.httpHost === '0.0.0.0' || config.httpHost === '::')) {

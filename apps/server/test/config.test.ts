@@ -2,7 +2,9 @@
  * Configuration: flags, env and file with their precedence, validation naming the setting,
  * --dev, --help, exit status 2 for a refused start, and the peer-key file of --data-dir.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -289,6 +291,41 @@ describe('the process', () => {
     expect(missing.stderr).toContain('without --dev');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--cluster-key');
+  }, 30_000);
+});
+
+describe('a busy port', () => {
+  it('stops the server with one line naming the port and the flag, exit 1', async () => {
+    const holder = createServer();
+    const port = await new Promise<number>((resolve) =>
+      holder.listen(0, '127.0.0.1', () => resolve((holder.address() as AddressInfo).port)),
+    );
+    try {
+      const child = spawnServer([
+        '--dev',
+        '--region',
+        'r',
+        '--http-host',
+        '127.0.0.1',
+        '--http-port',
+        '0',
+        '--p2p-port',
+        String(port),
+        '--log-level',
+        'error',
+      ]);
+      let stderr = '';
+      child.stderr?.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      expect(code).toBe(1);
+      expect(stderr).toBe(
+        `roomring-server: 127.0.0.1:${port} is already in use (--p2p-port): is another node running?\n`,
+      );
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
   }, 30_000);
 });
 

@@ -69,6 +69,13 @@ export function registerUp(program: Command): void {
           p2pBasePort: options.p2pBasePort,
           fromSource: options.fromSource ?? false,
           log: (line) => console.error(line),
+          // A node that dies on its own ends the cluster with exit 1 (its lines are logged).
+          onNodeExit: (node) => {
+            if (stopping) return;
+            stopping = true;
+            console.error(`${node.nodeId} stopped: stopping the other nodes`);
+            void stopLocalCluster(nodes).then(() => process.exit(1));
+          },
         });
       } catch (error) {
         console.error(`could not start the cluster: ${(error as Error).message}`);
