@@ -114,7 +114,7 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
       logger,
       metrics: metrics.webhooks,
     });
-    stopWebhooks = sendOwnedRoomWebhooks(node, webhooks);
+    stopWebhooks = sendOwnedRoomWebhooks(node, webhooks, metrics.webhooks, nowMs);
   }
 
   app.decorateRequest('startedAtMs', 0);

@@ -23,6 +23,8 @@ export interface ServerMetrics {
     sent: Counter<'event'>;
     failed: Counter<'event'>;
     dropped: Counter<'event'>;
+    /** Room events from before this node joined its cluster: not announced by it. */
+    skipped: Counter<'event'>;
     queued: Gauge;
   };
 }
@@ -173,6 +175,12 @@ export function createMetrics(node: RegistryNode, admission: AdmissionController
       sent: new Counter({
         name: 'roomring_webhooks_sent_total',
         help: 'webhooks delivered (2xx)',
+        labelNames: eventLabels,
+        registers: [registry],
+      }),
+      skipped: new Counter({
+        name: 'roomring_webhooks_skipped_total',
+        help: 'room events from before this node joined its cluster, not announced by it (their owner then did)',
         labelNames: eventLabels,
         registers: [registry],
       }),

@@ -5,18 +5,25 @@
  * the webhook key's secret, 5-minute expiry, claim `sha256` = base64(SHA-256(body)): what the
  * SDK's WebhookReceiver validates.
  *
- * Each room's webhooks are sent once in the cluster: by its owner. The owner sends
- * room_started when it learns of a new room it owns (created here or arriving by gossip) and
- * room_finished when a room it owns is deleted. A room that changes owner later (failover)
- * gets no second room_started. Delivery is a bounded FIFO (`webhookQueueMax`, newest dropped
- * and counted when full), WEBHOOK_CONCURRENCY at a time, WEBHOOK_ATTEMPTS tries each with
- * exponential back-off, then given up (counted).
+ * Each room's webhooks are sent by its owner: room_started when it learns of a new room it
+ * owns (created here or arriving by gossip), room_finished when a room it owns is deleted. A
+ * room that changes owner later (failover) gets no second room_started. A node that starts
+ * (or restarts) receives the cluster's rooms before it knows the members, and then believes
+ * it owns all of them: it decides nothing until it has joined (ready, then one
+ * `suspectAfterMs` for every member's heartbeat to reach it), and then sends only for rooms
+ * created (deleted) since it joined; the others were announced by their owner at the time
+ * (`roomring_webhooks_skipped_total`). Around a join or a partition two nodes may both
+ * believe they own a room: the event id is derived from the sid and the event, so such a
+ * duplicate carries the same id and a receiver drops it (delivery is at least once per live
+ * owner; a webhook queued at a node that dies is lost with it). Delivery is a bounded FIFO
+ * (`webhookQueueMax`, newest dropped and counted when full), WEBHOOK_CONCURRENCY at a time,
+ * WEBHOOK_ATTEMPTS tries each with exponential back-off, then given up (counted).
  */
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type Room, WebhookEvent } from '@livekit/protocol';
 import type { RegistryNode } from '@roomring/node';
 import type { RoomRecord } from '@roomring/protocol';
-import { SID_ALPHABET } from '@roomring/protocol';
+import { hlcWallMs, SID_ALPHABET } from '@roomring/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { signJwt } from './jwt.js';
 import type { ServerMetrics } from './metrics.js';
@@ -33,6 +40,15 @@ const WEBHOOK_BACKOFF_BASE_MS = 500;
 const EVENT_ID_CHARS = 12;
 
 export type WebhookEventName = 'room_started' | 'room_finished';
+
+/** `EV_` + 12 characters of SHA-256(event, sid): the same on every node that sends it, so a
+ *  receiver can drop a duplicate by id. */
+export function webhookEventId(event: WebhookEventName, sid: string): string {
+  const digest = createHash('sha256').update(`${event}\n${sid}`).digest();
+  let id = 'EV_';
+  for (let i = 0; i < EVENT_ID_CHARS; i++) id += SID_ALPHABET[digest[i]! % SID_ALPHABET.length];
+  return id;
+}
 
 export interface WebhookSenderInit {
   url: string;
@@ -66,7 +82,7 @@ export class WebhookSender {
     const payload = new WebhookEvent({
       event,
       room: toLivekitRoom(record) as Room,
-      id: `EV_${Array.from({ length: EVENT_ID_CHARS }, () => SID_ALPHABET[randomInt(SID_ALPHABET.length)]).join('')}`,
+      id: webhookEventId(event, record.sid),
       createdAt: BigInt(Math.floor(this.init.nowMs() / 1_000)),
     });
     this.queue.push({ event, body: JSON.stringify(payload.toJson()) });
@@ -125,9 +141,15 @@ export class WebhookSender {
           this.init.metrics.sent.inc({ event: job.event });
           return;
         }
-        this.init.logger.warn({ status: response.status, event: job.event }, 'webhook refused');
+        this.init.logger.warn(
+          { url: this.init.url, status: response.status, event: job.event },
+          'webhook refused',
+        );
       } catch (error) {
-        this.init.logger.warn({ err: error, event: job.event }, 'webhook delivery failed');
+        this.init.logger.warn(
+          { url: this.init.url, err: error, event: job.event },
+          'webhook delivery failed',
+        );
       } finally {
         clearTimeout(timer);
         this.inflight.delete(abort);
@@ -146,20 +168,71 @@ export class WebhookSender {
   }
 }
 
-/** Sends room_started / room_finished for the rooms this node owns. Returns an unsubscribe. */
-export function sendOwnedRoomWebhooks(node: RegistryNode, sender: WebhookSender): () => void {
+/** How often a node that has not joined yet checks whether it has (ms). */
+const JOIN_POLL_MS = 100;
+/** Room events held while a node joins, at most (the oldest is dropped beyond, counted). */
+export const WEBHOOK_PENDING_MAX = 100_000;
+
+/**
+ * Sends room_started / room_finished for the rooms this node owns, from the moment it has
+ * joined its cluster (see the file comment). Returns an unsubscribe.
+ */
+export function sendOwnedRoomWebhooks(
+  node: RegistryNode,
+  sender: WebhookSender,
+  metrics: ServerMetrics['webhooks'],
+  nowMs: () => number,
+): () => void {
   const owns = (room: Readonly<RoomRecord>): boolean =>
     node.ring().owner(room.name, room.homeRegion, room.pinnedNode || undefined) ===
     node.config.nodeId;
+  /** Wall time this node first was ready (heard from its cluster), then joined. */
+  let readyAtMs: number | undefined;
+  let joined = false;
+  const pending: { event: WebhookEventName; room: Readonly<RoomRecord> }[] = [];
+  const stampOf = (event: WebhookEventName, room: Readonly<RoomRecord>): number =>
+    hlcWallMs(event === 'room_started' ? room.createdAt : room.deletedAt);
+  const decide = (event: WebhookEventName, room: Readonly<RoomRecord>): void => {
+    // Before this node joined, the room's owner was another node, which sent it.
+    if (stampOf(event, room) < readyAtMs!) {
+      metrics.skipped.inc({ event });
+      return;
+    }
+    if (owns(room)) sender.send(event, room);
+  };
+  const onEvent = (event: WebhookEventName, room: Readonly<RoomRecord>): void => {
+    if (joined) {
+      decide(event, room);
+      return;
+    }
+    if (pending.length >= WEBHOOK_PENDING_MAX) {
+      pending.shift();
+      metrics.dropped.inc({ event });
+    }
+    pending.push({ event, room });
+  };
+  const poll = setInterval(() => {
+    try {
+      const now = nowMs();
+      if (readyAtMs === undefined) {
+        if (!node.readiness().ready) return;
+        readyAtMs = now;
+      }
+      if (now - readyAtMs < node.config.suspectAfterMs) return;
+      joined = true;
+      clearInterval(poll);
+      for (const { event, room } of pending.splice(0)) decide(event, room);
+    } catch {
+      // A node stopping under us: nothing to send.
+    }
+  }, JOIN_POLL_MS);
+  poll.unref();
   const offs = [
-    node.on('room-created', ({ room }) => {
-      if (owns(room)) sender.send('room_started', room);
-    }),
-    node.on('room-deleted', ({ room }) => {
-      if (owns(room)) sender.send('room_finished', room);
-    }),
+    node.on('room-created', ({ room }) => onEvent('room_started', room)),
+    node.on('room-deleted', ({ room }) => onEvent('room_finished', room)),
   ];
   return () => {
+    clearInterval(poll);
     for (const off of offs) off();
   };
 }

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { CreateRoomRequest, Room } from '@livekit/protocol';
 import { AccessToken, RoomServiceClient, TwirpError, WebhookReceiver } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookEventId } from '../src/webhooks.js';
 import {
   eventually,
   type ServerProcess,
@@ -29,6 +30,7 @@ const spawned: ServerProcess[] = [];
 let receiver: Server;
 const hooks: Hook[] = [];
 let clients: RoomServiceClient[];
+let webhookUrl = '';
 
 async function startReceiver(): Promise<string> {
   receiver = createServer((req, res) => {
@@ -77,7 +79,7 @@ async function readerToken(): Promise<string> {
 }
 
 beforeAll(async () => {
-  const webhookUrl = await startReceiver();
+  webhookUrl = await startReceiver();
   // Track every process as soon as it runs, so afterAll kills it even if a sibling fails.
   const track = (p: ServerProcess) => {
     spawned.push(p);
@@ -248,6 +250,55 @@ describe('three server processes driven by livekit-server-sdk', { timeout: 60_00
     await expect(
       new WebhookReceiver(KEY, 'other').receive(hooks[0]!.body, hooks[0]!.auth),
     ).rejects.toThrow();
+  });
+
+  it('announces each room once across a restart: the restarted node re-sends nothing', async () => {
+    const webhooks = new WebhookReceiver(KEY, SECRET);
+    const decoded = () => Promise.all(hooks.map((h) => webhooks.receive(h.body, h.auth)));
+    const count = async (event: string, name: string) =>
+      (await decoded()).filter((e) => e.event === event && e.room?.name === name).length;
+    // Rooms of us-east (owned by use-1) and of us-west (owned by usw-1, restarted below).
+    const names = ['rs-east-0', 'rs-east-1', 'rs-east-2', 'rs-west-0', 'rs-west-1', 'rs-west-2'];
+    const rooms = await Promise.all(
+      names.map((name) => clients[name.startsWith('rs-east') ? 0 : 1]!.createRoom({ name })),
+    );
+    await eventually(
+      async () => {
+        for (const name of names) if ((await count('room_started', name)) === 0) return false;
+        return true;
+      },
+      10_000,
+      'room_started of every room',
+    );
+    // The id is derived from the event and the sid: a duplicate would carry the same one.
+    const started = (await decoded()).find((e) => e.room?.name === 'rs-west-1');
+    expect(started?.id).toBe(webhookEventId('room_started', rooms[4]!.sid));
+
+    const old = servers[1]!;
+    old.child.kill('SIGTERM');
+    expect(await old.exited).toBe(0);
+    const again = await startServer(args('usw-1', 'us-west', webhookUrl, [servers[0]!.p2pAddress]));
+    spawned.push(again);
+    servers[1] = again;
+    clients[1] = new RoomServiceClient(again.url, KEY, SECRET);
+    // Joined: it has passed over every room event from before it joined.
+    await eventually(
+      async () => {
+        const text = await (await fetch(`${again.url}/metrics`)).text();
+        const skipped = /roomring_webhooks_skipped_total\{event="room_started"\} (\d+)/.exec(text);
+        return skipped !== null && Number(skipped[1]) >= names.length;
+      },
+      30_000,
+      'the restarted node to join and pass over the rooms it received',
+    );
+    // What happens after it joined it announces: the delete of a room it owns.
+    await clients[0]!.deleteRoom('rs-west-0');
+    await eventually(
+      async () => (await count('room_finished', 'rs-west-0')) === 1,
+      10_000,
+      'room_finished of rs-west-0 from the restarted owner',
+    );
+    for (const name of names) expect(await count('room_started', name), name).toBe(1);
   });
 
   it('stops gracefully on SIGTERM: exit 0, and peers see it leave', async () => {
