@@ -101,6 +101,7 @@ for (const [key, secret] of config.keys) {
 const { ConfigError, createRegistryNode } = await import('@roomring/node');
 const { buildApp } = await import('./app.js');
 const { loadOrCreatePeerKey } = await import('./peer-key.js');
+const { logOwnershipMoves } = await import('./ownership-log.js');
 
 await requirePortFree(config.httpHost, config.httpPort, '--http-port');
 await requirePortFree(config.p2pHost, config.p2pPort, '--p2p-port');
@@ -156,6 +157,7 @@ for (const transition of ['up', 'left', 'suspect', 'dead'] as const) {
     else logger.info(fields, `member ${transition}`);
   });
 }
+logOwnershipMoves(node, logger, Date.now);
 node.on('listener-error', ({ event, error }) =>
   logger.error({ err: error, event }, 'an event listener threw; the node goes on'),
 );

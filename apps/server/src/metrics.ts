@@ -11,7 +11,7 @@ import { SERVER_VERSION } from './version.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
-  observeRequest(method: string, code: number, seconds: number): void;
+  observeRequest(method: string, route: string, code: number, seconds: number): void;
   shed(reason: ShedReason): void;
   readonly events: {
     clients: Gauge;
@@ -45,14 +45,14 @@ export function createMetrics(node: RegistryNode, admission: AdmissionController
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'roomring_http_requests_total',
-    help: 'HTTP requests answered, by method (Twirp method or route) and status code',
-    labelNames: ['method', 'code'] as const,
+    help: 'HTTP requests answered, by Twirp method (empty off Twirp), route and status code',
+    labelNames: ['method', 'route', 'code'] as const,
     registers: [registry],
   });
   const duration = new Histogram({
     name: 'roomring_http_request_duration_seconds',
-    help: 'HTTP request duration from arrival to answer, admission wait included',
-    labelNames: ['method', 'code'] as const,
+    help: 'HTTP request duration from arrival to answer (monotonic clock), admission wait included',
+    labelNames: ['method', 'route', 'code'] as const,
     buckets: LATENCY_BUCKETS_S,
     registers: [registry],
   });
@@ -141,9 +141,9 @@ export function createMetrics(node: RegistryNode, admission: AdmissionController
   const eventLabels = ['event'] as const;
   return {
     registry,
-    observeRequest(method, code, seconds) {
-      requests.inc({ method, code });
-      duration.observe({ method, code }, seconds);
+    observeRequest(method, route, code, seconds) {
+      requests.inc({ method, route, code });
+      duration.observe({ method, route, code }, seconds);
     },
     shed(reason) {
       shed.inc({ reason });

@@ -7,6 +7,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Wall ms when the request arrived; its deadline counts from here. */
     startedAtMs: number;
+    /** performance.now() when the request arrived: its duration, on a monotonic clock with
+     *  sub-millisecond resolution (a CreateRoom takes microseconds). */
+    startedAtPerfMs: number;
     /** Wall ms by which the caller wants an answer. */
     deadlineAtMs: number;
     /** Set for authenticated API routes (Twirp and /v1). */

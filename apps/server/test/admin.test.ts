@@ -233,7 +233,16 @@ describe('admin API', () => {
     const metrics = await s.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
-    expect(metrics.body).toContain('roomring_http_requests_total{method="/v1/members",code="200"}');
+    expect(metrics.body).toContain(
+      'roomring_http_requests_total{method="",route="/v1/members",code="200"}',
+    );
+    // Durations on a monotonic sub-millisecond clock: the sum is not whole milliseconds.
+    const sum =
+      /roomring_http_request_duration_seconds_sum\{method="",route="\/v1\/members",code="200"\} ([\d.e-]+)/.exec(
+        metrics.body,
+      );
+    expect(Number(sum?.[1])).toBeGreaterThan(0);
+    expect(Number.isInteger(Number(sum?.[1]) * 1_000)).toBe(false);
     expect(metrics.body).toContain('roomring_rooms 4');
     expect(metrics.body).toMatch(
       /roomring_node_events_total\{group="writes",name="writesAcked"\} \d+/,

@@ -508,4 +508,24 @@ describe('limits and semantics', () => {
     expect((await s.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await s.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
+
+  it('labels Twirp requests by method name only; the route label holds /twirp', async () => {
+    await call('ListRooms', {});
+    await s.app.inject({ method: 'POST', url: '/twirp/livekit.RoomService/NoSuchMethod' });
+    const body = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(body).toMatch(
+      /roomring_http_requests_total\{method="CreateRoom",route="\/twirp",code="200"\} \d+/,
+    );
+    expect(body).toMatch(
+      /roomring_http_requests_total\{method="ListRooms",route="\/twirp",code="200"\} \d+/,
+    );
+    expect(body).toMatch(
+      /roomring_http_requests_total\{method="bad_route",route="\/twirp",code="404"\} \d+/,
+    );
+    // No path is ever a method label.
+    const methods = [...body.matchAll(/roomring_http_requests_total\{method="([^"]*)"/g)].map(
+      (m) => m[1],
+    );
+    for (const m of methods) expect(m).not.toContain('/');
+  });
 });
