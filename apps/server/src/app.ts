@@ -106,17 +106,22 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   events.attach(app.server);
 
   let stopWebhooks: (() => void) | undefined;
-  let webhooks: WebhookSender | undefined;
-  if (config.webhookUrl && config.webhookKey) {
-    webhooks = new WebhookSender({
-      url: config.webhookUrl,
-      apiKey: config.webhookKey,
-      secret: config.keys.get(config.webhookKey)!,
-      queueMax: config.webhookQueueMax,
-      nowMs,
-      logger,
-      metrics: metrics.webhooks,
-    });
+  const webhooks: WebhookSender[] = [];
+  if (config.webhookUrls.length > 0 && config.webhookKey) {
+    // One sender (queue, deliveries, retries) per receiver: a slow one does not hold the others.
+    for (const url of config.webhookUrls) {
+      webhooks.push(
+        new WebhookSender({
+          url,
+          apiKey: config.webhookKey,
+          secret: config.keys.get(config.webhookKey)!,
+          queueMax: config.webhookQueueMax,
+          nowMs,
+          logger,
+          metrics: metrics.webhooks,
+        }),
+      );
+    }
     stopWebhooks = sendOwnedRoomWebhooks(node, webhooks, metrics.webhooks, nowMs);
   }
 
@@ -233,7 +238,7 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
 
   app.addHook('preClose', async () => {
     events.close();
-    webhooks?.stop();
+    for (const sender of webhooks) sender.stop();
     stopWebhooks?.();
   });
   return app;

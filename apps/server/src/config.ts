@@ -10,6 +10,9 @@ import { P2P_ADDRS_MAX, ROOM_METADATA_BYTES_MAX } from '@roomring/protocol';
 import { Command, CommanderError, Option } from 'commander';
 import { versionLine } from './version.js';
 
+/** Webhook receivers one node posts to, at most: each costs a queue and deliveries. */
+export const WEBHOOK_URLS_MAX = 8;
+
 export type ProfileName = 'lan' | 'wan' | 'local' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -84,7 +87,8 @@ export interface ServerConfig {
   listRoomsMax: number;
   eventBufferBytesMax: number;
   eventClientsMax: number;
-  webhookUrl: string | undefined;
+  /** Every URL gets every webhook (at most WEBHOOK_URLS_MAX). */
+  webhookUrls: readonly string[];
   webhookKey: string | undefined;
   webhookQueueMax: number;
 }
@@ -256,8 +260,8 @@ const FLAGS: readonly FlagSpec[] = [
   },
   {
     flag: 'webhook-url',
-    arg: 'url',
-    description: 'POST room_started / room_finished webhooks here',
+    arg: 'url,...',
+    description: `POST room_started / room_finished webhooks to each of these (at most ${WEBHOOK_URLS_MAX})`,
   },
   {
     flag: 'webhook-key',
@@ -408,9 +412,22 @@ function parseKeys(raw: Raw): Map<string, string> {
   return keys;
 }
 
+function parseUrls(raw: Raw, flag: string): string[] {
+  const urls = list(raw, flag).map((value) => checkUrl(flag, value));
+  if (urls.length > WEBHOOK_URLS_MAX) {
+    throw new ServerConfigError(flag, `at most ${WEBHOOK_URLS_MAX} URLs`);
+  }
+  if (new Set(urls).size !== urls.length) throw new ServerConfigError(flag, 'a URL is given twice');
+  return urls;
+}
+
 function parseUrl(raw: Raw, flag: string): string | undefined {
   const value = text(raw, flag);
   if (value === undefined || value === '') return undefined;
+  return checkUrl(flag, value);
+}
+
+function checkUrl(flag: string, value: string): string {
   let url: URL;
   try {
     url = new URL(value);
@@ -536,7 +553,7 @@ function resolve(raw: Raw): Readonly<ServerConfig> {
       1_073_741_824,
     ),
     eventClientsMax: integer(raw, 'event-clients-max', EVENT_CLIENTS_MAX_DEFAULT, 0, 65_536),
-    webhookUrl: parseUrl(raw, 'webhook-url'),
+    webhookUrls: parseUrls(raw, 'webhook-url'),
     webhookKey: webhookKey ?? keys.keys().next().value,
     webhookQueueMax: integer(raw, 'webhook-queue-max', WEBHOOK_QUEUE_MAX_DEFAULT, 1, 1_048_576),
   });

@@ -170,6 +170,10 @@ export class WebhookSender {
 
 /** How often a node that has not joined yet checks whether it has (ms). */
 const JOIN_POLL_MS = 100;
+/** Events stamped up to this long before the moment the node was seen ready still count as
+ *  its own: readiness is polled, and a room created here as it became ready is announced. A
+ *  room another owner announced in that second may be announced twice (same event id). */
+const READY_MARGIN_MS = 1_000;
 /** Room events held while a node joins, at most (the oldest is dropped beyond, counted). */
 export const WEBHOOK_PENDING_MAX = 100_000;
 
@@ -179,7 +183,7 @@ export const WEBHOOK_PENDING_MAX = 100_000;
  */
 export function sendOwnedRoomWebhooks(
   node: RegistryNode,
-  sender: WebhookSender,
+  senders: readonly WebhookSender[],
   metrics: ServerMetrics['webhooks'],
   nowMs: () => number,
 ): () => void {
@@ -194,11 +198,12 @@ export function sendOwnedRoomWebhooks(
     hlcWallMs(event === 'room_started' ? room.createdAt : room.deletedAt);
   const decide = (event: WebhookEventName, room: Readonly<RoomRecord>): void => {
     // Before this node joined, the room's owner was another node, which sent it.
-    if (stampOf(event, room) < readyAtMs!) {
+    if (stampOf(event, room) < readyAtMs! - READY_MARGIN_MS) {
       metrics.skipped.inc({ event });
       return;
     }
-    if (owns(room)) sender.send(event, room);
+    if (!owns(room)) return;
+    for (const sender of senders) sender.send(event, room);
   };
   const onEvent = (event: WebhookEventName, room: Readonly<RoomRecord>): void => {
     if (joined) {

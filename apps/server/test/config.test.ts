@@ -55,7 +55,7 @@ describe('parseServerConfig', () => {
       queueMax: 1_024,
       bodyBytesMax: 1_048_576,
       metadataBytesMax: 65_536,
-      webhookUrl: undefined,
+      webhookUrls: [],
       webhookKey: 'k1',
     });
     expect(c.nodeId.length).toBeGreaterThan(0);
@@ -120,7 +120,7 @@ describe('parseServerConfig', () => {
       requestTimeoutMs: 2_500,
       maxInFlight: 16,
       queueMax: 0,
-      webhookUrl: 'http://127.0.0.1:9/hooks',
+      webhookUrls: ['http://127.0.0.1:9/hooks'],
       webhookKey: 'k2',
     });
     expect(c.keys.get('k2')).toBe('s:with:colons');
@@ -154,6 +154,14 @@ describe('parseServerConfig', () => {
       [['--max-in-flight', '0'], 'max-in-flight'],
       [['--request-timeout-ms', '600000'], 'request-timeout-ms'],
       [['--webhook-url', 'ftp://x'], 'webhook-url'],
+      [['--webhook-url', 'http://a/h,http://a/h'], 'webhook-url'],
+      [
+        [
+          '--webhook-url',
+          Array.from({ length: 9 }, (_, i) => `http://127.0.0.1:${9000 + i}/h`).join(','),
+        ],
+        'webhook-url',
+      ],
       [['--webhook-key', 'nobody'], 'webhook-key'],
       [['--min-acks', '-1'], 'min-acks'],
       [['--bogus', '1'], 'bogus'],
