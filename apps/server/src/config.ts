@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { P2P_ADDRS_MAX, ROOM_METADATA_BYTES_MAX } from '@roomring/protocol';
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigFileError, readConfigFile } from './config-file.js';
 import { versionLine } from './version.js';
 
 /** Webhook receivers one node posts to, at most: each costs a queue and deliveries. */
@@ -91,6 +92,8 @@ export interface ServerConfig {
   webhookUrls: readonly string[];
   webhookKey: string | undefined;
   webhookQueueMax: number;
+  /** livekit-server config keys the --config file held and roomring ignores (warned at start). */
+  configIgnored: readonly string[];
 }
 
 /** A setting is missing or out of range. `setting` is the flag name without dashes. */
@@ -291,7 +294,7 @@ function buildCommand(): Command {
     .exitOverride()
     .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
     .allowExcessArguments(false)
-    .option('--config <file>', 'JSON file of settings (keys: camelCase flag names)')
+    .option('--config <file>', 'YAML or JSON file of settings (flag names, or livekit-server keys)')
     .option('--version', 'print the version and exit');
   for (const spec of FLAGS) {
     const suffix = spec.defaultText !== undefined ? ` (default: ${spec.defaultText})` : '';
@@ -311,24 +314,14 @@ export function helpText(): string {
 
 type Raw = Map<string, unknown>;
 
-function readFile(path: string): Raw {
-  let parsed: unknown;
+function readFile(path: string): { raw: Raw; ignored: string[] } {
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    const { settings, ignored } = readConfigFile(path, new Set(FLAGS.map((f) => f.flag)));
+    return { raw: settings, ignored };
   } catch (error) {
-    throw new ServerConfigError('config', `cannot read ${path}: ${(error as Error).message}`);
+    if (error instanceof ConfigFileError) throw new ServerConfigError('config', error.message);
+    throw error;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ServerConfigError('config', `${path} must hold a JSON object`);
-  }
-  const known = new Map(FLAGS.map((f) => [camel(f.flag), f.flag]));
-  const raw: Raw = new Map();
-  for (const [key, value] of Object.entries(parsed)) {
-    const flag = known.get(key);
-    if (flag === undefined) throw new ServerConfigError('config', `unknown key ${key} in ${path}`);
-    raw.set(flag, value);
-  }
-  return raw;
 }
 
 function text(raw: Raw, flag: string): string | undefined {
@@ -466,7 +459,8 @@ export function parseServerConfig(
   const options = program.opts<Record<string, unknown>>();
   if (options.version === true) throw new HelpRequested(versionLine('roomring-server'));
   const configPath = (options.config as string | undefined) ?? env.ROOMRING_CONFIG;
-  const raw: Raw = configPath ? readFile(configPath) : new Map();
+  const file = configPath ? readFile(configPath) : { raw: new Map(), ignored: [] };
+  const raw: Raw = file.raw;
   for (const spec of FLAGS) {
     // livekit-server's LIVEKIT_KEYS works too (ROOMRING_KEYS wins when both are set).
     const fromEnv =
@@ -474,7 +468,10 @@ export function parseServerConfig(
     const value = options[camel(spec.flag)] ?? fromEnv;
     if (value !== undefined) raw.set(spec.flag, value);
   }
-  return resolve(raw);
+  const config = resolve(raw);
+  return file.ignored.length > 0
+    ? Object.freeze({ ...config, configIgnored: file.ignored })
+    : config;
 }
 
 function boolean(raw: Raw, flag: string): boolean {
@@ -556,6 +553,7 @@ function resolve(raw: Raw): Readonly<ServerConfig> {
     webhookUrls: parseUrls(raw, 'webhook-url'),
     webhookKey: webhookKey ?? keys.keys().next().value,
     webhookQueueMax: integer(raw, 'webhook-queue-max', WEBHOOK_QUEUE_MAX_DEFAULT, 1, 1_048_576),
+    configIgnored: [],
   });
 }
 

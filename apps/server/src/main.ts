@@ -89,6 +89,12 @@ if (config.dev) {
     if (line) logger.warn(line);
   }
 }
+if (config.configIgnored.length > 0) {
+  logger.warn(
+    { keys: config.configIgnored },
+    'livekit-server settings in the config file that roomring does not use were ignored',
+  );
+}
 for (const [key, secret] of config.keys) {
   if (!config.dev && secret.length < SECRET_CHARS_MIN) {
     logger.warn({ key }, `API secret shorter than ${SECRET_CHARS_MIN} characters`);

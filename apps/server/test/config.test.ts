@@ -16,7 +16,7 @@ import {
   parseServerConfig,
   ServerConfigError,
 } from '../src/index.js';
-import { spawnServer } from './helpers/server-process.js';
+import { spawnServer, startServer, stopServers } from './helpers/server-process.js';
 
 const KEY = 'a'.repeat(64);
 const REQUIRED = ['--region', 'us-east', '--keys', 'k1:s1', '--cluster-key', KEY];
@@ -222,6 +222,62 @@ describe('parseServerConfig', () => {
     expect(refused(['--config', join(tmp, 'missing.json')]).setting).toBe('config');
   });
 
+  it("reads a YAML file in livekit-server's shape, and roomring's keys in any case", () => {
+    const file = join(tmp, 'livekit.yaml');
+    writeFileSync(
+      file,
+      [
+        'port: 7999',
+        'bind_addresses:',
+        '  - 127.0.0.1',
+        'log_level: debug',
+        'region: eu-west',
+        'keys:',
+        '  APIone: first-secret',
+        '  APItwo: second-secret',
+        'webhook:',
+        '  api_key: APItwo',
+        '  urls:',
+        '    - https://hooks.example.com/a',
+        '    - https://hooks.example.com/b',
+        'rtc:',
+        '  tcp_port: 7881',
+        'redis:',
+        '  address: localhost:6379',
+        `cluster_key: ${KEY}`,
+        'node-id: yaml-node',
+        'maxInFlight: 77',
+      ].join('\n'),
+    );
+    const c = parseServerConfig(['--config', file], {});
+    expect(c).toMatchObject({
+      httpPort: 7999,
+      httpHost: '127.0.0.1',
+      logLevel: 'debug',
+      region: 'eu-west',
+      nodeId: 'yaml-node',
+      maxInFlight: 77,
+      webhookKey: 'APItwo',
+      webhookUrls: ['https://hooks.example.com/a', 'https://hooks.example.com/b'],
+      configIgnored: ['rtc', 'redis'],
+    });
+    expect([...c.keys]).toEqual([
+      ['APIone', 'first-secret'],
+      ['APItwo', 'second-secret'],
+    ]);
+    // A flag still wins over the file.
+    expect(parseServerConfig(['--config', file, '--region', 'x'], {}).region).toBe('x');
+    // Unknown keys and unparsable files are refused, naming the file.
+    writeFileSync(file, 'region: r\ncolour: blue\n');
+    expect(refused(['--config', file]).message).toContain('unknown key colour');
+    writeFileSync(file, 'webhook:\n  secret: x\n');
+    expect(refused(['--config', file]).message).toContain('unknown key webhook.secret');
+    writeFileSync(file, 'region: [unclosed\n');
+    expect(refused(['--config', file]).message).toContain('cannot parse');
+    writeFileSync(file, 'port: 1\nhttp_port: 2\n');
+    expect(refused(['--config', file]).message).toContain('twice');
+  });
+
   it("takes livekit-server's LIVEKIT_KEYS (one `key: secret` per line); ROOMRING_KEYS wins", () => {
     const base = ['--region', 'r', '--cluster-key', KEY];
     const lk = parseServerConfig(base, { LIVEKIT_KEYS: 'APIabc: s3cret\nAPIdef: other ' });
@@ -300,6 +356,32 @@ describe('the process', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--cluster-key');
   }, 30_000);
+});
+
+describe('a YAML config file (process)', () => {
+  it('starts from a livekit-server-shaped file and warns about the keys it ignores', async () => {
+    const file = join(tmp, 'process.yaml');
+    writeFileSync(
+      file,
+      [
+        'port: 0',
+        'bind_addresses: [127.0.0.1]',
+        'region: yaml-region',
+        'development: true',
+        'rtc:',
+        '  port_range_start: 50000',
+        'log_level: info',
+      ].join('\n'),
+    );
+    const server = await startServer(['--config', file, '--p2p-port', '0']);
+    try {
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+      expect(server.output()).toContain('livekit-server settings in the config file');
+      expect(server.output()).toContain('"keys":["rtc"]');
+    } finally {
+      await stopServers([server]);
+    }
+  }, 60_000);
 });
 
 describe('a busy port', () => {
