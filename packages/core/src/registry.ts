@@ -182,6 +182,8 @@ export class RegistryCore {
     memberListsFetched: 0,
     /** Unconfirmed writes forgotten past UNACKED_MAX: a retry of one returns at once. */
     unackedEvicted: 0,
+    /** Live records by gossip for a sid not held here, created before the GC horizon. */
+    staleUnknownRefused: 0,
   };
 
   constructor(init: RegistryCoreInit) {
@@ -686,6 +688,25 @@ export class RegistryCore {
     return held !== undefined && held.deletedAt === 0;
   }
 
+  /**
+   * A live record by gossip for a sid this node does not hold, created before the GC horizon
+   * (now - tombstoneTtlMs): a tombstone that ended it was written after it, so it may have
+   * been collected here, and the record would come back. Gossip carries changes, and a change
+   * made at a node cut off for a long time can arrive late (gossipsub's IWANT answers from its
+   * message cache seconds after a partition heals: swarm seed 3021). A node that merely lacks
+   * the room (it restarted empty) gets it from anti-entropy, which takes records from a peer's
+   * store as they stand there, within a session.
+   */
+  private staleUnknown(record: RoomRecord): boolean {
+    if (record.deletedAt !== 0) return false;
+    const horizon = packHlc(
+      Math.max(0, this.runtime.clock.nowMs() - this.config.tombstoneTtlMs),
+      0,
+    );
+    if (record.createdAt >= horizon) return false;
+    return !this.store.incarnations(record.name).some((held) => held.sid === record.sid);
+  }
+
   /** Merges a record from another node; true when this node now holds it. */
   private mergeRemote(record: RoomRecord): boolean {
     const outcome = this.store.merge(record);
@@ -806,7 +827,13 @@ export class RegistryCore {
     }
     if (this.state !== 'running' && this.state !== 'resyncing') return 'ignore';
     this.gossipCounters.batchesReceived++;
-    for (const record of decoded.message.records) this.mergeRemote(record);
+    for (const record of decoded.message.records) {
+      if (this.staleUnknown(record)) {
+        this.gossipCounters.staleUnknownRefused++;
+        continue;
+      }
+      this.mergeRemote(record);
+    }
     return 'accept';
   }
 
