@@ -121,6 +121,8 @@ export async function run(): Promise<{ results: BenchResult[]; markdown: string[
       p2pBasePort: ROOMRING_P2P_PORT,
       fromSource: false,
       log,
+      // The existing rooms must outlive a long run: no stats reports come in a benchmark.
+      serverArgs: ['--keep-unreported-rooms'],
     });
     const roomring = cluster[0]!.url;
     const pgCached = await spawnBaseline({ backend: 'pg', dbUrl: pg.url }, 'pg (cached)');

@@ -92,6 +92,11 @@ export interface ServerConfig {
   webhookUrls: readonly string[];
   webhookKey: string | undefined;
   webhookQueueMax: number;
+  /** Rooms no stats report reached: closed after this long (ms); 0 = after their
+   *  empty_timeout, as LiveKit closes a room nobody joined. */
+  unreportedRoomTtlMs: number;
+  /** Rooms no stats report reached are never closed (the node's own default). */
+  keepUnreportedRooms: boolean;
   /** livekit-server config keys the --config file held and roomring ignores (warned at start). */
   configIgnored: readonly string[];
 }
@@ -277,6 +282,19 @@ const FLAGS: readonly FlagSpec[] = [
     arg: 'n',
     description: 'webhooks waiting for delivery; past it dropped (counted)',
     defaultText: String(WEBHOOK_QUEUE_MAX_DEFAULT),
+  },
+  {
+    flag: 'unreported-room-ttl-ms',
+    arg: 'ms',
+    description:
+      'a room nobody reports stats for closes this long after creation, instead of after its empty_timeout',
+    defaultText: '0: its empty_timeout, as LiveKit',
+  },
+  {
+    flag: 'keep-unreported-rooms',
+    description:
+      'never close a room nobody reports stats for (media servers report; the API alone does not)',
+    boolean: true,
   },
 ];
 
@@ -553,6 +571,8 @@ function resolve(raw: Raw): Readonly<ServerConfig> {
     webhookUrls: parseUrls(raw, 'webhook-url'),
     webhookKey: webhookKey ?? keys.keys().next().value,
     webhookQueueMax: integer(raw, 'webhook-queue-max', WEBHOOK_QUEUE_MAX_DEFAULT, 1, 1_048_576),
+    unreportedRoomTtlMs: integer(raw, 'unreported-room-ttl-ms', 0, 0, 366 * 86_400_000),
+    keepUnreportedRooms: boolean(raw, 'keep-unreported-rooms'),
     configIgnored: [],
   });
 }

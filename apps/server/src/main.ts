@@ -133,6 +133,11 @@ try {
     weight: config.weight,
     httpUrl,
     defaultDeadlineMs: config.requestTimeoutMs,
+    // As LiveKit: a room nobody joined (no stats report) closes after its empty_timeout, by
+    // its owner, with room_finished; --unreported-room-ttl-ms or --keep-unreported-rooms
+    // say otherwise.
+    unreportedRoomsUseEmptyTimeout: !config.keepUnreportedRooms && config.unreportedRoomTtlMs === 0,
+    unreportedRoomTtlMs: config.keepUnreportedRooms ? 0 : config.unreportedRoomTtlMs,
     ...(config.minAcks !== undefined ? { minAcks: config.minAcks } : {}),
     ...(peerKey ? { privateKey: peerKey.key } : {}),
   });

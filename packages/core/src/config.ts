@@ -140,6 +140,11 @@ export interface NodeOptions {
   /** Rooms nobody reports stats for are removed this long after creation; 0 = never.
    *  @default 0 */
   unreportedRoomTtlMs: number;
+  /** Rooms nobody reports stats for are removed `emptyTimeoutS` after creation, as LiveKit
+   *  closes a room nobody joined (the HTTP server turns it on; an embedding media server
+   *  that reports stats has no unreported rooms). Takes precedence over
+   *  unreportedRoomTtlMs. @default false */
+  unreportedRoomsUseEmptyTimeout: boolean;
   /** Rooms examined per lifecycle or ownership tick, so a 1M-room scan never blocks the
    *  event loop for long. @default 20000 */
   scanBatchMax: number;
@@ -248,6 +253,7 @@ export const DEFAULTS: Readonly<Omit<NodeOptions, 'nodeId' | 'region' | 'replica
   gcIntervalMs: 60_000,
   lifecycleIntervalMs: 1_000,
   unreportedRoomTtlMs: 0,
+  unreportedRoomsUseEmptyTimeout: false,
   scanBatchMax: 20_000,
 };
 
@@ -298,6 +304,9 @@ export function resolveConfig(input: NodeOptionsInput): NodeConfig {
     throw new ConfigError('deadAfterMs', 'must be greater than suspectAfterMs');
   }
   if (merged.meshFullMax < 2) throw new ConfigError('meshFullMax', 'must be at least 2');
+  if (typeof merged.unreportedRoomsUseEmptyTimeout !== 'boolean') {
+    throw new ConfigError('unreportedRoomsUseEmptyTimeout', 'must be true or false');
+  }
   if (merged.redialMaxMs < merged.redialBaseMs) {
     throw new ConfigError('redialMaxMs', 'must be at least redialBaseMs');
   }

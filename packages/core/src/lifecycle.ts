@@ -3,7 +3,9 @@
  *
  * - expiry: a room whose hosting node reports stats expires `emptyTimeoutS` after creation
  *   if nobody ever joined, or `departureTimeoutS` after the report that showed it empty
- *   again; a room nobody reports on is kept, unless `unreportedRoomTtlMs` is set;
+ *   again; a room nobody reports on is kept, unless `unreportedRoomsUseEmptyTimeout` (it
+ *   then expires `emptyTimeoutS` after creation, as LiveKit closes a room nobody joined) or
+ *   `unreportedRoomTtlMs` (that long after creation) is set;
 
  * Expiry writes a tombstone like a delete: the name's delete horizon moves past every
  * incarnation created before it (DESIGN.md section 4). Candidates are indexed as they appear
@@ -30,9 +32,12 @@ export function statsReported(room: Readonly<RoomRecord>): boolean {
 export function expiryOf(
   room: Readonly<RoomRecord>,
   unreportedRoomTtlMs: number,
+  unreportedRoomsUseEmptyTimeout = false,
 ): number | undefined {
   if (room.deletedAt !== 0) return undefined;
   if (!statsReported(room)) {
+    if (unreportedRoomsUseEmptyTimeout)
+      return hlcWallMs(room.createdAt) + room.emptyTimeoutS * 1000;
     return unreportedRoomTtlMs > 0 ? hlcWallMs(room.createdAt) + unreportedRoomTtlMs : undefined;
   }
   if (room.numParticipants > 0) return undefined;

@@ -707,6 +707,14 @@ export class RegistryCore {
     return !this.store.incarnations(record.name).some((held) => held.sid === record.sid);
   }
 
+  private expiryOf(room: Readonly<RoomRecord>): number | undefined {
+    return expiryOf(
+      room,
+      this.config.unreportedRoomTtlMs,
+      this.config.unreportedRoomsUseEmptyTimeout,
+    );
+  }
+
   /** Merges a record from another node; true when this node now holds it. */
   private mergeRemote(record: RoomRecord): boolean {
     const outcome = this.store.merge(record);
@@ -738,7 +746,7 @@ export class RegistryCore {
       // non-visible incarnation (a loser of a concurrent create, or one behind a delete).
       if (room) {
         if (events.has('room-updated')) events.emit('room-updated', { room, origin });
-        this.expiry.set(name, expiryOf(room, this.config.unreportedRoomTtlMs));
+        this.expiry.set(name, this.expiryOf(room));
       }
       return;
     }
@@ -758,7 +766,7 @@ export class RegistryCore {
       }
     }
     this.updateOwnership(name, room);
-    this.expiry.set(name, room ? expiryOf(room, this.config.unreportedRoomTtlMs) : undefined);
+    this.expiry.set(name, room ? this.expiryOf(room) : undefined);
   }
 
   /** Connected replica partners for a room, best first: the ring's preference list with
@@ -1334,7 +1342,7 @@ export class RegistryCore {
     for (const name of this.expiry.takeDue(now, this.config.scanBatchMax)) {
       const room = this.store.get(name);
       if (!room || this.ownerOfRoom(room) !== this.config.nodeId) continue;
-      const due = expiryOf(room, this.config.unreportedRoomTtlMs);
+      const due = this.expiryOf(room);
       if (due === undefined) continue;
       if (due > now) {
         this.expiry.set(name, due);

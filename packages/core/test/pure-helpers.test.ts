@@ -59,6 +59,13 @@ describe('expiryOf (LiveKit empty/departure timeouts)', () => {
     expect(expiryOf(room as never, 0)).toBeUndefined();
     expect(expiryOf(room as never, 60_000)).toBe(1_800_000_060_000);
   });
+  it('closes unreported rooms after their empty timeout when asked, as LiveKit', () => {
+    expect(expiryOf(room as never, 0, true)).toBe(1_800_000_300_000);
+    expect(expiryOf({ ...room, emptyTimeoutS: 2 } as never, 60_000, true)).toBe(1_800_000_002_000);
+    // A reported room follows its reports whatever the setting.
+    const reported = { ...room, statsAt: packHlc(1_800_000_005_000, 0), numParticipants: 1 };
+    expect(expiryOf(reported as never, 0, true)).toBeUndefined();
+  });
   it('empty timeout from creation, departure timeout from the last report', () => {
     const reported = { ...room, statsAt: packHlc(1_800_000_005_000, 0) };
     expect(expiryOf(reported as never, 0)).toBe(1_800_000_300_000);

@@ -286,6 +286,8 @@ export class HostCluster {
       String(P2P_PORT),
       '--seeds',
       this.seedAddresses,
+      // Rooms of a scenario must outlive it: no media server reports stats here.
+      '--keep-unreported-rooms',
       ...(this.options.serverArgs ?? []),
     ];
   }

@@ -319,6 +319,8 @@ async function localNodes(): Promise<RoomringNodes> {
     p2pBasePort: ROOMRING_P2P_PORT,
     fromSource: false,
     log,
+    // The replay's rooms must outlive the run: no stats reports come in a benchmark.
+    serverArgs: ['--keep-unreported-rooms'],
   });
   return {
     urls: new Map(nodes.map((n) => [n.region, n.url])),
