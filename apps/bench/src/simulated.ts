@@ -56,15 +56,21 @@ const SCALE_DEFAULT = '3,10,30,100,300,1000';
 const WRITE_SPREAD_TARGET_MS = 2_000;
 
 export async function runScale(): Promise<{ results: BenchResult[]; markdown: string[] }> {
-  const nodes = process.env.SCALE_NODES ?? SCALE_DEFAULT;
-  const rows = await runSimCommand<ScaleRow[]>('scale/main.ts', [
-    '--nodes',
-    nodes,
-    '--window-ms',
-    '10000',
-    '--writes',
-    '5',
-  ]);
+  // SCALE_ROWS: record rows a run made elsewhere (`sim:scale -- --json F`, or the JSON lines a
+  // longer run printed, as an array) instead of running one now.
+  const saved = process.env.SCALE_ROWS;
+  const rows =
+    saved !== undefined
+      ? (JSON.parse(readFileSync(saved, 'utf8')) as ScaleRow[])
+      : await runSimCommand<ScaleRow[]>('scale/main.ts', [
+          '--nodes',
+          process.env.SCALE_NODES ?? SCALE_DEFAULT,
+          '--window-ms',
+          '10000',
+          '--writes',
+          '5',
+        ]);
+  const nodes = rows.map((r) => r.nodes).join(',');
   const results: BenchResult[] = [];
   for (const row of rows) {
     results.push(
@@ -113,8 +119,9 @@ export async function runScale(): Promise<{ results: BenchResult[]; markdown: st
     : '';
   const markdown = [
     'Simulated (packages/sim): the real node logic on virtual time and an in-memory network that floods a',
-    'publish to every connected subscriber and forwards over a gossip mesh of degree 2, as the real',
-    "transport's gossipsub does. Production timings (`lan`: heartbeat 1 s, sync 5 s); nodes spread over up",
+    'publish to every connected subscriber, forwards over a gossip mesh of degree 2 and repairs by',
+    "IHAVE/IWANT each 1 s gossip heartbeat, as the real transport's gossipsub does. Production timings",
+    '(`lan`: heartbeat 1 s, sync 5 s); nodes spread over up',
     'to 4 regions; no load but the measured writes. Each size forms until every node sees every other',
     'alive, settles 10 s, then measures a 10 s idle window (messages and bytes each node sends and',
     'receives) and 5 writes at random nodes, one at a time, each until every node holds it.',
