@@ -84,11 +84,22 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function waitReady(node: LocalNode, deadlineAt: number, output: () => string): Promise<void> {
+async function waitReady(
+  node: LocalNode,
+  deadlineAt: number,
+  output: () => string,
+  listening: () => boolean,
+): Promise<void> {
   for (;;) {
     if (node.process.exitCode !== null || node.process.signalCode !== null) {
       const how = node.process.signalCode ?? `code ${node.process.exitCode}`;
       throw new Error(`${node.nodeId} exited while starting (${how}):\n${lastLines(output())}`);
+    }
+    // Only our own process's port counts: it says so in its `listening` line once bound.
+    if (!listening()) {
+      if (Date.now() > deadlineAt) throw new Error(`${node.nodeId} did not start listening`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
     }
     try {
       const response = await fetch(`${node.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
@@ -119,6 +130,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   }
   const nodes: LocalNode[] = [];
   const outputs: string[] = [];
+  const listeningSeen: boolean[] = [];
   const firstP2p = `127.0.0.1:${options.p2pBasePort}`;
   let index = 0;
   for (let k = 1; k <= options.nodesPerRegion; k++) {
@@ -149,8 +161,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       // Both streams, last 16 KB: pino logs to stdout, a crash trace goes to stderr.
       const slot = outputs.push('') - 1;
+      listeningSeen.push(false);
       const keep = (chunk: Buffer): void => {
         outputs[slot] = (outputs[slot]! + chunk.toString()).slice(-16_384);
+        if (!listeningSeen[slot] && outputs[slot]!.includes('"event":"listening"')) {
+          listeningSeen[slot] = true;
+        }
       };
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
@@ -175,7 +191,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   }
   const deadlineAt = Date.now() + READY_TIMEOUT_MS;
   try {
-    await Promise.all(nodes.map((n, i) => waitReady(n, deadlineAt, () => outputs[i]!)));
+    await Promise.all(
+      nodes.map((n, i) =>
+        waitReady(
+          n,
+          deadlineAt,
+          () => outputs[i]!,
+          () => listeningSeen[i]!,
+        ),
+      ),
+    );
   } catch (error) {
     await stopLocalCluster(nodes);
     throw error;
