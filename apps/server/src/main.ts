@@ -108,6 +108,7 @@ const { ConfigError, createRegistryNode } = await import('@roomring/node');
 const { buildApp } = await import('./app.js');
 const { loadOrCreatePeerKey } = await import('./peer-key.js');
 const { logOwnershipMoves } = await import('./ownership-log.js');
+const { logMemberChanges } = await import('./member-log.js');
 
 await requirePortFree(config.httpHost, config.httpPort, '--http-port');
 await requirePortFree(config.p2pHost, config.p2pPort, '--p2p-port');
@@ -154,20 +155,7 @@ node.on('internal-error', ({ kind, context, error }) =>
 );
 // Member transitions, with why (membership.ts MemberChangeReason): an operator's first
 // question when a node was suspected is whether it fell silent or its connection dropped.
-for (const transition of ['up', 'left', 'suspect', 'dead'] as const) {
-  node.on(`member-${transition}`, ({ member, reason }) => {
-    const fields = {
-      event: `member-${transition}`,
-      member: member.nodeId,
-      region: member.region,
-      incarnation: member.incarnation,
-      reason,
-    };
-    if (transition === 'suspect' || transition === 'dead')
-      logger.warn(fields, `member ${transition}`);
-    else logger.info(fields, `member ${transition}`);
-  });
-}
+logMemberChanges(node, logger);
 logOwnershipMoves(node, logger, Date.now);
 node.on('listener-error', ({ event, error }) =>
   logger.error({ err: error, event }, 'an event listener threw; the node goes on'),
