@@ -167,6 +167,8 @@ export class RegistryCore {
     isolationsAuthoritative: 0,
     /** Incarnations forgotten because a witness of the isolation no longer held them. */
     recordsForgotten: 0,
+    /** This node's deletes made while cut off, undone by the resync (never acknowledged). */
+    deletesUndone: 0,
     /** Witness listings that failed and were retried. */
     resyncFailures: 0,
   };
@@ -1205,10 +1207,31 @@ export class RegistryCore {
       0,
     );
     const differing: Readonly<RoomRecord>[] = [];
+    const ownDeletes: Readonly<RoomRecord>[] = [];
+    const cutOffAt = packHlc(isolation.cutOffAtMs, 0);
     const resync = async (): Promise<void> => {
       await this.antiEntropy.listPeerSids(witness.peerId, (bucket, entries) =>
-        this.forgetCollected(bucket, entries, keptAfter, differing),
+        this.forgetCollected(bucket, entries, keptAfter, differing, cutOffAt, ownDeletes),
       );
+      // This node's deletes (and expiries) made while it was cut off were never
+      // acknowledged, and spread now they would arrive late: a tombstone is collected
+      // tombstoneTtlMs after it was written, and its delete horizon ends incarnations others
+      // created meanwhile; reaching some nodes just before its TTL ran out, it was collected
+      // before it reached all of them, and the room came back (swarm seed 7431). They are
+      // undone, as an unacknowledged write may be: forgotten here, and the witness's version
+      // taken instead, if it has one.
+      for (const record of ownDeletes) {
+        if (this.store.forget(record.name, record.sid)) {
+          this.unacked.delete(record.sid);
+          this.counters.deletesUndone++;
+        }
+      }
+      if (ownDeletes.length > 0) {
+        await this.antiEntropy.pullNow(
+          witness.peerId,
+          ownDeletes.map((r) => ({ bucket: this.store.bucketOf(r.name), sid: r.sid })),
+        );
+      }
       if (differing.length === 0) return;
       // A room held live here that the witness holds otherwise may be deleted there, its
       // tombstone about to be collected: take those records now, not at the next session.
@@ -1262,10 +1285,20 @@ export class RegistryCore {
     witnessEntries: ReadonlyMap<string, SyncSummaryEntry>,
     keptAfter: number,
     differing: Readonly<RoomRecord>[],
+    cutOffAt: number,
+    ownDeletes: Readonly<RoomRecord>[],
   ): void {
     const gone: Readonly<RoomRecord>[] = [];
     for (const record of this.store.recordsInBucket(bucket)) {
       const sid = record.sid;
+      if (
+        record.deletedAt >= cutOffAt &&
+        record.deletedBy === this.config.nodeId &&
+        record.deletedAt !== 0
+      ) {
+        ownDeletes.push(record);
+        continue;
+      }
       const theirs = witnessEntries.get(sid);
       if (theirs !== undefined) {
         if (record.deletedAt === 0) {
