@@ -41,8 +41,11 @@ describe('swarm', () => {
     // tombstone of its room (collected by the delete's stamp, not the last write's). 979: a
     // resync forgot a fresh record its witness had not heard of yet. 3021: a change made
     // while cut off reached peers by IWANT after the heal, its room's tombstone collected.
+    // 7431: a delete made while cut off spread after the heal and was collected before it
+    // reached every node.
     const seeds = [
-      559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1986, 2648, 3021, 3472, 4411, 8882,
+      559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1986, 2648, 3021, 3472, 4411, 7431,
+      8882,
     ];
     for (const seed of seeds) {
       const result = await runSeed(seed);
