@@ -52,14 +52,16 @@ describe('webhooks to several URLs', () => {
     const room = await node.node.createRoom({ name: 'hooked' });
     await node.node.deleteRoom('hooked');
     await eventually(
-      async () => a.bodies.length === 2 && b.bodies.length === 2,
+      async () => a.bodies.length >= 2 && b.bodies.length >= 2,
       10_000,
       'both events at both receivers',
     );
     const verify = new WebhookReceiver(TEST_KEY, TEST_SECRET);
     for (const r of [a, b]) {
       const events = await Promise.all(r.bodies.map((body, i) => verify.receive(body, r.auths[i])));
-      expect(events.map((e) => [e.event, e.room?.sid, e.id])).toEqual([
+      // At least once: a retry after a slow answer repeats an event with its id.
+      const distinct = [...new Map(events.map((e) => [e.id, e])).values()];
+      expect(distinct.map((e) => [e.event, e.room?.sid, e.id])).toEqual([
         ['room_started', room.sid, webhookEventId('room_started', room.sid)],
         ['room_finished', room.sid, webhookEventId('room_finished', room.sid)],
       ]);
@@ -70,6 +72,7 @@ describe('webhooks to several URLs', () => {
       20_000,
       'the refused deliveries given up',
     );
+    // Every try reached it: 3 per event, no more.
     expect(refusing.bodies).toHaveLength(6);
     expect(await metrics()).toMatch(/roomring_webhooks_sent_total\{event="room_started"\} 2/);
   }, 30_000);
