@@ -80,7 +80,10 @@ describe('rooms nobody reports on', { timeout: 60_000 }, () => {
       'room_finished',
     );
     const finished = (await events()).filter((e) => e.event === 'room_finished');
-    expect(finished.map((e) => e.room?.sid)).toEqual([room.sid]);
+    // One event (retries after a slow answer repeat it with its id): this room's.
+    expect(new Set(finished.map((e) => `${e.id} ${e.room?.sid}`))).toEqual(
+      new Set([`${finished[0]!.id} ${room.sid}`]),
+    );
     // The other rooms are still there: a longer timeout, and a node told to keep them.
     expect((await a.listRooms(['long-lived']))[0]?.sid).toBe(longer.sid);
     expect(await b.listRooms(['kept'])).toHaveLength(1);
