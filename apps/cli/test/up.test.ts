@@ -22,24 +22,24 @@ function hold(port: number): Promise<void> {
   });
 }
 
+/** A two-node `up` on the given first ports, from sources. */
+const upArgs = (base: number, p2p: number): string[] => [
+  'up',
+  '--regions',
+  'r1,r2',
+  '--base-port',
+  String(base),
+  '--p2p-base-port',
+  String(p2p),
+  '--from-source',
+];
+
 describe('roomring up', () => {
   it('refuses ports another process holds, in one line, and exits 1', async () => {
     const base = await freePortRange(23_880, 2);
     const p2p = await freePortRange(base + 40, 2);
     await hold(base + 1);
-    const run = await runCli(
-      [
-        'up',
-        '--regions',
-        'r1,r2',
-        '--base-port',
-        String(base),
-        '--p2p-base-port',
-        String(p2p),
-        '--from-source',
-      ],
-      'http://127.0.0.1:1',
-    );
+    const run = await runCli(upArgs(base, p2p), 'http://127.0.0.1:1');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `port ${base + 1} on 127.0.0.1 is in use (another roomring up?): choose free ports with --base-port`,
@@ -50,19 +50,7 @@ describe('roomring up', () => {
   it('stops and exits 1, showing why, when a node dies after the start', async () => {
     const base = await freePortRange(24_880, 2);
     const p2p = await freePortRange(base + 40, 2);
-    const up = spawnCli(
-      [
-        'up',
-        '--regions',
-        'r1,r2',
-        '--base-port',
-        String(base),
-        '--p2p-base-port',
-        String(p2p),
-        '--from-source',
-      ],
-      'http://127.0.0.1:1',
-    );
+    const up = spawnCli(upArgs(base, p2p), 'http://127.0.0.1:1');
     let out = '';
     let err = '';
     up.stdout!.setEncoding('utf8').on('data', (c: string) => {

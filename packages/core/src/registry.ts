@@ -692,19 +692,15 @@ export class RegistryCore {
 
   /**
    * A live record by gossip for a sid this node does not hold, created before the GC horizon
-   * (now - tombstoneTtlMs): a tombstone that ended it was written after it, so it may have
+   * (`horizon`, now - tombstoneTtlMs): a tombstone that ended it was written after it, so it may have
    * been collected here, and the record would come back. Gossip carries changes, and a change
    * made at a node cut off for a long time can arrive late (gossipsub's IWANT answers from its
    * message cache seconds after a partition heals: swarm seed 3021). A node that merely lacks
    * the room (it restarted empty) gets it from anti-entropy, which takes records from a peer's
    * store as they stand there, within a session.
    */
-  private staleUnknown(record: RoomRecord): boolean {
+  private staleUnknown(record: RoomRecord, horizon: number): boolean {
     if (record.deletedAt !== 0) return false;
-    const horizon = packHlc(
-      Math.max(0, this.runtime.clock.nowMs() - this.config.tombstoneTtlMs),
-      0,
-    );
     if (record.createdAt >= horizon) return false;
     return !this.store.incarnations(record.name).some((held) => held.sid === record.sid);
   }
@@ -837,8 +833,13 @@ export class RegistryCore {
     }
     if (this.state !== 'running' && this.state !== 'resyncing') return 'ignore';
     this.gossipCounters.batchesReceived++;
+    // The GC horizon (now - tombstoneTtlMs), once per batch.
+    const horizon = packHlc(
+      Math.max(0, this.runtime.clock.nowMs() - this.config.tombstoneTtlMs),
+      0,
+    );
     for (const record of decoded.message.records) {
-      if (this.staleUnknown(record)) {
+      if (this.staleUnknown(record, horizon)) {
         this.gossipCounters.staleUnknownRefused++;
         continue;
       }
