@@ -53,6 +53,14 @@ export interface MemoryNetworkInit {
    */
   meshDegree?: number;
   /**
+   * Most mesh peers a node keeps, as the real transport's gossipsub (GOSSIP_D_HI = 4): a node
+   * whose mesh is full refuses a GRAFT (gossipsub PRUNEs it), so the grafting node picks its
+   * next candidate. Without it a node every other joined through (a seed) would forward each
+   * message to every node: O(N) per message at the seed, O(N^2) hops while a cluster forms.
+   * @default 4
+   */
+  meshDegreeHigh?: number;
+  /**
    * Gossipsub's lazy repair, as the real transport (GOSSIP_D_LAZY = 2, heartbeat 1 s,
    * GOSSIP_MCACHE_GOSSIP = 3): at each gossip heartbeat a node advertises the ids of the
    * messages it accepted in its last `lazyWindows` heartbeats (IHAVE) to `lazyDegree` connected
@@ -144,6 +152,8 @@ export interface MemoryNetwork {
   stats(): NetworkStats;
   /** Traffic of one peer since it was created (every hop it sent or was delivered). */
   traffic(peerId: PeerId): PeerTraffic;
+  /** The gossip mesh peers of `peerId` (connected peers it forwards to). */
+  mesh(peerId: PeerId): PeerId[];
 }
 
 const ADDRESS_PREFIX = 'memory/';
@@ -162,6 +172,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   let latencyMax = init.latencyMsMax ?? 5;
   const seenTtlMs = init.seenTtlMs ?? 120_000;
   const meshDegree = init.meshDegree ?? 2;
+  const meshDegreeHigh = Math.max(meshDegree, init.meshDegreeHigh ?? 4);
   const lazyDegree = init.lazyDegree ?? 2;
   const gossipHeartbeatMs = init.gossipHeartbeatMs ?? 1_000;
   const lazyWindows = init.lazyWindows ?? 3;
@@ -224,21 +235,94 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
     return h >>> 0;
   };
-  function rechoose(peer: PeerId): void {
-    const previous = chosen.get(peer);
-    if (previous) for (const p of previous) chosenBy.get(p)?.delete(peer);
-    const candidates = [...(links.get(peer) ?? [])];
-    candidates.sort((x, y) => pairHash(peer, x) - pairHash(peer, y));
-    const next = new Set(candidates.slice(0, meshDegree));
-    chosen.set(peer, next);
-    for (const p of next) {
-      let by = chosenBy.get(p);
-      if (!by) {
-        by = new Set();
-        chosenBy.set(p, by);
-      }
-      by.add(peer);
+  /** How many mesh peers `peer` has now (its choices and the peers that chose it). */
+  function meshSize(peer: PeerId): number {
+    const mine = chosen.get(peer);
+    let size = mine?.size ?? 0;
+    for (const p of chosenBy.get(peer) ?? []) if (!mine?.has(p)) size++;
+    return size;
+  }
+  /** Grafts `peer` to more of its connections while it has fewer than meshDegree choices:
+   *  lowest pair hash first, skipping a peer whose mesh is full (its PRUNE) unless it
+   *  already meshes with `peer`; a new mesh link only while both ends are under the limit. */
+  function graft(peer: PeerId): void {
+    let mine = chosen.get(peer);
+    if (!mine) {
+      mine = new Set();
+      chosen.set(peer, mine);
     }
+    if (mine.size >= meshDegree) return;
+    const candidates = [...(links.get(peer) ?? [])].filter((p) => !mine.has(p));
+    candidates.sort((x, y) => pairHash(peer, x) - pairHash(peer, y));
+    const by = chosenBy.get(peer);
+    for (const p of candidates) {
+      if (mine.size >= meshDegree) break;
+      const already = by?.has(p) ?? false;
+      if (!already) {
+        if (meshSize(peer) >= meshDegreeHigh) break;
+        if (meshSize(p) >= meshDegreeHigh && !makeRoom(p, peer)) continue;
+      }
+      mine.add(p);
+      let theirs = chosenBy.get(p);
+      if (!theirs) {
+        theirs = new Set();
+        chosenBy.set(p, theirs);
+      }
+      theirs.add(peer);
+    }
+  }
+  /**
+   * A full `peer` takes `grafter`, short of meshDegree mesh peers, by unlinking one of its
+   * mesh peers that keeps more than meshDegree without it (gossipsub's full peer accepts the
+   * GRAFT and prunes at random down to D; here deterministically, the best-meshed one). Each
+   * swap lifts the grafter and leaves everyone at meshDegree or more, so swaps end.
+   */
+  function makeRoom(peer: PeerId, grafter: PeerId): boolean {
+    if (meshSize(grafter) >= meshDegree) return false;
+    let victim: PeerId | undefined;
+    let victimSize = meshDegree;
+    const members = new Set([...(chosen.get(peer) ?? []), ...(chosenBy.get(peer) ?? [])]);
+    for (const m of members) {
+      if (m === grafter) continue;
+      const size = meshSize(m);
+      if (
+        size > victimSize ||
+        (size === victimSize &&
+          victim !== undefined &&
+          size > meshDegree &&
+          pairHash(peer, m) < pairHash(peer, victim))
+      ) {
+        victim = m;
+        victimSize = size;
+      }
+    }
+    if (victim === undefined) return false;
+    chosen.get(peer)?.delete(victim);
+    chosenBy.get(victim)?.delete(peer);
+    chosen.get(victim)?.delete(peer);
+    chosenBy.get(peer)?.delete(victim);
+    return true;
+  }
+  /** `peer`'s mesh shrank: its connections short of mesh peers graft again (gossipsub's
+   *  heartbeat tops a mesh under D_lo up; here at once, so an idle network needs no timer). */
+  function freed(peer: PeerId): void {
+    for (const p of links.get(peer) ?? []) {
+      if ((chosen.get(p)?.size ?? 0) < meshDegree) graft(p);
+    }
+  }
+  /**
+   * Picks `peer`'s mesh again from its connections (on every connect and disconnect), so
+   * no mesh ever exceeds meshDegreeHigh: old choices are dropped first, then graft(); a peer
+   * a dropped choice leaves with room is offered to its connections short of mesh peers.
+   */
+  function rechoose(peer: PeerId): void {
+    const previous = chosen.get(peer) ?? new Set<PeerId>();
+    for (const p of previous) chosenBy.get(p)?.delete(peer);
+    chosen.set(peer, new Set());
+    graft(peer);
+    const now = chosen.get(peer)!;
+    for (const p of previous) if (!now.has(p)) freed(p);
+    if (previous.size > 0 || (chosenBy.get(peer)?.size ?? 0) > 0) freed(peer);
   }
   /** Mesh peers of `peer` that are still connected. */
   function meshOf(peer: PeerId): PeerId[] {
@@ -760,6 +844,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     reachable: (from, to) => connected(from, to) && !isBlocked(from, to),
     stats: () => ({ ...counters }),
     traffic: (peerId) => ({ ...trafficOf(peerId) }),
+    mesh: (peerId) => meshOf(peerId),
   };
   return network;
 }

@@ -134,6 +134,41 @@ describe('memory network', () => {
     expect(none.network.stats().gossipRepaired).toBe(0);
   });
 
+  it('keeps no mesh above meshDegreeHigh: a hub forwards to at most 4, lazy repair reaches the rest', async () => {
+    // A star: 20 leaves joined through one hub. Without gossipsub's D_hi each leaf grafts the
+    // hub (its only connection) and the hub forwards every leaf's message to all 19 others.
+    const time = createVirtualTime(1_000_000);
+    const network = createMemoryNetwork({ time, random: createSeededRandom(5) });
+    const hub = network.createTransport('hub');
+    const leaves = Array.from({ length: 20 }, (_, i) => network.createTransport(`leaf${i}`));
+    const received = new Map<string, number>();
+    for (const t of [hub, ...leaves]) {
+      await t.start();
+      t.subscribe('rooms', () => {
+        received.set(t.peerId, (received.get(t.peerId) ?? 0) + 1);
+        return 'accept';
+      });
+    }
+    for (const leaf of leaves) void leaf.dial('memory/hub', { timeoutMs: 100 });
+    await time.advance(20);
+    expect(hub.connectedPeers()).toHaveLength(20);
+    const before = network.traffic('hub').messagesOut;
+    await leaves[0]!.publish('rooms', new Uint8Array([1]));
+    await time.advance(20);
+    // The hub's mesh: at most 4 peers, one of them possibly the sender.
+    const forwarded = network.traffic('hub').messagesOut - before;
+    expect(forwarded).toBeGreaterThan(0);
+    expect(forwarded).toBeLessThanOrEqual(4);
+    expect(received.get('hub')).toBe(1);
+    expect([...received.keys()].filter((k) => k !== 'hub').length).toBe(forwarded);
+    // IHAVE to 2 non-mesh peers per gossip heartbeat, 3 heartbeats: 6 more leaves at most.
+    await time.advance(5_000);
+    const reached = [...received.keys()].filter((k) => k !== 'hub').length;
+    expect(reached).toBeGreaterThan(forwarded);
+    expect(reached).toBeLessThanOrEqual(forwarded + 6);
+    expect(network.stats().gossipRepaired).toBe(reached - forwarded);
+  });
+
   it('partitions drop connections and refuse dials until healed', async () => {
     const { time, peers, network } = await cluster(4);
     const disconnects: string[] = [];
