@@ -242,6 +242,16 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     for (const p of chosenBy.get(peer) ?? []) if (!mine?.has(p)) size++;
     return size;
   }
+  /** `peer` adds `p` to its mesh choices. */
+  function choose(peer: PeerId, p: PeerId): void {
+    chosen.get(peer)?.add(p);
+    let by = chosenBy.get(p);
+    if (!by) {
+      by = new Set();
+      chosenBy.set(p, by);
+    }
+    by.add(peer);
+  }
   /** Grafts `peer` to more of its connections while it has fewer than meshDegree choices:
    *  lowest pair hash first, skipping a peer whose mesh is full (its PRUNE) unless it
    *  already meshes with `peer`; a new mesh link only while both ends are under the limit. */
@@ -262,13 +272,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         if (meshSize(peer) >= meshDegreeHigh) break;
         if (meshSize(p) >= meshDegreeHigh && !makeRoom(p, peer)) continue;
       }
-      mine.add(p);
-      let theirs = chosenBy.get(p);
-      if (!theirs) {
-        theirs = new Set();
-        chosenBy.set(p, theirs);
-      }
-      theirs.add(peer);
+      choose(peer, p);
     }
   }
   /**
@@ -303,11 +307,16 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     chosenBy.get(peer)?.delete(victim);
     return true;
   }
-  /** `peer`'s mesh shrank: its connections short of mesh peers graft again (gossipsub's
-   *  heartbeat tops a mesh under D_lo up; here at once, so an idle network needs no timer). */
+  /** `peer`'s mesh shrank: its connections short of mesh peers graft it while it has room
+   *  (gossipsub's heartbeat tops a mesh under D_lo up; here at once, so an idle network needs
+   *  no timer). Each of them already tried its other connections when it last grafted. */
   function freed(peer: PeerId): void {
     for (const p of links.get(peer) ?? []) {
-      if ((chosen.get(p)?.size ?? 0) < meshDegree) graft(p);
+      if (meshSize(peer) >= meshDegreeHigh) return;
+      const theirs = chosen.get(p);
+      if (theirs === undefined || theirs.size >= meshDegree || theirs.has(peer)) continue;
+      if (chosenBy.get(p)?.has(peer) || meshSize(p) >= meshDegreeHigh) continue;
+      choose(p, peer);
     }
   }
   /**
