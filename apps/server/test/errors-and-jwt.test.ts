@@ -1,12 +1,14 @@
 /**
- * The node-error -> Twirp table (code, status, Retry-After) against the code and docs/api.md,
- * and HS256 tokens: round trips, and every single-character tampering is refused.
+ * The node-error -> Twirp table (code, status, Retry-After, client retry, meta) against the
+ * answers toTwirpError gives and against docs/api.md, cell for cell; and HS256 tokens: round
+ * trips, and every single-character tampering is refused.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DeadlineExceededError,
   InvalidArgumentError,
+  LimitExceededError,
   NodeNotReadyError,
   OverloadedError,
   RoomNotFoundError,
@@ -22,6 +24,7 @@ import {
   signJwt,
   TokenVerifier,
   TWIRP_HTTP_STATUS,
+  TwirpError,
   toTwirpError,
   verifyJwt,
 } from '../src/index.js';
@@ -30,13 +33,15 @@ const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8'
 const API_DOC = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'api.md'), 'utf8');
 
 describe('error mapping', () => {
+  // One instance of each node error class, in the table's order.
   const samples = [
     new InvalidArgumentError('name', 'too long'),
     new RoomNotFoundError('r'),
     new UnavailableError('no partner', 1_500),
-    new OverloadedError('pending writes', 200),
-    new DeadlineExceededError(),
     new NodeNotReadyError('stopping', 2_000),
+    new OverloadedError('pending writes', 200),
+    new LimitExceededError('incarnationsPerNameMax', 'spent', 60_000),
+    new DeadlineExceededError(),
   ];
 
   it('maps every node error as the table says', () => {
@@ -44,22 +49,55 @@ describe('error mapping', () => {
     for (const [i, error] of samples.entries()) {
       const row = NODE_ERROR_MAPPING[i]!;
       const twirp = toTwirpError(error);
+      expect(error.code).toBe(row.nodeCode);
       expect(twirp.code).toBe(row.code);
       expect(twirp.status).toBe(TWIRP_HTTP_STATUS[row.code]);
-      expect(twirp.retryAfterMs !== undefined).toBe(row.retryAfter);
+      expect(twirp.status).toBe(row.status);
+      expect(twirp.retryAfterMs).toBe(row.retryAfter ? error.retryAfterMs : undefined);
+      expect(Object.keys(twirp.meta)).toEqual(row.meta);
     }
+    expect(toTwirpError(samples[0]!).meta).toEqual({ argument: 'name' });
+    expect(toTwirpError(samples[0]!).message).toBe('name: too long');
     expect(toTwirpError(new RoomNotFoundError('x')).message).toBe('requested room does not exist');
     expect(toTwirpError(new Error('secret internals')).message).toBe('internal error');
+    const twirp = new TwirpError('bad_route', 'no such route');
+    expect(toTwirpError(twirp)).toBe(twirp);
   });
 
-  it('docs/api.md shows the same table', () => {
-    for (const row of NODE_ERROR_MAPPING) {
-      const line = API_DOC.split('\n').find((l) => l.startsWith(`| \`${row.error}\``));
-      expect(line, row.error).toBeDefined();
-      expect(line).toContain(`\`${row.code}\``);
-      expect(line).toContain(String(TWIRP_HTTP_STATUS[row.code]));
-      expect(line!.includes('Retry-After')).toBe(row.retryAfter);
-    }
+  it('docs/api.md shows the same table, cell for cell', () => {
+    const section = API_DOC.slice(API_DOC.indexOf('## Error mapping (node errors -> Twirp)'));
+    const lines = section.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('|'));
+    const table = lines.slice(
+      start,
+      lines.findIndex((l, i) => i > start && !l.startsWith('|')),
+    );
+    const cells = (line: string) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
+    const code = (text: string) => `\`${text}\``;
+    expect(cells(table[0]!)).toEqual([
+      'node error',
+      'code',
+      'Twirp code',
+      'HTTP',
+      'Retry-After from',
+      'client retries',
+      'meta',
+    ]);
+    expect(table.slice(2).map(cells)).toEqual(
+      NODE_ERROR_MAPPING.map((row) => [
+        code(row.error),
+        code(row.nodeCode),
+        code(row.code),
+        String(row.status),
+        row.retryAfter ? row.retryAfterFrom : 'no',
+        code(row.clientRetry),
+        row.meta.length === 0 ? '—' : row.meta.map(code).join(', '),
+      ]),
+    );
   });
 
   it('README.md documents every flag', () => {

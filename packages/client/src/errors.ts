@@ -6,48 +6,10 @@
  * a class of its own: the caller still sees the server's real answer (say 503 unavailable),
  * which is what it should act on, and learns that the budget held the retry back.
  */
+import type { TwirpCode } from '@roomring/api-errors';
 
 /** Twirp error codes (https://twitchtv.github.io/twirp/docs/spec_v7.html#error-codes). */
-export type TwirpErrorCode =
-  | 'canceled'
-  | 'unknown'
-  | 'invalid_argument'
-  | 'malformed'
-  | 'deadline_exceeded'
-  | 'not_found'
-  | 'bad_route'
-  | 'already_exists'
-  | 'permission_denied'
-  | 'unauthenticated'
-  | 'resource_exhausted'
-  | 'failed_precondition'
-  | 'aborted'
-  | 'out_of_range'
-  | 'unimplemented'
-  | 'internal'
-  | 'unavailable'
-  | 'dataloss';
-
-export const TWIRP_ERROR_CODES: ReadonlySet<string> = new Set<TwirpErrorCode>([
-  'canceled',
-  'unknown',
-  'invalid_argument',
-  'malformed',
-  'deadline_exceeded',
-  'not_found',
-  'bad_route',
-  'already_exists',
-  'permission_denied',
-  'unauthenticated',
-  'resource_exhausted',
-  'failed_precondition',
-  'aborted',
-  'out_of_range',
-  'unimplemented',
-  'internal',
-  'unavailable',
-  'dataloss',
-]);
+export type TwirpErrorCode = TwirpCode;
 
 /**
  * Why the call gave up:

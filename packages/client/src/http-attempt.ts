@@ -2,6 +2,7 @@
  * One HTTP attempt: send, enforce the time left with an AbortController, read a bounded
  * body, and turn every failure into a typed `RoomringError`. No retry logic here.
  */
+import { isTwirpCode } from '@roomring/api-errors';
 import type { ResolvedClientInit } from './client-init.js';
 import {
   RoomringApiError,
@@ -10,7 +11,6 @@ import {
   type RoomringError,
   RoomringNetworkError,
   RoomringResponseError,
-  TWIRP_ERROR_CODES,
   type TwirpErrorCode,
 } from './errors.js';
 
@@ -190,7 +190,7 @@ function parseTwirpBody(text: string): TwirpBody | undefined {
   return {
     // A code outside the Twirp set is `unknown` (never retried), which keeps
     // `errorsByCode` to a bounded set of keys whatever a server sends.
-    code: TWIRP_ERROR_CODES.has(code) ? (code as TwirpErrorCode) : 'unknown',
+    code: isTwirpCode(code) ? code : 'unknown',
     msg: msg.slice(0, ERROR_MESSAGE_CHARS_MAX),
     meta,
   };

@@ -1,11 +1,15 @@
 /**
  * Which failures may be retried, per method kind (README "Idempotency per method").
  *
- * Retryable at all: network failures, 503 `unavailable`, 429 `resource_exhausted` and the
- * server's 408 `deadline_exceeded` (then only while the call's own deadline leaves time,
- * which the caller checks). Never: auth and argument errors, not_found, internal, malformed,
- * unimplemented, ...: repeating the same request would get the same answer.
+ * A server answer is retried as the one error table says for its Twirp code
+ * (`clientRetryOf`, @roomring/api-errors; docs/api.md "Error mapping"): today 503
+ * `unavailable` and the server's 408 `deadline_exceeded` for idempotent calls, 429
+ * `resource_exhausted` for every call (then only while the call's own deadline leaves time
+ * for the wait, which the caller checks). Never: auth and argument errors, not_found,
+ * internal, malformed, unimplemented, ...: repeating the same request would get the same
+ * answer. Network failures are the client's own: retried, DeleteRoom only before sending.
  */
+import { clientRetryOf } from '@roomring/api-errors';
 import {
   type RetryStopReason,
   RoomringApiError,
@@ -24,27 +28,21 @@ export type RetryRule = 'idempotent' | 'unsafe';
 
 export function isRetryableFailure(err: RoomringError): boolean {
   if (err instanceof RoomringNetworkError) return true;
-  if (err instanceof RoomringApiError) {
-    return (
-      err.code === 'unavailable' ||
-      err.code === 'resource_exhausted' ||
-      err.code === 'deadline_exceeded'
-    );
-  }
+  if (err instanceof RoomringApiError) return clientRetryOf(err.code) !== 'never';
   return false; // local deadline, canceled, malformed response
 }
 
 /**
  * True when the failure proves the server did nothing, so even an unsafe call may repeat:
  * - a connection that was refused or never made (`beforeSend`);
- * - 429 `resource_exhausted`: the contract sheds at admission before any work, and the
- *   node's OverloadedError is "nothing changed" (packages/node README).
+ * - an answer the table marks `all-calls`: 429 `resource_exhausted`, which admission
+ *   control and the node's OverloadedError / LimitExceededError give before any work.
  * A 503 does NOT prove it: the node's UnavailableError means "the write stands locally but
  * too few replicas acknowledged it".
  */
 export function provesNotApplied(err: RoomringError): boolean {
   if (err instanceof RoomringNetworkError) return err.beforeSend;
-  return err instanceof RoomringApiError && err.code === 'resource_exhausted';
+  return err instanceof RoomringApiError && clientRetryOf(err.code) === 'all-calls';
 }
 
 /** The reason to stop now, or undefined when a retry may be considered (time and budget next). */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ERROR_TABLE } from '@roomring/api-errors';
 import { describe, expect, it } from 'vitest';
 import {
   type CallOptions,
@@ -310,4 +311,45 @@ describe('retries per method (README idempotency table)', () => {
       expect(readme).toContain(`\`${name}\``);
     }
   });
+});
+
+describe('retries follow the one error table (@roomring/api-errors)', () => {
+  const createRoom = METHODS.find((m) => m.name === 'createRoom')!;
+  const deleteRoom = METHODS.find((m) => m.name === 'deleteRoom')!;
+
+  for (const row of Object.values(ERROR_TABLE)) {
+    for (const m of [createRoom, deleteRoom]) {
+      const retried =
+        row.clientRetry === 'all-calls' ||
+        (row.clientRetry === 'idempotent-calls' && m.rule === 'idempotent');
+      it(`${m.name}: ${row.httpStatus} ${row.twirpCode} is ${retried ? '' : 'NOT '}retried`, async () => {
+        const headers: Record<string, string> = row.retryAfter ? { 'retry-after': '1' } : {};
+        const { sched, server, client } = makeClient(
+          failThenOk(
+            1,
+            () => twirpError(row.httpStatus, row.twirpCode, 'node error', headers),
+            m.ok,
+          ),
+          { retry: { budgetEnabled: false } },
+        );
+        const outcome = await sched.drive(m.invoke(client)).then(
+          () => 'ok',
+          (e: unknown) => e,
+        );
+        if (retried) {
+          expect(outcome).toBe('ok');
+          expect(server.requests).toHaveLength(2);
+          // A Retry-After is a floor for the wait.
+          if (row.retryAfter) expect(server.gapsMs()[0]).toBeGreaterThanOrEqual(1_000);
+        } else {
+          expect(outcome).toBeInstanceOf(RoomringApiError);
+          expect((outcome as RoomringApiError).code).toBe(row.twirpCode);
+          expect((outcome as RoomringApiError).retryStop).toBe(
+            row.clientRetry === 'never' ? 'not-retryable' : 'unsafe-method',
+          );
+          expect(server.requests).toHaveLength(1);
+        }
+      });
+    }
+  }
 });

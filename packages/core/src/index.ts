@@ -14,9 +14,16 @@ export {
   resolveConfig,
 } from './config.js';
 export {
+  type ClientRetry,
   ConfigError,
   DeadlineExceededError,
+  ERROR_TABLE,
+  type ErrorTableRow,
+  errorRowOf,
+  fromStoreError,
   InvalidArgumentError,
+  LimitExceededError,
+  NODE_ARGUMENT_OF_STORE_FIELD,
   NodeNotReadyError,
   OverloadedError,
   RegistryError,

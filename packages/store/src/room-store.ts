@@ -8,7 +8,7 @@
  * it holds several (a concurrent create, or re-creates after deletes). Every change XORs the
  * record's old 64-bit hash out of its bucket's digest and the new one in: O(1) per change.
  */
-import { compareStamps, packHlc, type RoomRecord } from '@roomring/protocol';
+import { compareStamps, hlcWallMs, packHlc, type RoomRecord } from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
 import { digestOfWords } from './digest.js';
 import { InvalidBucketError, TooManyIncarnationsError } from './errors.js';
@@ -370,9 +370,12 @@ export class RoomStoreImpl implements RoomStore {
       const visible = visibleOf(entry);
       if (visible !== undefined) return { room: visible, created: false };
       if (entrySize(entry) >= this.config.incarnationsPerNameMax) {
+        const retryAfterMs = this.msUntilFirstCollected(entry);
         throw new TooManyIncarnationsError(
-          `room name holds ${entrySize(entry)} incarnations (limit ${this.config.incarnationsPerNameMax}); ` +
-            'tombstones are collected after tombstoneTtlMs',
+          `the room name holds ${entrySize(entry)} incarnations, the limit ` +
+            `(incarnationsPerNameMax = ${this.config.incarnationsPerNameMax}); a create can ` +
+            `succeed once GC collects its oldest tombstone, in ${retryAfterMs} ms at the earliest`,
+          retryAfterMs,
         );
       }
     }
@@ -688,6 +691,21 @@ export class RoomStoreImpl implements RoomStore {
     room.deletedBy = this.nodeId;
     xorRecordHash(room, this.digests, offset);
     this.liveCount--;
+  }
+
+  /**
+   * Ms until gc() may drop the first of an entry's tombstones: one whose newest stamp is
+   * older than the horizon, wall now - tombstoneTtlMs. A lower bound: gc() sweeps a slice of
+   * the buckets at a time. Cold path (a refused create): a scan of at most
+   * incarnationsKeptPerName (1,024) records.
+   */
+  private msUntilFirstCollected(entry: Entry): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const room of entry instanceof Incarnation ? [entry] : entry) {
+      if (room.deletedAt !== 0) first = Math.min(first, hlcWallMs(maxStamp(room)));
+    }
+    if (first === Number.POSITIVE_INFINITY) return this.tombstoneTtlMs;
+    return Math.max(1, first + this.tombstoneTtlMs + 1 - this.hlc.wallMs());
   }
 
   private gcBucket(bucket: number, horizon: number): number {

@@ -82,12 +82,22 @@ export function checkMetadata(metadata: unknown): asserts metadata is string {
   }
 }
 
-function checkIdLike(value: unknown, field: string, max: number, allowEmpty: boolean): void {
-  if (typeof value !== 'string') throw new InvalidRoomSettingsError(`${field} must be a string`);
-  if (value === '' && !allowEmpty) throw new InvalidRoomSettingsError(`${field} is empty`);
+function checkIdLike(
+  value: unknown,
+  field: 'homeRegion' | 'pinnedNode',
+  max: number,
+  allowEmpty: boolean,
+): void {
+  if (typeof value !== 'string') {
+    throw new InvalidRoomSettingsError(field, `${field} must be a string`);
+  }
+  if (value === '' && !allowEmpty) throw new InvalidRoomSettingsError(field, `${field} is empty`);
   const bytes = utf8ByteLength(value);
   if (bytes < 0 || bytes > max) {
-    throw new InvalidRoomSettingsError(`${field} must be well-formed and at most ${max} bytes`);
+    throw new InvalidRoomSettingsError(
+      field,
+      `${field} must be well-formed and at most ${max} bytes`,
+    );
   }
 }
 
@@ -96,6 +106,7 @@ export function checkCreateSettings(input: CreateRoomInput): void {
   checkIdLike(input.homeRegion, 'homeRegion', REGION_BYTES_MAX, false);
   if (input.emptyTimeoutS !== undefined && !isUint(input.emptyTimeoutS, EMPTY_TIMEOUT_S_MAX)) {
     throw new InvalidRoomSettingsError(
+      'emptyTimeoutS',
       `emptyTimeoutS must be an integer in 0..${EMPTY_TIMEOUT_S_MAX}, got ${input.emptyTimeoutS}`,
     );
   }
@@ -104,11 +115,13 @@ export function checkCreateSettings(input: CreateRoomInput): void {
     !isUint(input.departureTimeoutS, DEPARTURE_TIMEOUT_S_MAX)
   ) {
     throw new InvalidRoomSettingsError(
+      'departureTimeoutS',
       `departureTimeoutS must be an integer in 0..${DEPARTURE_TIMEOUT_S_MAX}, got ${input.departureTimeoutS}`,
     );
   }
   if (input.maxParticipants !== undefined && !isUint(input.maxParticipants, MAX_PARTICIPANTS_MAX)) {
     throw new InvalidRoomSettingsError(
+      'maxParticipants',
       `maxParticipants must be an integer in 0..${MAX_PARTICIPANTS_MAX}, got ${input.maxParticipants}`,
     );
   }
@@ -121,16 +134,18 @@ export function checkCreateSettings(input: CreateRoomInput): void {
 export function checkStats(stats: RoomStatsInput): void {
   if (!isUint(stats.numParticipants, PARTICIPANTS_MAX)) {
     throw new InvalidRoomStatsError(
+      'numParticipants',
       `numParticipants must be an integer in 0..${PARTICIPANTS_MAX}, got ${stats.numParticipants}`,
     );
   }
   if (!isUint(stats.numPublishers, PARTICIPANTS_MAX)) {
     throw new InvalidRoomStatsError(
+      'numPublishers',
       `numPublishers must be an integer in 0..${PARTICIPANTS_MAX}, got ${stats.numPublishers}`,
     );
   }
   if (typeof stats.activeRecording !== 'boolean') {
-    throw new InvalidRoomStatsError('activeRecording must be a boolean');
+    throw new InvalidRoomStatsError('activeRecording', 'activeRecording must be a boolean');
   }
 }
 
