@@ -355,12 +355,12 @@ describe('no exception escapes', () => {
     // bookkeeping on every connection event (a listener).
     const internals = victim as unknown as {
       store: { merge: (...a: unknown[]) => unknown; gc: (...a: unknown[]) => unknown };
-      membership: { peerDisconnected: (...a: unknown[]) => unknown };
+      cluster: { membership: { peerDisconnected: (...a: unknown[]) => unknown } };
     };
     const original = {
       merge: internals.store.merge,
       gc: internals.store.gc,
-      peerDisconnected: internals.membership.peerDisconnected,
+      peerDisconnected: internals.cluster.membership.peerDisconnected,
     };
     internals.store.merge = () => {
       throw new Error('merge broke');
@@ -368,7 +368,7 @@ describe('no exception escapes', () => {
     internals.store.gc = () => {
       throw new Error('gc broke');
     };
-    internals.membership.peerDisconnected = () => {
+    internals.cluster.membership.peerDisconnected = () => {
       throw new Error('listener broke');
     };
     for (let i = 0; i < 10; i++) {
@@ -388,7 +388,7 @@ describe('no exception escapes', () => {
     expect(caught.length).toBeGreaterThan(0);
     internals.store.merge = original.merge;
     internals.store.gc = original.gc;
-    internals.membership.peerDisconnected = original.peerDisconnected;
+    internals.cluster.membership.peerDisconnected = original.peerDisconnected;
     await c.until(() => allAlive(c) && c.converged(), 15_000);
     expect(victim.roomCount()).toBe(11);
   });

@@ -1,0 +1,136 @@
+/**
+ * Durable writes (P4, docs/protocol/replicate.md): a local write is acknowledged to its caller
+ * only once minAcks other nodes hold it. This part owns the write path (the per-partner
+ * replicate pipelines, write-path.ts) and the unacknowledged state: which local writes still
+ * wait for their partners, so a retried call confirms the write it already applied instead
+ * of answering as if it had never happened.
+ */
+import type { RoomRecord } from '@roomring/protocol';
+import type { NodeConfig } from './config.js';
+import type { PeerId, Transport } from './transport.js';
+import { WritePath, type WritePathCounters } from './write-path.js';
+
+/** Unacknowledged local writes remembered for re-confirmation on retry; oldest evicted. */
+export const UNACKED_MAX = 100_000;
+
+/** A local write not yet confirmed by minAcks partners, and its confirmation under way. */
+interface UnackedWrite {
+  inflight: Promise<void> | undefined;
+}
+
+export interface DurableWritesHost {
+  nowMs(): number;
+  stamp(): number;
+  /** Connected partners for a room, best first, at most `count`. */
+  partnersFor(name: string, count: number): PeerId[];
+  /** Whether `peer` is a known member allowed to send us writes. */
+  isMember(peer: PeerId): boolean;
+  /** Merges a record from another node; true when this node now holds it. */
+  mergeRemote(record: RoomRecord): boolean;
+  /** The incarnation `sid` of `name` this node holds, if any. */
+  incarnation(name: string, sid: string): Readonly<RoomRecord> | undefined;
+}
+
+export class DurableWrites {
+  private readonly writePath: WritePath;
+  /**
+   * sid -> the latest unconfirmed local write of that incarnation. Each write gets its own
+   * entry object: the confirmation of an earlier write (the create) must not clear the entry
+   * of a later one (the delete 3 ms after it), or a retry of the later write would find
+   * nothing to confirm and answer not_found.
+   */
+  private readonly unacked = new Map<string, UnackedWrite>();
+  /** Unconfirmed writes forgotten past UNACKED_MAX: a retry of one returns at once. */
+  unackedEvicted = 0;
+
+  constructor(
+    private readonly config: NodeConfig,
+    transport: Transport,
+    private readonly host: DurableWritesHost,
+  ) {
+    this.writePath = new WritePath(config, transport, {
+      nowMs: () => host.nowMs(),
+      stamp: () => host.stamp(),
+      partnersFor: (name, count) => host.partnersFor(name, count),
+      isMember: (peer) => host.isMember(peer),
+      mergeRemote: (record) => host.mergeRemote(record) && this.holdsAsSent(record),
+    });
+  }
+
+  get counters(): Readonly<WritePathCounters> {
+    return this.writePath.counters;
+  }
+
+  /** Serves partners' replicate requests. */
+  register(): void {
+    this.writePath.register();
+  }
+
+  /** Throws OverloadedError before a write is applied when too many wait for acks. */
+  assertCapacity(): void {
+    this.writePath.assertCapacity();
+  }
+
+  pendingWrites(): number {
+    return this.writePath.pendingWrites();
+  }
+
+  /** A local write of incarnation `sid` was applied and needs confirming (minAcks > 0). */
+  mark(sid: string): void {
+    if (this.config.minAcks === 0) return;
+    this.unacked.delete(sid);
+    this.unacked.set(sid, { inflight: undefined });
+    if (this.unacked.size > UNACKED_MAX) {
+      const oldest = this.unacked.keys().next().value;
+      if (oldest !== undefined) {
+        this.unacked.delete(oldest);
+        this.unackedEvicted++;
+      }
+    }
+  }
+
+  /** Whether the latest local write of `sid` still waits for its partners. */
+  isUnacked(sid: string): boolean {
+    return this.unacked.has(sid);
+  }
+
+  /** The incarnation is gone from this node (forgotten by a resync): nothing to confirm. */
+  forget(sid: string): void {
+    this.unacked.delete(sid);
+  }
+
+  /** Waits until minAcks partners hold the write (or it was confirmed already). The first
+   *  record's sid keys the write; the others are tombstones of the same delete. */
+  async confirm(records: readonly Readonly<RoomRecord>[], deadlineAt: number): Promise<void> {
+    const key = records[0]?.sid;
+    const write = key === undefined ? undefined : this.unacked.get(key);
+    if (key === undefined || write === undefined) return;
+    if (!write.inflight) {
+      const inflight = this.writePath.replicate(records, deadlineAt).then(
+        () => {
+          // Only this write is confirmed; a later write of the same sid keeps its entry.
+          if (this.unacked.get(key) === write) this.unacked.delete(key);
+        },
+        (error: unknown) => {
+          // Keep it unconfirmed; the next call for it tries again.
+          write.inflight = undefined;
+          throw error;
+        },
+      );
+      write.inflight = inflight;
+    }
+    await write.inflight;
+  }
+
+  /**
+   * For a durable write's ack: this node holds `record`'s incarnation in a state no less
+   * final than the one sent. A live room it holds deleted (the delete reached it, not the
+   * writer) is not acknowledged: the writer would answer a create with a room the cluster
+   * deleted, and keep serving it live until its own sync (swarm seed 4411).
+   */
+  private holdsAsSent(record: RoomRecord): boolean {
+    if (record.deletedAt !== 0) return true;
+    const held = this.host.incarnation(record.name, record.sid);
+    return held !== undefined && held.deletedAt === 0;
+  }
+}

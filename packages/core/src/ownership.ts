@@ -1,0 +1,153 @@
+/**
+ * Room ownership (DESIGN.md section 6): the rooms this node hosts, what a change to a room
+ * means to the embedding application (created, deleted, superseded by the first writer of a
+ * concurrent create, ownership gained or lost), and the lifecycle of the rooms it owns (empty
+ * and unreported rooms expire at their owner) with the store's tombstone collection.
+ */
+import type { RoomRecord } from '@roomring/protocol';
+import type { RoomStore } from '@roomring/store';
+import type { NodeConfig } from './config.js';
+import type { RegistryEventEmitter, RoomOrigin } from './events.js';
+import { ExpiryIndex, expiryOf } from './lifecycle.js';
+import type { Runtime } from './runtime.js';
+
+export interface RoomOwnershipHost {
+  /** The node that hosts `room` on the current rings. */
+  ownerOfRoom(room: Readonly<RoomRecord>): string | undefined;
+  /** Whether the node is stopping or stopped (a ring scan in progress ends). */
+  stopping(): boolean;
+  /** Deletes `room`, which expired here, as a local change (gossiped, not acknowledged). */
+  expire(room: Readonly<RoomRecord>): void;
+}
+
+export class RoomOwnership {
+  /** Names of visible rooms this node owns (hosts). */
+  private readonly owned = new Set<string>();
+  private readonly expiry = new ExpiryIndex();
+  private scan: Iterator<Readonly<RoomRecord>> | undefined;
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly store: RoomStore,
+    private readonly runtime: Runtime,
+    private readonly events: RegistryEventEmitter,
+    private readonly host: RoomOwnershipHost,
+  ) {}
+
+  ownedRooms(): string[] {
+    return [...this.owned];
+  }
+
+  ownedCount(): number {
+    return this.owned.size;
+  }
+
+  expiryCandidates(): number {
+    return this.expiry.size();
+  }
+
+  /**
+   * Events, ownership and expiry bookkeeping after any change to `name` (`before`: the sid
+   * visible before it). This runs for every merged record (tens of thousands per second
+   * during a fill), so each step is skipped when the change cannot affect it.
+   */
+  afterChange(name: string, before: string | undefined, origin: RoomOrigin): void {
+    const room = this.store.get(name);
+    const after = room?.sid;
+    const events = this.events;
+    if (before === after) {
+      // Same visible room (or still none): an update of a field group, or a change to a
+      // non-visible incarnation (a loser of a concurrent create, or one behind a delete).
+      if (room) {
+        if (events.has('room-updated')) events.emit('room-updated', { room, origin });
+        this.expiry.set(name, this.expiryOf(room));
+      }
+      return;
+    }
+    if (before === undefined && room) {
+      if (events.has('room-created')) events.emit('room-created', { room, origin });
+    } else if (before !== undefined && !room) {
+      const gone = this.store.incarnations(name).find((r) => r.sid === before);
+      if (gone && events.has('room-deleted')) events.emit('room-deleted', { room: gone, origin });
+    } else if (before !== undefined && room) {
+      const previous = this.store.incarnations(name).find((r) => r.sid === before);
+      if (previous && this.store.losers(name).some((r) => r.sid === before)) {
+        // An older incarnation of a concurrent create arrived: it is the room (first writer).
+        events.emit('room-superseded', { name, winnerSid: room.sid, loserSid: before });
+      } else {
+        if (previous) events.emit('room-deleted', { room: previous, origin });
+        events.emit('room-created', { room, origin });
+      }
+    }
+    this.update(name, room);
+    this.expiry.set(name, room ? this.expiryOf(room) : undefined);
+  }
+
+  /** Re-evaluates ownership of every room after the rings changed, scanBatchMax per step. */
+  ringsChanged(): void {
+    const restart = this.scan !== undefined;
+    this.scan = this.store.visibleRooms()[Symbol.iterator]();
+    // Rooms no longer visible are dropped from `owned` by afterChange; only rings moved here.
+    if (!restart) this.runtime.timers.setTimer(0, () => this.scanStep());
+  }
+
+  /**
+   * One lifecycle tick: a share of the tombstone collection (every bucket once per
+   * gcIntervalMs, so a 1M-room sweep never blocks the event loop), then the owned rooms whose
+   * expiry is due, at most scanBatchMax.
+   */
+  tick(): void {
+    const now = this.runtime.clock.nowMs();
+    this.store.gc(
+      Math.ceil(
+        (this.store.bucketCount * this.config.lifecycleIntervalMs) / this.config.gcIntervalMs,
+      ),
+    );
+    for (const name of this.expiry.takeDue(now, this.config.scanBatchMax)) {
+      const room = this.store.get(name);
+      if (!room || this.host.ownerOfRoom(room) !== this.config.nodeId) continue;
+      const due = this.expiryOf(room);
+      if (due === undefined) continue;
+      if (due > now) {
+        this.expiry.set(name, due);
+        continue;
+      }
+      this.host.expire(room);
+    }
+  }
+
+  private scanStep(): void {
+    const scan = this.scan;
+    if (!scan || this.host.stopping()) return;
+    for (let i = 0; i < this.config.scanBatchMax; i++) {
+      const step = scan.next();
+      if (step.done) {
+        this.scan = undefined;
+        return;
+      }
+      this.update(step.value.name, step.value);
+    }
+    this.runtime.timers.setTimer(0, () => this.scanStep());
+  }
+
+  private update(name: string, room: Readonly<RoomRecord> | undefined): void {
+    const owns = room !== undefined && this.host.ownerOfRoom(room) === this.config.nodeId;
+    if (owns === this.owned.has(name)) return;
+    if (owns) {
+      this.owned.add(name);
+      this.events.emit('ownership-gained', { name, sid: room!.sid });
+    } else {
+      this.owned.delete(name);
+      const sid = room?.sid ?? '';
+      this.events.emit('ownership-lost', { name, sid });
+    }
+  }
+
+  private expiryOf(room: Readonly<RoomRecord>): number | undefined {
+    return expiryOf(
+      room,
+      this.config.unreportedRoomTtlMs,
+      this.config.unreportedRoomsUseEmptyTimeout,
+    );
+  }
+}
