@@ -4,7 +4,6 @@
  * flag > environment > file > default. A bad value throws `ServerConfigError` naming the
  * setting; main.ts prints it and exits with status 2.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { P2P_ADDRS_MAX, ROOM_METADATA_BYTES_MAX } from '@roomring/protocol';
 import { Command, CommanderError, Option } from 'commander';
