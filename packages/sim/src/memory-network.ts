@@ -77,7 +77,7 @@ export interface MemoryNetworkInit {
 
 export class MemoryTransportError extends Error {
   constructor(
-    readonly code: 'unreachable' | 'timeout' | 'closed' | 'remote' | 'frames',
+    readonly code: 'unreachable' | 'timeout' | 'aborted' | 'closed' | 'remote' | 'frames',
     message: string,
   ) {
     super(message);
@@ -378,10 +378,23 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     whenRunning(b.peerId, () => b.notifyConnected(a.peerId));
   }
 
+  /** Exchanges in flight per link (`requester\nresponder`): a closed connection fails them at
+   *  once, as a reset stream does, instead of at their next hop or never. */
+  const openExchanges = new Map<string, Set<(error: MemoryTransportError) => void>>();
+  function closeExchanges(from: PeerId, to: PeerId): void {
+    const key = direction(from, to);
+    const open = openExchanges.get(key);
+    if (open === undefined) return;
+    openExchanges.delete(key);
+    for (const fail of open) fail(new MemoryTransportError('closed', `connection to ${to} closed`));
+  }
+
   function disconnect(a: PeerId, b: PeerId): void {
     if (!connected(a, b)) return;
     links.get(a)?.delete(b);
     links.get(b)?.delete(a);
+    closeExchanges(a, b);
+    closeExchanges(b, a);
     rechoose(a);
     rechoose(b);
     whenRunning(a, () => transports.get(a)?.notifyDisconnected(b));
@@ -603,28 +616,56 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         throw new MemoryTransportError('unreachable', `no connection to ${peer}`);
       }
       const deadline = time.nowMs() + options.timeoutMs;
-      // Waiting for a stopped peer to continue counts against the deadline like any wait.
-      let cancelDeadline: () => void = () => undefined;
-      const expired = new Promise<never>((_, reject) => {
-        cancelDeadline = time.setTimer(options.timeoutMs, () =>
-          reject(new MemoryTransportError('timeout', `request to ${peer} timed out`)),
-        );
+      // Every wait of the exchange (a hop, a stopped peer, the responder's handler) races
+      // this: it rejects at the deadline, when the caller aborts, or when the link closes,
+      // as the real transport's one deadline signal does (packages/transport-libp2p signals.ts).
+      let fail: (error: MemoryTransportError) => void = () => undefined;
+      const ended = new Promise<never>((_, reject) => {
+        fail = reject;
       });
-      expired.catch(() => undefined);
+      ended.catch(() => undefined);
+      const cancelDeadline = time.setTimer(options.timeoutMs, () =>
+        fail(new MemoryTransportError('timeout', `request to ${peer} timed out`)),
+      );
+      const onAbort = (): void =>
+        fail(new MemoryTransportError('aborted', 'aborted by the caller'));
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+      const key = direction(this.peerId, peer);
+      let open = openExchanges.get(key);
+      if (open === undefined) {
+        open = new Set();
+        openExchanges.set(key, open);
+      }
+      open.add(fail);
       const runningOrExpired = (who: PeerId): Promise<void> =>
-        paused.has(who) ? Promise.race([running(who), expired]) : Promise.resolve();
+        paused.has(who) ? Promise.race([running(who), ended]) : Promise.resolve();
+      const frames = this.exchangeWithin(
+        peer,
+        remote,
+        protocol,
+        frame,
+        options,
+        deadline,
+        runningOrExpired,
+      );
+      let finished = false;
       try {
-        yield* this.exchangeWithin(
-          peer,
-          remote,
-          protocol,
-          frame,
-          options,
-          deadline,
-          runningOrExpired,
-        );
+        for (;;) {
+          const step = await Promise.race([frames.next(), ended]);
+          if (step.done) {
+            finished = true;
+            return;
+          }
+          yield step.value;
+        }
       } finally {
         cancelDeadline();
+        options.signal?.removeEventListener('abort', onAbort);
+        openExchanges.get(key)?.delete(fail);
+        // Runs once the responder's pending step settles (at once if none): a stalled handler
+        // is left waiting, as a real responder is after a reset.
+        if (!finished) void frames.return(undefined).catch(() => undefined);
       }
     }
 
@@ -645,7 +686,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
           let cancel: () => void = () => undefined;
           const onAbort = (): void => {
             cancel();
-            reject(new MemoryTransportError('timeout', 'aborted'));
+            reject(new MemoryTransportError('aborted', 'aborted by the caller'));
           };
           const fail = (error: MemoryTransportError): void => {
             options.signal?.removeEventListener('abort', onAbort);
@@ -743,7 +784,10 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         : address;
       const peer = byAddress.get(name) ?? name;
       const remote = transports.get(peer);
-      await new Promise<void>((resolve) => time.setTimer(latency(), resolve));
+      const deadline = time.nowMs() + options.timeoutMs;
+      await new Promise<void>((resolve) =>
+        time.setTimer(Math.min(latency(), options.timeoutMs), resolve),
+      );
       if (
         !this.running ||
         !remote?.running ||
@@ -756,7 +800,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       if (paused.has(peer) && !connected(this.peerId, peer)) {
         // The kernel accepts the connection, but the stopped process never finishes the
         // handshake: the dial runs into its deadline.
-        await new Promise<void>((resolve) => time.setTimer(options.timeoutMs, resolve));
+        await new Promise<void>((resolve) =>
+          time.setTimer(Math.max(0, deadline - time.nowMs()), resolve),
+        );
         throw new MemoryTransportError('timeout', `handshake with ${address} timed out`);
       }
       connect(this, remote);
