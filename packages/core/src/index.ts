@@ -4,6 +4,7 @@ export {
   SYNC_DIGEST_PROTOCOL,
   type SyncOutcome,
 } from './anti-entropy.js';
+export { ClusterView, type ClusterViewHost } from './cluster-view.js';
 export {
   DEFAULTS,
   type NodeConfig,
@@ -13,6 +14,7 @@ export {
   type ProfileName,
   resolveConfig,
 } from './config.js';
+export { DurableWrites, type DurableWritesHost, UNACKED_MAX } from './durable-writes.js';
 export {
   type ClientRetry,
   ConfigError,
@@ -31,7 +33,14 @@ export {
   RoomNotFoundError,
   UnavailableError,
 } from './errors.js';
-export type { RegistryEventName, RegistryEvents, RoomOrigin } from './events.js';
+export {
+  RegistryEventEmitter,
+  type RegistryEventName,
+  type RegistryEvents,
+  type RoomOrigin,
+} from './events.js';
+export { Guard } from './guards.js';
+export { Isolation, type IsolationHost } from './isolation.js';
 export type { MemberChangeReason, MemberView } from './membership.js';
 export {
   heartbeatPublishIntervalMs,
@@ -39,6 +48,7 @@ export {
   meshNeighbours,
   pairScore,
 } from './mesh.js';
+export { RoomOwnership, type RoomOwnershipHost } from './ownership.js';
 export {
   type CallOptions,
   type CreateRoomRequest,
@@ -55,6 +65,7 @@ export {
   ROOMS_TOPIC,
   type RoomStats,
 } from './registry.js';
+export { Replica, type ReplicaHost } from './replica.js';
 export type { CancelTimer, Clock, Random, Runtime, Timers } from './runtime.js';
 export type * from './transport.js';
 export { REPLICATE_PROTOCOL } from './write-path.js';
