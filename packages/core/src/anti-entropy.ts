@@ -94,6 +94,11 @@ export interface AntiEntropyHost {
   canServeSummaries(): boolean;
   /** A session with `peer` ended; `outcome.complete` tells whether it pulled everything. */
   sessionCompleted(peer: PeerId, outcome: SyncOutcome): void;
+  /** Schedules a follow-up session (the node's guarded timers). */
+  setTimer(delayMs: number, callback: () => void): void;
+  /** Whether the node runs sessions now (running, not resyncing). */
+  syncing(): boolean;
+  isConnected(peer: PeerId): boolean;
 }
 
 export interface SyncOutcome {
@@ -309,6 +314,8 @@ export class AntiEntropy {
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
   private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
   private readonly waiting = new Map<PeerId, Promise<void>>();
+  /** Peers with a follow-up session scheduled (at most one each). */
+  private readonly followUps = new Set<PeerId>();
   private serving = 0;
   readonly counters: AntiEntropyCounters = {
     sessionsStarted: 0,
@@ -418,7 +425,7 @@ export class AntiEntropy {
       // write load, keep re-reading) summaries gossip is about to make equal. So a held
       // bucket is repaired once it has been seen differing for differingSettleMs (1 s at
       // most), with any peers; buckets this node holds nothing of are pulled at once. A
-      // session that deferred buckets is followed by another one then (the registry). (Requiring it to differ
+      // session that deferred buckets is followed by another one then (followUp). (Requiring it to differ
       // in two sessions in a row, as before, starved a record half the peers lacked: random
       // peers alternated between having it and not. Found by the swarm, seed 77.)
       const settled = this.settledDifferences(buckets);
@@ -427,6 +434,7 @@ export class AntiEntropy {
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
       this.host.sessionCompleted(peer, outcome);
+      if (outcome.bucketsDeferred > 0) this.followUp(peer);
       return outcome;
     } catch (error) {
       this.counters.sessionsFailed++;
@@ -501,6 +509,22 @@ export class AntiEntropy {
     }
     outcome.complete = outcome.bucketsDeferred === 0 && !cutShort;
     return outcome;
+  }
+
+  /**
+   * A session left differing buckets for later (they may have been gossip in flight): ask
+   * the same peer again once they have settled, instead of at the next periodic session up to
+   * syncIntervalMs later. A healed partition then converges in about a second. At most one
+   * follow-up pending per peer.
+   */
+  private followUp(peer: PeerId): void {
+    if (this.followUps.has(peer) || !this.host.syncing()) return;
+    this.followUps.add(peer);
+    this.host.setTimer(differingSettleMs(this.config), () => {
+      this.followUps.delete(peer);
+      if (!this.host.syncing() || !this.host.isConnected(peer)) return;
+      this.syncWith(peer).catch(() => undefined);
+    });
   }
 
   /**

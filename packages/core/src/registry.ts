@@ -15,7 +15,7 @@
 import type { RoomRecord } from '@roomring/protocol';
 import type { Placement } from '@roomring/ring';
 import { createRoomStore, type RoomStore, RoomStoreError, recordHash } from '@roomring/store';
-import { AntiEntropy, differingSettleMs } from './anti-entropy.js';
+import { AntiEntropy } from './anti-entropy.js';
 import { ClusterView } from './cluster-view.js';
 import { type NodeConfig, type NodeOptionsInput, resolveConfig } from './config.js';
 import { DurableWrites } from './durable-writes.js';
@@ -113,8 +113,6 @@ export class RegistryCore {
   /** The node's lifecycle; `resyncing` is `running` while the isolation part resyncs. */
   private state: Exclude<NodeState, 'resyncing'> = 'created';
   private timers: CancelTimer[] = [];
-  /** Peers with a follow-up sync session scheduled (at most one each). */
-  private readonly followUps = new Set<PeerId>();
 
   constructor(init: RegistryCoreInit) {
     this.config = resolveConfig(init.options);
@@ -168,10 +166,12 @@ export class RegistryCore {
       nowMs,
       canServe: () => this.isolation.canServeSync(),
       canServeSummaries: () => this.isolation.canServeSummaries(),
-      sessionCompleted: (peer, outcome) => {
-        this.isolation.sessionCompleted(peer, outcome.complete);
-        if (outcome.bucketsDeferred > 0) this.followUpSync(peer);
+      sessionCompleted: (peer, outcome) => this.isolation.sessionCompleted(peer, outcome.complete),
+      setTimer: (delayMs, callback) => {
+        this.runtime.timers.setTimer(delayMs, callback);
       },
+      syncing: () => this.nodeState() === 'running',
+      isConnected: (peer) => this.cluster.isConnected(peer),
     });
     this.durable = new DurableWrites(config, this.transport, {
       nowMs,
@@ -557,22 +557,6 @@ export class RegistryCore {
     if (candidates.length === 0) return;
     const pick = candidates[this.runtime.random.nextUint32() % candidates.length]!;
     this.antiEntropy.syncWith(pick.peerId).catch(() => undefined);
-  }
-
-  /**
-   * A session left differing buckets for later (they may have been gossip in flight): ask
-   * the same peer again once they have settled, instead of at the next periodic session up to
-   * syncIntervalMs later. A healed partition then converges in about a second. At most one
-   * follow-up pending per peer.
-   */
-  private followUpSync(peer: PeerId): void {
-    if (this.followUps.has(peer) || this.nodeState() !== 'running') return;
-    this.followUps.add(peer);
-    this.runtime.timers.setTimer(differingSettleMs(this.config), () => {
-      this.followUps.delete(peer);
-      if (this.nodeState() !== 'running' || !this.cluster.isConnected(peer)) return;
-      this.antiEntropy.syncWith(peer).catch(() => undefined);
-    });
   }
 }
 

@@ -253,6 +253,9 @@ function group(stores: RoomStore[], config: NodeConfig): Side[] {
       canServe: () => true,
       canServeSummaries: () => true,
       sessionCompleted: () => undefined,
+      setTimer: () => undefined,
+      syncing: () => true,
+      isConnected: () => true,
     });
     sync.register();
     return { store, sync, transport };
