@@ -2,7 +2,7 @@
  * The transport contract (packages/core/test-support/transport-contract) on the simulator's
  * in-memory network, on virtual time: deadlines are asserted to the millisecond.
  */
-import type { Transport } from '@roomring/core';
+import { Guard, type Transport } from '@roomring/core';
 import {
   describeTransportContract,
   type TransportContractHarness,
@@ -23,13 +23,17 @@ const UNTIL_STEP_MS = 1;
 
 type NetworkOptions = Omit<MemoryNetworkInit, 'time' | 'random'>;
 
-function memoryHarness(seed: number, init: NetworkOptions = {}): TransportContractHarness {
+function memoryHarness(
+  seed: number,
+  init: NetworkOptions = {},
+  wrap: (transport: Transport) => Transport = (transport) => transport,
+): TransportContractHarness {
   const time = createVirtualTime();
   const network = createMemoryNetwork({ time, random: createSeededRandom(seed), ...init });
   const transports: Transport[] = [];
   let next = 0;
   const start = async (): Promise<Transport> => {
-    const transport = network.createTransport(`p${next++}`);
+    const transport = wrap(network.createTransport(`p${next++}`));
     transports.push(transport);
     await transport.start();
     return transport;
@@ -87,4 +91,10 @@ describeTransportContract('memory network', () => memoryHarness(1));
 // Duplicated hops exercise duplicate suppression on every path; jitter reorders hops.
 describeTransportContract('memory network, duplicated gossip hops and 1-20 ms jitter', () =>
   memoryHarness(2, { gossipDuplicateRate: 0.5, latencyMsMin: 1, latencyMsMax: 20 }),
+);
+
+// The node sees its transport through its guard (core/src/guards.ts), which catches what
+// handlers and listeners throw: the decorator must keep every promise of the contract.
+describeTransportContract('memory network behind the node guard', () =>
+  memoryHarness(3, {}, (transport) => new Guard(() => undefined).transport(transport)),
 );
