@@ -135,6 +135,9 @@ export class RoomOwnership {
     if (owns === this.owned.has(name)) return;
     if (owns) {
       this.owned.add(name);
+      // tick() dropped it from the expiry index if it fell due while another node owned it
+      // (its owner died near the deadline): due now, it expires at the next tick.
+      this.expiry.set(name, this.expiryOf(room!));
       this.events.emit('ownership-gained', { name, sid: room!.sid });
     } else {
       this.owned.delete(name);
