@@ -119,8 +119,9 @@ export async function runScale(): Promise<{ results: BenchResult[]; markdown: st
     : '';
   const markdown = [
     'Simulated (packages/sim): the real node logic on virtual time and an in-memory network that floods a',
-    'publish to every connected subscriber, forwards over a gossip mesh of degree 2 and repairs by',
-    "IHAVE/IWANT each 1 s gossip heartbeat, as the real transport's gossipsub does. Production timings",
+    'publish to every connected subscriber, forwards over a gossip mesh of degree 2 (at most 4 mesh',
+    "peers a node, gossipsub's D_hi) and repairs by IHAVE/IWANT each 1 s gossip heartbeat, as the real",
+    "transport's gossipsub does. Production timings",
     '(`lan`: heartbeat 1 s, sync 5 s); nodes spread over up',
     'to 4 regions; no load but the measured writes. Each size forms until every node sees every other',
     'alive, settles 10 s, then measures a 10 s idle window (messages and bytes each node sends and',
@@ -131,8 +132,10 @@ export async function runScale(): Promise<{ results: BenchResult[]; markdown: st
     'per-node cost stays flat with N, and a write takes O(log N) hops.',
     `At ${top?.nodes ?? '?'} nodes, bytes per node by channel: ${channels}. The constant ~13 KB/s is`,
     "anti-entropy's digest exchange (4,096 buckets x 8 B each way, every 5 s).",
-    `Re-measure: \`SCALE_NODES=${nodes} npx -y pnpm@12.4.2 bench -- --suite scale\` (the 1,000-node`,
-    'cluster takes most of an hour), or `npx -y pnpm@12.4.2 sim:scale -- --nodes 3,10,30` for a look.',
+    `Re-measure: \`NODE_OPTIONS=--max-old-space-size=16000 SCALE_NODES=${nodes} npx -y pnpm@12.4.2 bench -- --suite scale\``,
+    '(the 1,000-node cluster takes most of an hour, most of it forming: every node learns every',
+    'other and rebuilds its rings as they arrive, O(N^2) work to simulate in the first virtual',
+    'seconds), or `npx -y pnpm@12.4.2 sim:scale -- --nodes 3,10,30` for a look.',
   ];
   return { results, markdown };
 }
