@@ -58,7 +58,13 @@ export interface Transport {
   publish(topic: string, data: Uint8Array): Promise<{ recipients: number }>;
 
   handle(protocol: string, handler: RequestHandler): void;
-  /** Opens a stream, sends one frame, yields the response frames until the responder ends. */
+  /**
+   * Opens a stream, sends one frame, yields the response frames until the responder ends.
+   * Fails (never silently loses a frame) at `timeoutMs`, on abort, when the connection closes
+   * or the transport stops. To a peer it is not connected to, a transport may dial a known
+   * address first (libp2p does) or fail as unreachable (the memory network does): the node
+   * asks only connected peers, so neither matters to it (docs/architecture.md, "Transports").
+   */
   request(
     peer: PeerId,
     protocol: string,
