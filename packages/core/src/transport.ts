@@ -62,8 +62,10 @@ export interface Transport {
    * Opens a stream, sends one frame, yields the response frames until the responder ends.
    * Fails (never silently loses a frame) at `timeoutMs`, on abort, when the connection closes
    * or the transport stops. To a peer it is not connected to, a transport may dial a known
-   * address first (libp2p does) or fail as unreachable (the memory network does): the node
-   * asks only connected peers, so neither matters to it (docs/architecture.md, "Transports").
+   * address first (libp2p does) or fail as unreachable (the memory network does). The node
+   * picks connected peers for its requests (an operator's syncWith may name any member), so
+   * the two differ only when a connection closes just before a request
+   * (docs/architecture.md, "Transports").
    */
   request(
     peer: PeerId,
