@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLibp2pTransport,
@@ -10,11 +9,12 @@ import {
   TransportStoppedError,
 } from '../src/index.js';
 import {
+  closeServer,
   collect,
   deferred,
   failure,
   hostPort,
-  LOOPBACK,
+  silentServer,
   startNodes,
   stopAll,
   text,
@@ -22,22 +22,10 @@ import {
 
 const DIAL = { timeoutMs: 5_000 };
 
-/** A TCP server on loopback that accepts and never says a word (a hung peer). */
-async function silentServer(): Promise<{ server: Server; port: number; sockets: Socket[] }> {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    sockets.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port, sockets };
-}
-
 /** A loopback port that refuses connections (bound, then released). */
 async function closedPort(): Promise<number> {
   const { server, port } = await silentServer();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeServer(server);
   return port;
 }
 

@@ -2,7 +2,7 @@
  * The transport contract (packages/core/test-support/transport-contract) on real libp2p nodes
  * on 127.0.0.1 with ephemeral ports: wall-clock deadlines, asserted within a slack.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import {
   describeTransportContract,
   type TransportContractHarness,
@@ -20,7 +20,17 @@ import {
   TooManyFramesError,
   TransportStoppedError,
 } from '../src/index.js';
-import { LOOPBACK, nextTurn, startNodes, stopAll, str, text, until } from './helpers.js';
+import {
+  closeServer,
+  LOOPBACK,
+  nextTurn,
+  silentServer,
+  startNodes,
+  stopAll,
+  str,
+  text,
+  until,
+} from './helpers.js';
 
 /** Every harness node subscribes to this topic; `flushGossip` publishes fences on it. */
 const FENCE_TOPIC = 'contract/fence';
@@ -40,22 +50,6 @@ const KINDS: ReadonlyArray<[new (...args: never[]) => Error, TransportErrorKind]
   [ProtocolNotSupportedError, 'remote'],
   [TooManyFramesError, 'frames'],
 ];
-
-/** A TCP server on loopback that accepts and never says a word (a hung peer). */
-async function silentServer(): Promise<{ server: Server; port: number; sockets: Socket[] }> {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    sockets.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port, sockets };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
 
 function libp2pHarness(): TransportContractHarness<Libp2pTransport> {
   const key = generateClusterKey();

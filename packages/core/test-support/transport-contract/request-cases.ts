@@ -68,6 +68,34 @@ function pacedHandler(
   return { handler, state };
 }
 
+/**
+ * A 1,000-frame stream paced 10 ms a frame; once three frames arrived, `who` hangs up. The
+ * request must fail (closed) after a gap-free prefix and the responder's generator stop.
+ */
+async function hangUpMidStream(
+  h: TransportContractHarness,
+  who: 'requester' | 'responder',
+): Promise<ReturnType<typeof pacedHandler>> {
+  const { client, server } = await pair(h);
+  const paced = pacedHandler(h, 1_000, 10);
+  server.handle('/contract/paced/1', paced.handler);
+  const read = readStream(
+    h,
+    client.request(server.peerId, '/contract/paced/1', bytes(''), {
+      timeoutMs: 60_000,
+      framesMax: 1_000,
+    }),
+  );
+  await h.until(() => read.frames.length >= 3, h.patienceMs, 'three frames');
+  const hangUp = who === 'responder' ? server.hangUp(client.peerId) : client.hangUp(server.peerId);
+  await settled(h, track(h, hangUp), 'hang up');
+  await settled(h, read.outcome, 'request after the hang-up');
+  expectKind(h, read.outcome, ['closed'], 'request after the hang-up');
+  expectNumberedPrefix(read.frames, 1_000);
+  await h.until(() => paced.state.closed, h.patienceMs, 'the responder stopped');
+  return paced;
+}
+
 /** Frame i of the in-order case: every 10th is empty, the rest carry i and some padding. */
 function orderedFrame(i: number): Uint8Array {
   if (i % 10 === 5) return new Uint8Array(0);
@@ -322,22 +350,7 @@ export const REQUEST_CASES = {
     title:
       'disconnect: the responder hanging up mid-stream fails the request (closed) after a prefix, and stops the responder',
     async run(h) {
-      const { client, server } = await pair(h);
-      const paced = pacedHandler(h, 1_000, 10);
-      server.handle('/contract/paced/1', paced.handler);
-      const read = readStream(
-        h,
-        client.request(server.peerId, '/contract/paced/1', bytes(''), {
-          timeoutMs: 60_000,
-          framesMax: 1_000,
-        }),
-      );
-      await h.until(() => read.frames.length >= 3, h.patienceMs, 'three frames');
-      await settled(h, track(h, server.hangUp(client.peerId)), 'hang up');
-      await settled(h, read.outcome, 'request after the hang-up');
-      expectKind(h, read.outcome, ['closed'], 'request after the hang-up');
-      expectNumberedPrefix(read.frames, 1_000);
-      await h.until(() => paced.state.closed, h.patienceMs, 'the responder stopped');
+      const paced = await hangUpMidStream(h, 'responder');
       expect(paced.state.produced).toBeLessThan(1_000);
     },
   },
@@ -345,22 +358,7 @@ export const REQUEST_CASES = {
   'disconnect-requester-hangs-up': {
     title: 'disconnect: the requester hanging up mid-stream fails its own request (closed)',
     async run(h) {
-      const { client, server } = await pair(h);
-      const paced = pacedHandler(h, 1_000, 10);
-      server.handle('/contract/paced/1', paced.handler);
-      const read = readStream(
-        h,
-        client.request(server.peerId, '/contract/paced/1', bytes(''), {
-          timeoutMs: 60_000,
-          framesMax: 1_000,
-        }),
-      );
-      await h.until(() => read.frames.length >= 3, h.patienceMs, 'three frames');
-      await settled(h, track(h, client.hangUp(server.peerId)), 'hang up');
-      await settled(h, read.outcome, 'request after the hang-up');
-      expectKind(h, read.outcome, ['closed'], 'request after the hang-up');
-      expectNumberedPrefix(read.frames, 1_000);
-      await h.until(() => paced.state.closed, h.patienceMs, 'the responder stopped');
+      await hangUpMidStream(h, 'requester');
     },
   },
 
