@@ -30,4 +30,9 @@ export {
   POINTS_PER_WEIGHT_MAX,
   REGIONS_MAX,
 } from './placement-init.js';
-export { POINTS_PER_DIGEST } from './region-ring.js';
+export {
+  POINT_CACHE_POINTS_MAX,
+  POINTS_PER_DIGEST,
+  ringPointCacheStats,
+  setRingPointCacheMax,
+} from './region-ring.js';

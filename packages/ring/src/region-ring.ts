@@ -1,52 +1,111 @@
-import HashRing from 'hashring';
+import { createHash } from 'node:crypto';
 import type { RingMember } from './member.js';
 
 /**
- * One region's consistent-hash ring, on `hashring` 3.2 (ketama layout). How it is configured,
- * from reading its index.js:
+ * One region's consistent-hash ring: the ketama layout of `hashring` 3.2, which the placement
+ * used until it was re-implemented here (hashring built a `Node` object per point and hashed
+ * every member's points again on every rebuild, which a 1,000-node cluster forming does many
+ * times a second). The placement function is unchanged, point for point; a test compares it
+ * with hashring itself and with an independent reference (packages/ring/test):
  *
- * - Points. hashring takes the md5 of `server + '-' + i` for i < vnodes and cuts each 16-byte
- *   digest into 4 points (`replicas`, 4 = ketama), so a server has vnodes x 4 points. Without
- *   per-server vnodes it scales by weight as floor(weight / totalWeight x vnodeCount x servers),
- *   which changes EVERY server's point count when one member of another weight joins or leaves,
- *   moving rooms between members that stayed. So each server gets explicit
- *   `vnodes = weight x pointsPerWeight / 4`: its points depend on its own weight only, and one
- *   member leaving moves only that member's rooms. The ring-wide `vnode count` is set to 0 so
- *   that no server's vnodes equals it (hashring only honours a per-server vnodes value that
- *   differs from the ring-wide one).
- * - Server strings. hashring and its `connection-parse` store per-server data in plain objects
- *   keyed by the server string; a node id `__proto__` would silently get 0 points there. Servers
- *   are therefore `n:` + nodeId (never an Object.prototype name), mapped back through a Map, and
- *   added in node-id order so ties between equal 32-bit points sort the same on every node.
- * - Room keys. `get()` memoises lookups in `simple-lru-cache`, whose store is a plain `{}`: a
- *   room named `__proto__` would read Object.prototype as a cache hit and then WRITE the owner
- *   into `Object.prototype.value` (prototype pollution; `constructor` or `hasOwnProperty` hit
- *   functions). Its `max cache size: 0` is no way out: the first insert then dereferences an
- *   empty tail and throws. So the cache is replaced by a no-op (measured here: 5,000-entry
- *   cache 0.2-0.26 M lookups/s over 100k distinct names, no cache 0.45-0.53 M/s, so it also
- *   costs speed at registry working-set sizes), and every key is hashed as `room:` + name, which
- *   keeps a future hashring that brings its cache back away from Object.prototype names.
+ * - Points. A member with weight w has w x pointsPerWeight points: for i < w x pointsPerWeight
+ *   / 4, md5(`n:` + nodeId + `-` + i) cut into 4 little-endian 32-bit points (ketama's 4 points
+ *   per digest). Its points depend on its own id and weight only, so one member leaving moves
+ *   only that member's rooms.
+ * - Order. Points sorted by value; equal values keep member order (node-id order) and then
+ *   point order, so every node builds the same ring whatever order it learned members in.
+ * - Room keys. A room hashes to the first 4 bytes (little-endian) of md5(`room:` + name) and
+ *   belongs to the first point at or after it, wrapping past the last point to the first. The
+ *   name is hashed as given; no per-name state is kept, so no name (`__proto__`, ...) can reach
+ *   an object's prototype.
+ *
+ * A member's points are computed once and kept in a bounded cache shared by every ring of the
+ * process (POINT_CACHE_POINTS_MAX by default), keyed by node id and digest count: rebuilding a ring after
+ * a membership change hashes only the members it has not seen, then sorts all points with a
+ * stable radix sort (linear in the points). The ring itself is two typed arrays: 6 bytes a point.
  */
 
-/** md5 gives 16 bytes = 4 points of 32 bits per digest (hashring's `replicas`, ketama's 4). */
+/** md5 gives 16 bytes = 4 points of 32 bits per digest (ketama's 4). */
 export const POINTS_PER_DIGEST = 4;
 const SERVER_PREFIX = 'n:';
 /** Part of the placement function: every node must hash `room:` + name to agree on owners. */
 export const ROOM_KEY_PREFIX = 'room:';
+/**
+ * Ring points kept in the process-wide cache of members' points (4 bytes each: 16 MiB), enough
+ * for the largest member (WEIGHT_MAX x POINTS_PER_WEIGHT_MAX = 1,638,400 points) or 1,000 members
+ * of weight 2 at the default 2,048 points per weight. A member with more points than the bound is
+ * computed each time and not kept; least recently used members leave first.
+ */
+export const POINT_CACHE_POINTS_MAX = 4_194_304;
 
-interface LookupCache {
-  get(key: string): string | undefined;
-  set(key: string, value: string): void;
-  reset(): void;
-  forEach(fn: (value: string, key: string) => void): void;
+const pointCache = new Map<string, Uint32Array>();
+let pointCacheSize = 0;
+let pointCacheMax = POINT_CACHE_POINTS_MAX;
+
+/**
+ * Sets the point cache's bound (0 keeps nothing; at most POINT_CACHE_POINTS_MAX) and evicts down
+ * to it; returns the previous bound. For tests and for embedders that want the memory back.
+ */
+export function setRingPointCacheMax(points: number): number {
+  if (!Number.isInteger(points) || points < 0 || points > POINT_CACHE_POINTS_MAX) {
+    throw new RangeError(
+      `the ring point cache bound must be an integer in 0..${POINT_CACHE_POINTS_MAX}, got ${points}`,
+    );
+  }
+  const previous = pointCacheMax;
+  pointCacheMax = points;
+  evictPoints();
+  return previous;
 }
 
-const NO_CACHE: LookupCache = Object.freeze({
-  get: () => undefined,
-  set: () => {},
-  reset: () => {},
-  forEach: () => {},
-});
+function evictPoints(): void {
+  for (const [oldest, value] of pointCache) {
+    if (pointCacheSize <= pointCacheMax) break;
+    pointCache.delete(oldest);
+    pointCacheSize -= value.length;
+  }
+}
+
+/** A member's points in generation order (digest i, then its 4 points), cached. */
+function memberPoints(nodeId: string, digests: number): Uint32Array {
+  // The digest count is all digits, so `:` ends it: distinct (id, count) pairs never share a key.
+  const key = `${digests}:${nodeId}`;
+  const cached = pointCache.get(key);
+  if (cached !== undefined) {
+    pointCache.delete(key);
+    pointCache.set(key, cached);
+    return cached;
+  }
+  const points = new Uint32Array(digests * POINTS_PER_DIGEST);
+  const prefix = `${SERVER_PREFIX}${nodeId}-`;
+  for (let i = 0; i < digests; i++) {
+    const digest = createHash('md5')
+      .update(prefix + i)
+      .digest();
+    for (let j = 0; j < POINTS_PER_DIGEST; j++) {
+      points[i * POINTS_PER_DIGEST + j] = digest.readUInt32LE(j * 4);
+    }
+  }
+  if (points.length <= pointCacheMax) {
+    pointCache.set(key, points);
+    pointCacheSize += points.length;
+    evictPoints();
+  }
+  return points;
+}
+
+/** The point cache's size, for tests and metrics: members kept and their points. */
+export function ringPointCacheStats(): { members: number; points: number } {
+  return { members: pointCache.size, points: pointCacheSize };
+}
+
+/** The room key's position on every ring: the first 4 bytes of md5(`room:` + name), LE. */
+export function roomKeyPoint(name: string): number {
+  return createHash('md5')
+    .update(ROOM_KEY_PREFIX + name)
+    .digest()
+    .readUInt32LE(0);
+}
 
 /**
  * Everything a region's ring depends on, exactly (no hash, so no collision can ever share the
@@ -60,50 +119,118 @@ export function regionRingKey(
   return JSON.stringify([pointsPerWeight, members.map((m) => [m.nodeId, m.weight])]);
 }
 
+/**
+ * Sorts (values, owners) pairs by value in place, stably (equal values keep their input order),
+ * with four 8-bit LSD counting passes through a scratch pair: an even number of passes, so the
+ * last one writes back into the input arrays.
+ */
+function radixSort(values: Uint32Array, owners: Uint16Array): void {
+  const n = values.length;
+  const scratchValues = new Uint32Array(n);
+  const scratchOwners = new Uint16Array(n);
+  const counts = new Uint32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    const toScratch = shift % 16 === 0;
+    const srcValues = toScratch ? values : scratchValues;
+    const srcOwners = toScratch ? owners : scratchOwners;
+    const dstValues = toScratch ? scratchValues : values;
+    const dstOwners = toScratch ? scratchOwners : owners;
+    counts.fill(0);
+    for (let k = 0; k < n; k++) counts[(srcValues[k]! >>> shift) & 0xff]!++;
+    let total = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = counts[b]!;
+      counts[b] = total;
+      total += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const v = srcValues[k]!;
+      const at = counts[(v >>> shift) & 0xff]!++;
+      dstValues[at] = v;
+      dstOwners[at] = srcOwners[k]!;
+    }
+  }
+}
+
 export class RegionRing {
   readonly region: string;
   readonly key: string;
   readonly memberCount: number;
   readonly totalWeight: number;
-  private readonly ring: HashRing;
-  private readonly nodeIdByServer: Map<string, string>;
+  /** Point values, ascending. */
+  private readonly values: Uint32Array;
+  /** Per point, the index of its member in `nodeIds`. */
+  private readonly owners: Uint16Array;
+  private readonly nodeIds: readonly string[];
+  /** walk()'s scratch: `seen[m] === epoch` marks member m as met in the current walk. */
+  private readonly seen: Uint32Array;
+  private epoch = 0;
 
-  /** `members`: non-empty, all of `region`, sorted by node id, validated. Only ids and weights
-   *  are used (states may differ between placements sharing this ring). */
+  /** `members`: non-empty, all of `region`, sorted by node id, validated (at most 65,536, so a
+   *  member index fits 16 bits; MEMBERS_MAX is 4,096). Only ids and weights are used (states
+   *  may differ between placements sharing this ring). */
   constructor(
     region: string,
     members: readonly Readonly<RingMember>[],
     pointsPerWeight: number,
     key: string,
   ) {
+    if (members.length > 0x10000) {
+      throw new RangeError(`a ring holds at most 65,536 members, got ${members.length}`);
+    }
     this.region = region;
     this.key = key;
     this.memberCount = members.length;
-    this.nodeIdByServer = new Map();
-    // A null-prototype object: keys are `n:`-prefixed anyway, and insertion order (node-id
-    // order) is what connection-parse's Object.keys returns, since no key is integer-like.
-    const servers: Record<string, { vnodes: number; weight: number }> = Object.create(null);
+    const perMember: Uint32Array[] = [];
+    let total = 0;
     let totalWeight = 0;
     for (const member of members) {
-      const server = SERVER_PREFIX + member.nodeId;
-      servers[server] = {
-        vnodes: (member.weight * pointsPerWeight) / POINTS_PER_DIGEST,
-        weight: member.weight,
-      };
-      this.nodeIdByServer.set(server, member.nodeId);
+      const points = memberPoints(
+        member.nodeId,
+        (member.weight * pointsPerWeight) / POINTS_PER_DIGEST,
+      );
+      perMember.push(points);
+      total += points.length;
       totalWeight += member.weight;
     }
     this.totalWeight = totalWeight;
-    this.ring = new HashRing(servers, 'md5', {
-      'vnode count': 0,
-      replicas: POINTS_PER_DIGEST,
-    });
-    (this.ring as unknown as { cache: LookupCache }).cache = NO_CACHE;
+    const values = new Uint32Array(total);
+    const owners = new Uint16Array(total);
+    let at = 0;
+    for (let m = 0; m < perMember.length; m++) {
+      const points = perMember[m]!;
+      values.set(points, at);
+      owners.fill(m, at, at + points.length);
+      at += points.length;
+    }
+    radixSort(values, owners);
+    this.values = values;
+    this.owners = owners;
+    this.nodeIds = members.map((m) => m.nodeId);
+    this.seen = new Uint32Array(members.length);
+  }
+
+  /** Ring points (the sum of weight x pointsPerWeight over the members). */
+  get size(): number {
+    return this.values.length;
+  }
+
+  /** Index of the first point at or after `point`, wrapping to 0 past the last. */
+  private find(point: number): number {
+    const values = this.values;
+    let lo = 0;
+    let hi = values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid]! < point) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === values.length ? 0 : lo;
   }
 
   /** The room's owner on this ring: the first point clockwise from md5(`room:` + name). */
   owner(name: string): string {
-    return this.nodeIdByServer.get(this.ring.get(ROOM_KEY_PREFIX + name))!;
+    return this.nodeIds[this.owners[this.find(roomKeyPoint(name))]!]!;
   }
 
   /**
@@ -111,16 +238,29 @@ export class RegionRing {
    * until it holds `count` entries, skipping `self` and ids already in `out`.
    */
   walk(name: string, self: string, out: string[], count: number): void {
-    // Everything this ring can add is at most every member but one already excluded, so ask
-    // hashring for at most memberCount servers: asking for more would make `range` scan all
-    // of the ring's points looking for servers that do not exist.
+    // Everything this ring can add is at most every member but one already excluded, so the
+    // walk stops after meeting that many distinct members (or after one full turn).
     const wanted = Math.min(this.memberCount, count - out.length + 1);
     if (wanted <= 0) return;
-    for (const server of this.ring.range(ROOM_KEY_PREFIX + name, wanted, true)) {
-      const nodeId = this.nodeIdByServer.get(server)!;
-      if (nodeId === self || out.includes(nodeId)) continue;
-      out.push(nodeId);
-      if (out.length >= count) return;
+    if (this.epoch === 0xffffffff) {
+      this.seen.fill(0);
+      this.epoch = 0;
+    }
+    const epoch = ++this.epoch;
+    const n = this.values.length;
+    const start = this.find(roomKeyPoint(name));
+    let met = 0;
+    for (let k = 0; k < n; k++) {
+      const at = start + k < n ? start + k : start + k - n;
+      const m = this.owners[at]!;
+      if (this.seen[m] === epoch) continue;
+      this.seen[m] = epoch;
+      const nodeId = this.nodeIds[m]!;
+      if (nodeId !== self && !out.includes(nodeId)) {
+        out.push(nodeId);
+        if (out.length >= count) return;
+      }
+      if (++met >= wanted) return;
     }
   }
 }
