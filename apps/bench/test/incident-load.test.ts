@@ -1,26 +1,31 @@
 /**
- * The incident load generator: pure pieces of load-core directly, and load.ts as a child
- * process (the orchestrator's contract) against tiny Twirp stub servers on 127.0.0.1.
+ * The incident load generator's core, in-process: its pure pieces, and whole runs on a
+ * virtual clock (@roomring/sim's createVirtualTime) against a scripted API, where the
+ * schedule, every attempt's time, retries, failover and each line's statistics are exact.
+ * load.ts as a process, its HTTP clients and one real-time run: incident-load-process.test.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { ClientRandom } from '@roomring/client';
+import { createVirtualTime, type VirtualTime } from '@roomring/sim';
+import { describe, expect, it } from 'vitest';
 import {
   CONTROL_LINE_BYTES_MAX,
+  CREATE_ROOM_PATH,
   callsDue,
   type DoneStats,
-  type HttpTransport,
+  DRAIN_SLACK_MS,
   LatencyReservoir,
   LineSplitter,
   type LoadConfig,
   LoadConfigError,
+  type LoadHttp,
+  type LoadRun,
+  type LoadRunInit,
   mulberry32,
+  type PostAnswer,
   parseControlLine,
   parseLoadConfig,
   percentile,
@@ -28,18 +33,13 @@ import {
   type RegionLoadConfig,
   RoomChooser,
   type SecondStats,
+  startLoadRun,
+  TICK_INTERVAL_MS,
 } from '../src/incident/load-core.js';
 
-const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-const LOAD_TS = join(BENCH_DIR, 'src', 'incident', 'load.ts');
+const INCIDENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'incident');
 const API_KEY = 'bench-key';
 const API_SECRET = 'bench-secret-of-some-length-0123456789';
-const TRANSPORTS: readonly HttpTransport[] = ['fetch', 'node-http'];
-const tempDir = mkdtempSync(join(tmpdir(), 'incident-load-'));
-
-// ---------------------------------------------------------------------------------------
-// Pure pieces
-// ---------------------------------------------------------------------------------------
 
 function region(over: Partial<RegionLoadConfig> = {}): RegionLoadConfig {
   return {
@@ -50,6 +50,22 @@ function region(over: Partial<RegionLoadConfig> = {}): RegionLoadConfig {
     newFraction: 0.2,
     newPrefix: 'n-',
     ...over,
+  };
+}
+
+function baseConfig(mode: LoadConfig['mode'], regions: RegionLoadConfig[]): LoadConfig {
+  return {
+    mode,
+    apiKey: API_KEY,
+    apiSecret: API_SECRET,
+    seed: 1,
+    durationS: 1,
+    inFlightMax: 10_000,
+    attemptTimeoutMs: 1_000,
+    maxAttempts: 3,
+    callDeadlineMs: 1_000,
+    ackedPath: '/dev/null',
+    regions,
   };
 }
 
@@ -165,37 +181,59 @@ describe('load-core pure pieces', () => {
   });
 });
 
+describe('the load core keeps clock, timers and randomness injected', () => {
+  it('no module of the core reads a clock, sets a timer or draws Math.random itself', () => {
+    // Only the process (load.ts) and its HTTP clients (load-http.ts) touch the real world.
+    const adapters = new Set(['load.ts', 'load-http.ts', 'replay.ts']);
+    const core = readdirSync(INCIDENT_DIR).filter((f) => f.endsWith('.ts') && !adapters.has(f));
+    expect(core).toContain('load-run.ts');
+    const forbidden =
+      /\b(Date\.now\s*\(|new Date\s*\(\s*\)|setTimeout\s*\(|setInterval\s*\(|setImmediate\s*\(|Math\.random\s*\(|performance\.now\s*\()/;
+    for (const file of core) {
+      const offending = readFileSync(join(INCIDENT_DIR, file), 'utf8')
+        .split('\n')
+        .filter((line) => forbidden.test(line));
+      expect(offending, file).toEqual([]);
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------
-// Twirp stub server
+// Runs on a virtual clock against a scripted API
 // ---------------------------------------------------------------------------------------
 
-type StubBehaviour = 'ok' | 'hang' | 'unavailable';
+/** What the scripted API does with one request. */
+type Reply =
+  /** An answer `afterMs` after the request (at-once: a timeout if that is too late). */
+  | { status: number; afterMs: number }
+  /** A network error `afterMs` after the request, as a refused connection. */
+  | { refusedAfterMs: number }
+  /** No answer: the attempt's timeout (at-once) or the call's deadline (policy) ends it. */
+  | 'hang'
+  /** Not even a timeout ends an at-once attempt: only the run's drain bound does. */
+  | 'never';
 
-interface Stub {
-  url: string;
-  behaviour: StubBehaviour;
-  /** name -> sid of every room the stub holds. */
-  readonly rooms: Map<string, string>;
-  /** Names this stub created (not preloaded). */
-  readonly created: Set<string>;
-  /** Room names of every request received (bounded by the tests' few thousand calls). */
-  readonly requestedNames: string[];
-  requests: number;
-  unauthorised: number;
-  close(): Promise<void>;
+interface ApiRequest {
+  /** Virtual ms since the run started. */
+  atMs: number;
+  /** The API root it went to: the region URL, before or after a failover. */
+  root: string;
+  /** The room name in the body. */
+  name: string;
 }
 
-const servers: Server[] = [];
-const children: ChildProcess[] = [];
+function timeoutError(): Error {
+  return Object.assign(new Error('attempt timed out'), { name: 'TimeoutError' });
+}
 
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const server of servers) {
-    server.closeAllConnections();
-    server.close();
-  }
-  rmSync(tempDir, { recursive: true, force: true });
-});
+function abortError(): Error {
+  return Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+}
+
+function refusedError(): Error {
+  const cause = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  return new TypeError('fetch failed', { cause });
+}
 
 /** True when the bearer token is an HS256 JWT signed with API_SECRET granting roomCreate. */
 function authorised(header: string | undefined): boolean {
@@ -211,371 +249,505 @@ function authorised(header: string | undefined): boolean {
   return claims.iss === API_KEY && claims.video?.roomCreate === true;
 }
 
-async function startStub(preload: { prefix: string; count: number }[] = []): Promise<Stub> {
-  const stub: Stub = {
-    url: '',
-    behaviour: 'ok',
-    rooms: new Map(),
-    created: new Set(),
-    requestedNames: [],
-    requests: 0,
-    unauthorised: 0,
-    close: async () => {},
-  };
-  for (const { prefix, count } of preload) {
-    for (let i = 0; i < count; i++) stub.rooms.set(`${prefix}${i}`, `RM_pre${prefix}${i}`);
-  }
-  const hanging = new Set<ServerResponse>();
-  const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
-    stub.requests += 1;
-    if (req.url !== '/twirp/livekit.RoomService/CreateRoom' || req.method !== 'POST') {
-      res.writeHead(404).end();
-      return;
-    }
-    if (!authorised(req.headers.authorization)) {
-      stub.unauthorised += 1;
-      res.writeHead(401, { 'content-type': 'application/json' });
-      res.end('{"code":"unauthenticated","msg":"bad token"}');
-      return;
-    }
-    const name = (JSON.parse(body) as { name: string }).name;
-    stub.requestedNames.push(name);
-    if (stub.behaviour === 'hang') {
-      hanging.add(res);
-      res.on('close', () => hanging.delete(res));
-      return;
-    }
-    if (stub.behaviour === 'unavailable') {
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end('{"code":"unavailable","msg":"try again"}');
-      return;
-    }
-    let sid = stub.rooms.get(name);
-    if (sid === undefined) {
-      sid = `RM_${stub.rooms.size}`;
-      stub.rooms.set(name, sid);
-      stub.created.add(name);
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ sid, name, emptyTimeout: 300, departureTimeout: 20 }));
-  };
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    req.on('end', () => handle(req, res, body));
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  stub.close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  return stub;
+function answerBody(status: number, name: string): string {
+  if (status >= 200 && status < 300) return JSON.stringify({ sid: `RM_${name}`, name });
+  const code = status === 503 ? 'unavailable' : status === 429 ? 'resource_exhausted' : 'internal';
+  return JSON.stringify({ code, msg: code });
 }
 
-// ---------------------------------------------------------------------------------------
-// The child process
-// ---------------------------------------------------------------------------------------
+/** A CreateRoom API on virtual time: records each request, answers as `reply` says. */
+class ScriptedApi {
+  readonly requests: ApiRequest[] = [];
+  unauthorised = 0;
+  readonly http: LoadHttp;
 
-/**
- * Attempt timeout and call deadline for runs that assert every call succeeds: they check
- * the counting, not latency, and CI runs this file beside other test files on 2 cores, where
- * a stub's answer once took over the 1 s default (381 of 400 OK in one CI run).
- */
-const UNHURRIED = { attemptTimeoutMs: 10_000, callDeadlineMs: 10_000 } as const;
-
-function baseConfig(mode: LoadConfig['mode'], regions: RegionLoadConfig[]): LoadConfig {
-  return {
-    mode,
-    apiKey: API_KEY,
-    apiSecret: API_SECRET,
-    seed: 1,
-    durationS: 1,
-    inFlightMax: 10_000,
-    attemptTimeoutMs: 1_000,
-    maxAttempts: 3,
-    callDeadlineMs: 1_000,
-    ackedPath: join(tempDir, `acked-${Math.random().toString(36).slice(2)}.tsv`),
-    regions,
-  };
-}
-
-interface LoadProcess {
-  child: ChildProcess;
-  seconds: SecondStats[];
-  /** Second lines written before the `recording` line; undefined if none came. */
-  recordingAfter(): number | undefined;
-  /** Resolves with the line for second t once it arrives. */
-  second(t: number): Promise<SecondStats>;
-  send(cmd: unknown): void;
-  /** Resolves with the done line and the exit code. */
-  finished: Promise<{ done: DoneStats | undefined; code: number | null; stderr: string }>;
-}
-
-function runLoad(config: LoadConfig): LoadProcess {
-  const configPath = join(tempDir, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(configPath, JSON.stringify(config));
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@roomring/source', '--import', 'tsx', LOAD_TS, configPath],
-    { cwd: BENCH_DIR, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  const seconds: SecondStats[] = [];
-  const waiters = new Map<number, (s: SecondStats) => void>();
-  let done: DoneStats | undefined;
-  let recordingAfter: number | undefined;
-  let stderr = '';
-  let pending = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const text of lines) {
-      const line = JSON.parse(text) as SecondStats | DoneStats | RecordingLine; // JSON only
-      if (line.type === 'done') done = line;
-      else if (line.type === 'recording') recordingAfter = seconds.length;
-      else {
-        seconds.push(line);
-        waiters.get(line.t)?.(line);
-      }
-    }
-  });
-  const finished = new Promise<{
-    done: DoneStats | undefined;
-    code: number | null;
-    stderr: string;
-  }>((resolve) => child.on('exit', (code) => resolve({ done, code, stderr })));
-  return {
-    child,
-    seconds,
-    recordingAfter: () => recordingAfter,
-    second: (t) => {
-      const seen = seconds.find((s) => s.t === t);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.set(t, resolve));
-    },
-    send: (cmd) => child.stdin!.write(`${JSON.stringify(cmd)}\n`),
-    finished,
-  };
-}
-
-/** One region at 200/s for 2 s against a healthy stub holding 50 existing rooms. */
-async function steadyRun(mode: LoadConfig['mode'], transport: HttpTransport): Promise<void> {
-  const existing = { prefix: 'old-', count: 50 };
-  const stub = await startStub([existing]);
-  const config = {
-    ...baseConfig(mode, [
-      region({ name: 'r1', url: stub.url, ratePerSec: 200, existing, newFraction: 0.2 }),
-    ]),
-    transport,
-    durationS: 2,
-    ...UNHURRIED,
-  };
-  const load = runLoad(config);
-  const { done, code, stderr } = await load.finished;
-  expect(code, stderr).toBe(0);
-  expect(done).toBeDefined();
-  expect(done!.calls).toBe(400);
-  expect(done!.ok).toBe(400);
-  expect(done!.attempts).toBe(400);
-  expect(done!.failed + done!.timedOut + done!.shed).toBe(0);
-  // Run-wide percentiles cover every successful call; no failover, no after-failover p99.
-  expect(done!.p50Ms).not.toBeNull();
-  expect(done!.p99Ms!).toBeGreaterThanOrEqual(done!.p50Ms!);
-  expect(done!.p99AfterFailoverMs).toBeNull();
-  expect(stub.unauthorised).toBe(0);
-  expect(load.seconds.map((s) => s.t).slice(0, 2)).toEqual([1, 2]);
-  const first = load.seconds[0]!;
-  expect(first.callsStarted).toBe(200); // the boundary splits the schedule exactly
-  expect(load.seconds[1]!.callsStarted).toBe(200);
-  expect(first.byRegion.r1!.callsStarted).toBe(first.callsStarted);
-  // A second's percentiles cover the calls that succeeded in it (none when a busy machine
-  // held every answer past the boundary: those count in the done line only).
-  for (const s of load.seconds) {
-    if (s.ok === 0) expect(s.p50Ms).toBeNull();
-    else {
-      expect(s.p50Ms).not.toBeNull();
-      expect(s.p99Ms!).toBeGreaterThanOrEqual(s.p50Ms!);
-    }
-  }
-  const acked = ackedNames(config.ackedPath);
-  expect(acked.size).toBe(done!.ackedNew);
-  expect(new Set(acked.keys())).toEqual(stub.created);
-  for (const [name, sid] of acked) expect(stub.rooms.get(name)).toBe(sid);
-  expect(stub.created.size).toBeGreaterThan(50); // ~20% of 400
-  expect(stub.created.size).toBeLessThan(120);
-}
-
-/** Region r1 (100/s) on stub A, r2 (50/s) on stub B; A closes after 1 s and r1 fails over. */
-async function failoverRun(mode: LoadConfig['mode'], transport: HttpTransport): Promise<void> {
-  const a = await startStub();
-  const b = await startStub();
-  const load = runLoad({
-    ...baseConfig(mode, [
-      region({ name: 'r1', url: a.url, ratePerSec: 100, newPrefix: 'r1-new-' }),
-      region({
-        name: 'r2',
-        url: b.url,
-        ratePerSec: 50,
-        existing: { prefix: 'r2-', count: 10 },
-        newPrefix: 'r2-new-',
-      }),
-    ]),
-    transport,
-    durationS: 3,
-    // Refused connections fail at once; the bounds only need to outlast a busy machine.
-    attemptTimeoutMs: 2_000,
-    callDeadlineMs: 2_000,
-  });
-  await load.second(1);
-  expect(a.requests).toBeGreaterThan(0); // r1 reached A before the switch
-  expect(b.requestedNames.some((n) => n.startsWith('e-') || n.startsWith('r1-'))).toBe(false);
-  await a.close();
-  load.send({ cmd: 'failover', from: 'r1', to: 'r2' });
-  const third = await load.second(3);
-  const { done, code, stderr } = await load.finished;
-  expect(code, stderr).toBe(0);
-  // Region 1's rooms (existing `e-*`, new `r1-new-*`) now reach the second server.
-  expect(b.requestedNames.filter((n) => n.startsWith('r1-new-')).length).toBeGreaterThan(5);
-  expect(b.requestedNames.filter((n) => n.startsWith('e-')).length).toBeGreaterThan(50);
-  // The whole third second runs after the failover: r1's calls all succeed there.
-  // (How many of them end within the second depends on how busy the machine is; the
-  // schedule does not.)
-  expect(third.byRegion.r1!.callsStarted).toBe(100);
-  expect(third.byRegion.r2!.callsStarted).toBe(50);
-  expect(third.byRegion.r1!.failed + third.byRegion.r1!.timedOut).toBe(0);
-  expect(third.byRegion.r2!.failed + third.byRegion.r2!.timedOut).toBe(0);
-  // Only calls caught by the switch may fail: a few ms of refused connections.
-  expect(done!.ok).toBeGreaterThanOrEqual(done!.calls - 20);
-  expect(done!.p99AfterFailoverMs).not.toBeNull();
-  expect(sum(load.seconds, 'callsStarted')).toBe(done!.calls);
-}
-
-function sum(seconds: SecondStats[], key: 'attempts' | 'callsStarted' | 'ok'): number {
-  return seconds.reduce((acc, s) => acc + s[key], 0);
-}
-
-function ackedNames(path: string): Map<string, string> {
-  const rows = readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  return new Map(rows.map((row) => row.split('\t') as [string, string]));
-}
-
-describe('load.ts as a child process', () => {
-  it('steady: 200/s for 2 s, all OK, one attempt each, acked = created (modes x transports)', async () => {
-    await Promise.all(
-      (['at-once', 'policy'] as const).flatMap((mode) =>
-        TRANSPORTS.map((transport) => steadyRun(mode, transport)),
-      ),
-    );
-  });
-
-  it('warm-up: its second is not written, its calls are not counted, its new rooms are acked', async () => {
-    const existing = { prefix: 'old-', count: 50 };
-    const stub = await startStub([existing]);
-    const config = {
-      ...baseConfig('at-once', [
-        region({ name: 'r1', url: stub.url, ratePerSec: 200, existing, newFraction: 0.2 }),
-      ]),
-      transport: 'node-http' as const,
-      warmupS: 1,
-      durationS: 2,
-      ...UNHURRIED,
+  constructor(vt: VirtualTime, startMs: number, reply: (req: ApiRequest, index: number) => Reply) {
+    const receive = (url: string, body: unknown, authorization: string | undefined) => {
+      expect(url.endsWith(CREATE_ROOM_PATH), url).toBe(true);
+      if (!authorised(authorization)) this.unauthorised += 1;
+      const req: ApiRequest = {
+        atMs: vt.nowMs() - startMs,
+        root: url.slice(0, -CREATE_ROOM_PATH.length),
+        name: (JSON.parse(String(body)) as { name: string }).name,
+      };
+      this.requests.push(req);
+      return { req, reply: reply(req, this.requests.length - 1) };
     };
-    const load = runLoad(config);
-    const { done, code, stderr } = await load.finished;
-    expect(code, stderr).toBe(0);
-    expect(load.recordingAfter()).toBe(0); // no second line before recording starts
-    expect(load.seconds.map((s) => s.t).slice(0, 2)).toEqual([1, 2]);
-    expect(done!.calls).toBe(400); // the 200 warm-up calls are not counted
-    expect(done!.attempts).toBe(400);
-    expect(done!.ok).toBe(400);
-    // The acked file holds the new rooms of all 600 calls, warm-up included.
-    const acked = ackedNames(config.ackedPath);
-    expect(new Set(acked.keys())).toEqual(stub.created);
-    expect(acked.size).toBe(done!.ackedNew);
-    expect(stub.created.size).toBeGreaterThan(80); // ~20% of 600
-  });
-
-  it('vs a hanging server: at-once times out maxAttempts times per call, policy ~once', async () => {
-    const stub = await startStub();
-    stub.behaviour = 'hang';
-    const r1 = region({ name: 'r1', url: stub.url, ratePerSec: 100 });
-    const atOnce = TRANSPORTS.map(
-      (transport) =>
-        runLoad({
-          ...baseConfig('at-once', [r1]),
-          transport,
-          attemptTimeoutMs: 100,
-          maxAttempts: 3,
-        }).finished,
-    );
-    const policy = TRANSPORTS.map(
-      (transport) =>
-        runLoad({ ...baseConfig('policy', [r1]), transport, callDeadlineMs: 300, maxAttempts: 3 })
-          .finished,
-    );
-    for (const { done, code, stderr } of await Promise.all(atOnce)) {
-      expect(code, stderr).toBe(0);
-      expect(done!.calls).toBe(100);
-      expect(done!.timedOut).toBe(100);
-      expect(done!.ok + done!.failed).toBe(0);
-      expect(done!.attempts).toBe(300);
-    }
-    for (const { done, code, stderr } of await Promise.all(policy)) {
-      expect(code, stderr).toBe(0);
-      expect(done!.calls).toBe(100);
-      expect(done!.timedOut).toBe(100);
-      expect(done!.attempts / done!.calls).toBeLessThanOrEqual(1.2);
-    }
-  });
-
-  it('503s: at-once retries every call maxAttempts times, policy stays within its budget', async () => {
-    const stub = await startStub();
-    stub.behaviour = 'unavailable';
-    const r1 = region({ name: 'r1', url: stub.url, ratePerSec: 200 });
-    // The status handling is the transport's caller's: node-http only (steady covers fetch).
-    const [atOnce, policy] = await Promise.all([
-      runLoad({
-        ...baseConfig('at-once', [r1]),
-        ...UNHURRIED,
-        transport: 'node-http',
-        maxAttempts: 3,
-      }).finished,
-      runLoad({
-        ...baseConfig('policy', [r1]),
-        ...UNHURRIED,
-        transport: 'node-http',
-        maxAttempts: 3,
-      }).finished,
-    ]);
-    for (const { done, code, stderr } of [atOnce, policy]) {
-      expect(code, stderr).toBe(0);
-      expect(done!.ok).toBe(0);
-      expect(done!.failed).toBe(200);
-      expect(done!.timedOut).toBe(0);
-    }
-    expect(atOnce.done!.attempts).toBe(600); // every call, 3 attempts, no delay
-    // Budget: 10% of calls + 10 per window = at most 30 retries for 200 calls.
-    expect(policy.done!.attempts).toBeGreaterThan(200);
-    expect(policy.done!.attempts).toBeLessThanOrEqual(230);
-  });
-
-  for (const mode of ['at-once', 'policy'] as const) {
-    it(`${mode} failover: after the first region dies, its clients succeed at the second`, async () => {
-      // The route swap is the same code for both transports in policy mode: fetch only.
-      const transports = mode === 'at-once' ? TRANSPORTS : (['fetch'] as const);
-      await Promise.all(transports.map((transport) => failoverRun(mode, transport)));
-    });
+    this.http = {
+      post: (url, headers, body, timeoutMs) => {
+        const { req, reply } = receive(url, body, headers.Authorization);
+        return new Promise<PostAnswer>((resolve, reject) => {
+          if (reply === 'never') return;
+          if (reply === 'hang' || ('status' in reply && reply.afterMs >= timeoutMs)) {
+            vt.setTimer(timeoutMs, () => reject(timeoutError()));
+          } else if ('refusedAfterMs' in reply) {
+            vt.setTimer(reply.refusedAfterMs, () => reject(refusedError()));
+          } else {
+            const text = answerBody(reply.status, req.name);
+            vt.setTimer(reply.afterMs, () => resolve({ status: reply.status, text }));
+          }
+        });
+      },
+      fetch: (url, init) => {
+        const headers = init.headers as Record<string, string>;
+        const { req, reply } = receive(url, init.body, headers.Authorization);
+        return new Promise<Response>((resolve, reject) => {
+          const signal = init.signal ?? undefined;
+          let cancel: () => void = () => undefined;
+          const onAbort = (): void => {
+            cancel();
+            reject(abortError());
+          };
+          signal?.addEventListener('abort', onAbort, { once: true });
+          const settle = (fn: () => void) => () => {
+            signal?.removeEventListener('abort', onAbort);
+            fn();
+          };
+          if (reply === 'hang' || reply === 'never') return;
+          if ('refusedAfterMs' in reply) {
+            cancel = vt.setTimer(
+              reply.refusedAfterMs,
+              settle(() => reject(refusedError())),
+            );
+            return;
+          }
+          const response = () =>
+            new Response(answerBody(reply.status, req.name), {
+              status: reply.status,
+              headers: { 'content-type': 'application/json' },
+            });
+          cancel = vt.setTimer(
+            reply.afterMs,
+            settle(() => resolve(response())),
+          );
+        });
+      },
+    };
   }
+
+  /** Request times of each name, in order. */
+  timesByName(): Map<string, number[]> {
+    const byName = new Map<string, number[]>();
+    for (const req of this.requests) {
+      const times = byName.get(req.name) ?? [];
+      times.push(req.atMs);
+      byName.set(req.name, times);
+    }
+    return byName;
+  }
+}
+
+interface VirtualRun {
+  vt: VirtualTime;
+  api: ScriptedApi;
+  run: LoadRun;
+  lines: (SecondStats | DoneStats | RecordingLine)[];
+  /** Acknowledged new rooms, in order. */
+  acked: string[];
+  logs: string[];
+  /** Advances virtual time to `atMs` since the run started. */
+  advanceTo(atMs: number): Promise<void>;
+  /** Advances tick by tick until the done line; returns it and when it came. */
+  finish(limitMs?: number): Promise<{ done: DoneStats; atMs: number }>;
+}
+
+function startVirtualRun(
+  config: LoadConfig,
+  reply: (req: ApiRequest, index: number) => Reply,
+  over: (vt: VirtualTime) => Partial<LoadRunInit> = () => ({}),
+): VirtualRun {
+  const vt = createVirtualTime();
+  const startMs = vt.nowMs();
+  const api = new ScriptedApi(vt, startMs, reply);
+  const lines: VirtualRun['lines'] = [];
+  const acked: string[] = [];
+  const logs: string[] = [];
+  const run = startLoadRun({
+    config,
+    clock: vt,
+    wallClock: vt,
+    timers: vt,
+    http: api.http,
+    emit: (line) => lines.push(line),
+    ack: (name, sid) => {
+      expect(sid).toBe(`RM_${name}`);
+      acked.push(name);
+    },
+    log: (message) => logs.push(message),
+    ...over(vt),
+  });
+  let done: { done: DoneStats; atMs: number } | undefined;
+  void run.done.then((line) => {
+    done = { done: line, atMs: vt.nowMs() - startMs };
+  });
+  return {
+    vt,
+    api,
+    run,
+    lines,
+    acked,
+    logs,
+    advanceTo: (atMs) => vt.advance(startMs + atMs - vt.nowMs()),
+    async finish(limitMs = 120_000) {
+      while (done === undefined) {
+        if (vt.nowMs() - startMs > limitMs) throw new Error(`no done line by ${limitMs} ms`);
+        await vt.advance(TICK_INTERVAL_MS);
+      }
+      expect(lines.at(-1)).toEqual(done.done);
+      return done;
+    },
+  };
+}
+
+function seconds(run: VirtualRun): SecondStats[] {
+  return run.lines.filter((l): l is SecondStats => l.type === 'second');
+}
+
+/** The open-loop schedule written out: floor(rate x t / 1000) calls by tick t. */
+function tickSchedule(ratePerSec: number, untilMs: number, firstTickMs = TICK_INTERVAL_MS) {
+  const times: number[] = [];
+  for (let t = firstTickMs; t <= untilMs; t += TICK_INTERVAL_MS) {
+    while (times.length < Math.floor((ratePerSec * t) / 1000)) times.push(t);
+  }
+  return times;
+}
+
+/** nextUint32 always 2^31: every full-jitter back-off is half its cap, floor((cap + 1) / 2). */
+const HALF_RANDOM: ClientRandom = { nextUint32: () => 0x8000_0000 };
+
+/** Only new rooms: each call's name (`n-<seq>`) is unique, so requests group by call. */
+const ONLY_NEW = { existing: { prefix: 'e-', count: 0 }, newFraction: 1 } as const;
+
+describe('a run on a virtual clock', () => {
+  it('starts exactly floor(rate x t) calls by each 10 ms tick, and each line is exact', async () => {
+    // 250/s: 2 or 3 calls a tick. Answers take 1..9 ms (cycling), so none lands on a tick.
+    const config = { ...baseConfig('at-once', [region({ ratePerSec: 250 })]), durationS: 2 };
+    const v = startVirtualRun(config, (_req, i) => ({ status: 200, afterMs: 1 + (i % 9) }));
+    const { done, atMs } = await v.finish();
+    const times = v.api.requests.map((r) => r.atMs);
+    expect(times.slice(0, 8)).toEqual([10, 10, 20, 20, 20, 30, 30, 40]);
+    expect(times).toEqual(tickSchedule(250, 2_000));
+    expect(times).toHaveLength(500);
+    expect(v.api.unauthorised).toBe(0);
+    // Second 1 ends at the tick of 1000 ms, after that tick's 3 calls started: the 247
+    // calls of ticks 10..990 answered within it, latencies 1..9 (1..4 x28, 5..9 x27).
+    const [first, second] = seconds(v);
+    expect(first).toEqual({
+      type: 'second',
+      t: 1,
+      callsStarted: 250,
+      attempts: 250,
+      ok: 247,
+      failed: 0,
+      timedOut: 0,
+      shed: 0,
+      p50Ms: 5,
+      p99Ms: 9,
+      inFlight: 3,
+      byRegion: {
+        'us-east': { callsStarted: 250, ok: 247, failed: 0, timedOut: 0, attempts: 250 },
+      },
+    });
+    expect(second).toMatchObject({ t: 2, callsStarted: 250, attempts: 250, ok: 250 });
+    expect(second!.inFlight).toBe(3); // the 2000 ms tick's calls
+    expect(seconds(v)).toHaveLength(2);
+    // The last 3 answers come by 2009 ms; the 2010 ms tick finds nothing in flight.
+    expect(atMs).toBe(2_010);
+    expect(done).toEqual({
+      type: 'done',
+      calls: 500,
+      attempts: 500,
+      ok: 500,
+      failed: 0,
+      timedOut: 0,
+      shed: 0,
+      ackedNew: v.acked.length,
+      p50Ms: 5,
+      p99Ms: 9,
+      p99AfterFailoverMs: null,
+    });
+    // The acknowledged new rooms are exactly the new names asked for (in answer order).
+    const asked = v.api.requests.map((r) => r.name).filter((n) => n.startsWith('n-'));
+    expect([...v.acked].sort()).toEqual([...asked].sort());
+    expect(asked.slice(0, 3)).toEqual(['n-0', 'n-1', 'n-2']);
+  });
+
+  it('after a late tick, starts every call it owes at once; the seconds stay exact', async () => {
+    // The 50th tick (due at 500 ms) fires 37 ms late, as after an event-loop stall.
+    const config = { ...baseConfig('at-once', [region({ ratePerSec: 100 })]), durationS: 2 };
+    let armed = 0;
+    const v = startVirtualRun(
+      config,
+      () => ({ status: 200, afterMs: 3 }),
+      (vt) => ({
+        timers: {
+          setTimer(delayMs, fn) {
+            armed += 1;
+            return vt.setTimer(armed === 50 ? delayMs + 37 : delayMs, fn);
+          },
+        },
+      }),
+    );
+    await v.finish();
+    const times = v.api.requests.map((r) => r.atMs);
+    const expected = [
+      ...Array.from({ length: 49 }, (_, i) => 10 * (i + 1)), // calls 1..49 on time
+      537,
+      537,
+      537,
+      537, // calls 50..53, owed at 500..530, all at the late tick
+      ...Array.from({ length: 147 }, (_, i) => 547 + 10 * i), // 54..200, 7 ms after
+    ];
+    expect(times).toEqual(expected);
+    // The 1000 ms boundary is seen at the 1007 ms tick: the call owed at 1000 ms is started
+    // (and counted) in second 1 before its line.
+    expect(seconds(v).map((s) => s.callsStarted)).toEqual([100, 100]);
+  });
+
+  it('a tick late past the end starts the calls owed, then writes the seconds it missed', async () => {
+    // The 199th tick (due at 1990 ms) fires at 4990 ms, as in a process the machine starved.
+    const config = { ...baseConfig('at-once', [region({ ratePerSec: 100 })]), durationS: 2 };
+    let armed = 0;
+    const v = startVirtualRun(
+      config,
+      () => ({ status: 200, afterMs: 3 }),
+      (vt) => ({
+        timers: {
+          setTimer(delayMs, fn) {
+            armed += 1;
+            return vt.setTimer(armed === 199 ? delayMs + 3_000 : delayMs, fn);
+          },
+        },
+      }),
+    );
+    const { done, atMs } = await v.finish();
+    expect(v.api.requests.map((r) => r.atMs).slice(-3)).toEqual([1_980, 4_990, 4_990]);
+    // [t, callsStarted, ok, inFlight]: the late tick ends seconds 2..4 at once, the calls owed
+    // by 2000 ms counted in second 2; their answers (4993 ms) fall in second 5, which the
+    // next tick (5000 ms) ends before the done line.
+    expect(seconds(v).map((s) => [s.t, s.callsStarted, s.ok, s.inFlight])).toEqual([
+      [1, 100, 99, 1],
+      [2, 100, 99, 2],
+      [3, 0, 0, 2],
+      [4, 0, 0, 2],
+      [5, 0, 2, 0],
+    ]);
+    expect(atMs).toBe(5_000);
+    expect(done).toMatchObject({ calls: 200, ok: 200 });
+  });
+
+  it('at-once: retries at once, up to maxAttempts, at exactly the answer times', async () => {
+    // 503 after 2 ms to a call's first two attempts, 200 to its third.
+    const config = baseConfig('at-once', [region({ ratePerSec: 100, ...ONLY_NEW })]);
+    const attemptsOf = new Map<string, number>();
+    const v = startVirtualRun(config, (req) => {
+      const n = (attemptsOf.get(req.name) ?? 0) + 1;
+      attemptsOf.set(req.name, n);
+      return { status: n < 3 ? 503 : 200, afterMs: 2 };
+    });
+    const { done } = await v.finish();
+    const byName = v.api.timesByName();
+    expect(byName.size).toBe(100);
+    for (const [name, times] of byName) {
+      const startMs = 10 * (Number(name.slice(2)) + 1); // n-0 at 10 ms, n-1 at 20 ms, ...
+      expect(times, name).toEqual([startMs, startMs + 2, startMs + 4]);
+    }
+    // Second 1 ends at the 1000 ms tick: the call started there has sent 1 attempt of 3.
+    expect(seconds(v)[0]).toMatchObject({ callsStarted: 100, attempts: 298, ok: 99, inFlight: 1 });
+    expect(done).toMatchObject({ calls: 100, attempts: 300, ok: 100, failed: 0, timedOut: 0 });
+    expect(done).toMatchObject({ p50Ms: 6, p99Ms: 6 }); // 3 attempts of 2 ms
+    expect(v.acked).toHaveLength(100);
+  });
+
+  it('at-once vs a hanging API: every attempt times out, maxAttempts per call', async () => {
+    const config = {
+      ...baseConfig('at-once', [region({ ratePerSec: 10, ...ONLY_NEW })]),
+      attemptTimeoutMs: 100,
+    };
+    const v = startVirtualRun(config, () => 'hang');
+    const { done } = await v.finish();
+    for (const [name, times] of v.api.timesByName()) {
+      const startMs = 100 * (Number(name.slice(2)) + 1);
+      expect(times, name).toEqual([startMs, startMs + 100, startMs + 200]);
+    }
+    expect(done).toMatchObject({ calls: 10, attempts: 30, ok: 0, failed: 0, timedOut: 10 });
+    expect(done).toMatchObject({ p50Ms: null, p99Ms: null });
+    expect(v.acked).toEqual([]);
+  });
+
+  it('policy: retries after full-jitter back-off, at exactly the drawn delays', async () => {
+    // HALF_RANDOM: retry k waits floor((min(2000, 50 x 2^k) + 1) / 2) = 25, then 50 ms. Five
+    // calls fail 3 times each: 10 retries, within the budget's 10 per window.
+    const config = baseConfig('policy', [region({ ratePerSec: 5, ...ONLY_NEW })]);
+    const v = startVirtualRun(
+      config,
+      () => ({ status: 503, afterMs: 2 }),
+      () => ({ clientRandom: () => HALF_RANDOM }),
+    );
+    const { done } = await v.finish();
+    const byName = v.api.timesByName();
+    expect(byName.size).toBe(5);
+    for (const [name, times] of byName) {
+      const startMs = 200 * (Number(name.slice(2)) + 1);
+      expect(times, name).toEqual([startMs, startMs + 2 + 25, startMs + 2 + 25 + 2 + 50]);
+    }
+    expect(done).toMatchObject({ calls: 5, attempts: 15, ok: 0, failed: 5, timedOut: 0 });
+  });
+
+  it('policy: the retry budget refuses retries past 10% of calls + 10 per window', async () => {
+    // Calls at 100, 200, ... 1000 ms each fail at once (503 after 2 ms). A retry is allowed
+    // while retries + 1 <= 0.1 x calls + 10: calls 1..5 retry twice (10 retries), calls
+    // 6..9 not at all (11 > 10.6..10.9), call 10 once more (11 <= 11), then no more.
+    const config = baseConfig('policy', [region({ ratePerSec: 10, ...ONLY_NEW })]);
+    const v = startVirtualRun(
+      config,
+      () => ({ status: 503, afterMs: 2 }),
+      () => ({ clientRandom: () => HALF_RANDOM }),
+    );
+    const { done } = await v.finish();
+    const attemptsPerCall = [...v.api.timesByName().values()].map((times) => times.length);
+    expect(attemptsPerCall).toEqual([3, 3, 3, 3, 3, 1, 1, 1, 1, 2]);
+    expect(done).toMatchObject({ calls: 10, attempts: 21, failed: 10 });
+  });
+
+  it('policy: a seed replays the same jitter, another seed draws other delays', async () => {
+    const timeline = async (seed: number) => {
+      const config = { ...baseConfig('policy', [region({ ratePerSec: 5, ...ONLY_NEW })]), seed };
+      const v = startVirtualRun(config, () => ({ status: 503, afterMs: 2 }));
+      await v.finish();
+      return v.api.requests.map((r) => `${r.name}@${r.atMs}`);
+    };
+    const [a, b, c] = await Promise.all([timeline(7), timeline(7), timeline(8)]);
+    expect(a).toEqual(b);
+    expect(a).toHaveLength(15);
+    expect(c).not.toEqual(a);
+  });
+
+  it('policy vs a hanging API: each call ends at its deadline, after one attempt', async () => {
+    const config = {
+      ...baseConfig('policy', [region({ ratePerSec: 10, ...ONLY_NEW })]),
+      callDeadlineMs: 300,
+    };
+    const v = startVirtualRun(config, () => 'hang');
+    const { done, atMs } = await v.finish();
+    expect(v.api.requests.map((r) => r.atMs)).toEqual(tickSchedule(10, 1_000));
+    expect(done).toMatchObject({ calls: 10, attempts: 10, ok: 0, failed: 0, timedOut: 10 });
+    // The last call (1000 ms) is aborted at 1300 ms; the next tick after it sees none left.
+    expect(atMs).toBe(1_310);
+  });
+
+  it('failover: later attempts, retries of calls in flight too, go to the new region', async () => {
+    // r1's API refuses connections; r2's answers in 3 ms. Failover r1 -> r2 at 1000 ms.
+    const r1 = region({ name: 'r1', url: 'http://127.0.0.1:1001', ratePerSec: 100, ...ONLY_NEW });
+    const r2 = region({
+      name: 'r2',
+      url: 'http://127.0.0.1:1002',
+      ratePerSec: 50,
+      existing: { prefix: 'r2-', count: 10 },
+      newFraction: 0,
+    });
+    const config = { ...baseConfig('at-once', [r1, r2]), durationS: 2 };
+    const v = startVirtualRun(config, (req) =>
+      req.root === r1.url ? { refusedAfterMs: 1 } : { status: 200, afterMs: 3 },
+    );
+    await v.advanceTo(1_000);
+    v.run.command({ cmd: 'failover', from: 'r1', to: 'r2' });
+    const { done } = await v.finish();
+    // r1's calls 10..990 ms failed 3 times at A (t, t+1, t+2). The call of 1000 ms sent its
+    // first attempt to A before the command, its retry (1001 ms) to B, which answered.
+    const r1Requests = v.api.requests.filter((r) => r.name.startsWith('n-'));
+    expect(r1Requests.filter((r) => r.root === r1.url).map((r) => r.atMs)).toEqual(
+      tickSchedule(100, 1_000)
+        .flatMap((t) => [t, t + 1, t + 2])
+        .slice(0, -2),
+    );
+    expect(r1Requests.filter((r) => r.root === r2.url).map((r) => r.atMs)).toEqual([
+      1_001,
+      ...tickSchedule(100, 2_000).slice(100),
+    ]);
+    expect(v.logs).toContain(`failover r1 -> r2: now ${r2.url}`);
+    const [first, second] = seconds(v);
+    expect(first!.byRegion).toEqual({
+      r1: { callsStarted: 100, ok: 0, failed: 99, timedOut: 0, attempts: 298 },
+      r2: { callsStarted: 50, ok: 49, failed: 0, timedOut: 0, attempts: 50 },
+    });
+    expect(second!.byRegion).toEqual({
+      r1: { callsStarted: 100, ok: 100, failed: 0, timedOut: 0, attempts: 101 },
+      r2: { callsStarted: 50, ok: 50, failed: 0, timedOut: 0, attempts: 50 },
+    });
+    // After the command: 151 answers in 3 ms and the moved call's in 4 ms.
+    expect(done).toMatchObject({
+      calls: 300,
+      attempts: 499,
+      ok: 201,
+      failed: 99,
+      p99AfterFailoverMs: 3,
+    });
+  });
+
+  it('failover in policy mode: a retry waiting out its back-off goes to the new region', async () => {
+    const r1 = region({ name: 'r1', url: 'http://127.0.0.1:1001', ratePerSec: 1, ...ONLY_NEW });
+    const r2 = region({ name: 'r2', url: 'http://127.0.0.1:1002', ratePerSec: 0 });
+    const v = startVirtualRun(
+      baseConfig('policy', [r1, r2]),
+      (req) => (req.root === r1.url ? { status: 503, afterMs: 2 } : { status: 200, afterMs: 3 }),
+      () => ({ clientRandom: () => HALF_RANDOM }),
+    );
+    // The one call starts at 1000 ms, fails at 1002 ms and waits 25 ms: fail over meanwhile.
+    await v.advanceTo(1_010);
+    v.run.command({ cmd: 'failover', from: 'r1', to: 'r2' });
+    const { done } = await v.finish();
+    expect(v.api.requests).toEqual([
+      { atMs: 1_000, root: r1.url, name: 'n-0' },
+      { atMs: 1_027, root: r2.url, name: 'n-0' },
+    ]);
+    expect(done).toMatchObject({ calls: 1, attempts: 2, ok: 1, p50Ms: 30, p99AfterFailoverMs: 30 });
+    expect(v.acked).toEqual(['n-0']);
+  });
+
+  it('warm-up: unrecorded calls, a recording line, then seconds from t=1', async () => {
+    const config = {
+      ...baseConfig('at-once', [region({ ratePerSec: 100, ...ONLY_NEW })]),
+      warmupS: 1,
+      durationS: 1,
+    };
+    const v = startVirtualRun(config, () => ({ status: 200, afterMs: 3 }));
+    const { done } = await v.finish();
+    expect(v.lines.map((l) => l.type)).toEqual(['recording', 'second', 'done']);
+    // The 1000 ms tick's call is the warm-up's last; recorded calls start at 1010 ms.
+    expect(seconds(v)[0]).toMatchObject({ t: 1, callsStarted: 100, attempts: 100, ok: 99 });
+    expect(done).toMatchObject({ calls: 100, attempts: 100, ok: 100, ackedNew: 200 });
+    // Every acknowledged new room is in the acked list, the warm-up's included.
+    expect(v.acked).toEqual(Array.from({ length: 200 }, (_, i) => `n-${i}`));
+  });
+
+  it('sheds calls past inFlightMax, and counts calls still open at the drain bound timedOut', async () => {
+    // An API that never answers and at-once attempts that never time out: only the drain
+    // bound (maxAttempts x attemptTimeoutMs + DRAIN_SLACK_MS after the stop) ends the run.
+    const config = { ...baseConfig('at-once', [region({ ratePerSec: 100 })]), inFlightMax: 5 };
+    const v = startVirtualRun(config, () => 'never');
+    const { done, atMs } = await v.finish();
+    expect(v.api.requests.map((r) => r.atMs)).toEqual([10, 20, 30, 40, 50]);
+    expect(seconds(v)[0]).toMatchObject({ callsStarted: 5, attempts: 5, shed: 95, inFlight: 5 });
+    expect(atMs).toBe(1_000 + 3 * 1_000 + DRAIN_SLACK_MS);
+    expect(done).toMatchObject({ calls: 5, attempts: 5, shed: 95, timedOut: 5, ok: 0 });
+    expect(v.logs).toContain('5 calls still in flight past the drain bound: timedOut');
+  });
+
+  it('stop ends call starts at once; a failover to an unknown region is ignored', async () => {
+    const config = { ...baseConfig('at-once', [region({ ratePerSec: 100 })]), durationS: 10 };
+    const v = startVirtualRun(config, () => ({ status: 200, afterMs: 3 }));
+    await v.advanceTo(505);
+    v.run.command({ cmd: 'failover', from: 'us-east', to: 'mars' });
+    v.run.command({ cmd: 'stop' });
+    const { done, atMs } = await v.finish();
+    expect(v.logs).toEqual([
+      'failover ignored: unknown region in {"cmd":"failover","from":"us-east","to":"mars"}',
+    ]);
+    expect(v.api.requests).toHaveLength(50);
+    expect(v.api.requests.every((r) => r.root === 'http://127.0.0.1:7880')).toBe(true);
+    expect(atMs).toBe(510);
+    expect(seconds(v)).toEqual([]);
+    expect(done).toMatchObject({ calls: 50, ok: 50, p99AfterFailoverMs: null });
+  });
 });
