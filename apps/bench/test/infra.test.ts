@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RATE_TOLERANCE, runAtRate } from '../src/infra/rate.js';
+import { parseAutocannonOutput, RATE_TOLERANCE, runAtRate } from '../src/infra/rate.js';
 import {
   ensureTools,
   freePort,
@@ -203,7 +203,7 @@ describe('load generators', () => {
     expect([...received.keys()].sort()).toEqual([0, 1, 2, 3].map((i) => `{"name":"room-${i}"}`));
   });
 
-  it('runAtRate paces near its target, says whether it held it, and reports p99', async () => {
+  it('runAtRate (real time, smoke): paces under its budget ceiling and reports p99', async () => {
     received.clear();
     const result = await runAtRate(target({ bodyCount: 1, startIndex: 0 }), {
       ratePerSec: 500,
@@ -211,20 +211,60 @@ describe('load generators', () => {
       connections: 16,
     });
     expect([...received.keys()]).toEqual(['{"name":"room-0"}']);
-    // Paced (unpaced, this stub answers thousands per second), but how close to the target
-    // depends on how busy the machine is: CI runs beside other test files got 420/s, and 577/s
-    // (autocannon's per-second tokens catch up after late timers). rateMet says which happened.
-    expect(result.rps).toBeGreaterThan(0);
-    expect(result.rps).toBeLessThanOrEqual(2 * 500);
+    const sent = received.get('{"name":"room-0"}')!;
+    // Pacing is autocannon's: each connection may send its share of the rate per 1 s
+    // interval, the budget renewed by a timer that fires at most once per elapsed second,
+    // so a 2 s run sends at most 3 budgets of 500, however late the machine's timers are
+    // (unpaced, this stub answers thousands per second). How close it comes to 1,000 is the
+    // machine's business: busy CI runs got 840 and 1,154. What the wrapper computes from the
+    // result (rps, rateMet, the error split) is asserted exactly below, from fixed lines.
+    expect(sent).toBeLessThanOrEqual(500 * (2 + 1));
+    expect(result.requests).toBeGreaterThan(0);
     expect(result.rateMet).toBe(Math.abs(result.rps - 500) <= 500 * RATE_TOLERANCE);
     expect(result.targetRatePerSec).toBe(500);
     // Every answer counted was sent to the server; at most one per connection still in flight.
-    const sent = received.get('{"name":"room-0"}')!;
     expect(sent).toBeGreaterThanOrEqual(result.requests);
     expect(sent).toBeLessThanOrEqual(result.requests + 16);
     expect(result.non2xx).toBe(0);
     expect(result.latencyMs.p99).toBeGreaterThanOrEqual(result.latencyMs.p50);
     expect(Number.isFinite(result.latencyMs.p99)).toBe(true);
+  });
+
+  it('parseAutocannonOutput: 2xx per second, rateMet within 10%, timeouts apart from errors', () => {
+    const line = (over: Record<string, number>) =>
+      `warming up\nACJSON ${JSON.stringify({
+        requests: 1_000,
+        durationS: 2,
+        ok: 990,
+        non2xx: 4,
+        errors: 6,
+        timeouts: 2,
+        p50: 1.5,
+        p90: 3,
+        p99: 9,
+        max: 20,
+        mean: 2,
+        ...over,
+      })}\n`;
+    expect(parseAutocannonOutput(line({}), 500)).toEqual({
+      requests: 1_000,
+      durationS: 2,
+      rps: 495,
+      non2xx: 4,
+      socketErrors: 4,
+      timeouts: 2,
+      latencyMs: { p50: 1.5, p90: 3, p99: 9, max: 20, mean: 2 },
+      targetRatePerSec: 500,
+      rateMet: true,
+    });
+    // 10% either side of 500/s is met, one request more or less is not.
+    expect(parseAutocannonOutput(line({ ok: 900 }), 500)!.rateMet).toBe(true);
+    expect(parseAutocannonOutput(line({ ok: 898 }), 500)!.rateMet).toBe(false);
+    expect(parseAutocannonOutput(line({ ok: 1_100 }), 500)!.rateMet).toBe(true);
+    expect(parseAutocannonOutput(line({ ok: 1_102 }), 500)!.rateMet).toBe(false);
+    expect(parseAutocannonOutput(line({ durationS: 0 }), 500)!.rps).toBe(0);
+    expect(parseAutocannonOutput('no result line\n', 500)).toBeUndefined();
+    expect(parseAutocannonOutput('ACJSON {"requests":"many"}\n', 500)).toBeUndefined();
   });
 
   it('rejects targets off 127.0.0.1 and bad options before spawning anything', async () => {
