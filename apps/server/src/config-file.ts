@@ -1,6 +1,7 @@
 /**
  * The `--config` file: YAML (`.yaml`, `.yml`) or JSON, in roomring's own keys (the flag names
- * in camelCase, snake_case or kebab-case) or in the shape livekit-server operators know:
+ * in camelCase, snake_case or kebab-case) or in the shape livekit-server operators know
+ * (LIVEKIT_KEYS below):
  *
  *   port: 7880                 -> --http-port
  *   bind_addresses: [1.2.3.4]  -> --http-host (the first)
@@ -41,6 +42,47 @@ export const LIVEKIT_IGNORED_KEYS: ReadonlySet<string> = new Set([
   'store',
   'sip',
 ]);
+
+/** A key of livekit-server's config that roomring reads, and the setting it sets. */
+export interface LivekitKey {
+  /** The key; `section.key` for a key inside a section (`logging:`, `webhook:`). */
+  path: string;
+  /** The setting (a flag without `--`). */
+  flag: string;
+  /** Turns livekit-server's value into the setting's; the value as is without one. */
+  read?: (value: unknown) => unknown;
+}
+
+/** livekit-server's keys roomring reads (log_level and region are roomring's own too). */
+export const LIVEKIT_KEYS: readonly LivekitKey[] = [
+  { path: 'port', flag: 'http-port' },
+  // roomring listens on one address: the first.
+  { path: 'bind_addresses', flag: 'http-host', read: (v) => (Array.isArray(v) ? v[0] : v) },
+  { path: 'development', flag: 'dev' },
+  // A map of key to secret; a `key:secret,...` string is read as roomring's own.
+  {
+    path: 'keys',
+    flag: 'keys',
+    read: (v) => (isObject(v) ? Object.entries(v).map(([k, s]) => `${k}:${String(s)}`) : v),
+  },
+  { path: 'logging.level', flag: 'log-level' },
+  { path: 'webhook.api_key', flag: 'webhook-key' },
+  { path: 'webhook.urls', flag: 'webhook-url' },
+];
+
+/**
+ * Sections of livekit-server's config roomring reads keys of, and what happens to their other
+ * keys: `logging` holds pion and sampling settings roomring has no use for; anything else under
+ * `webhook` is a mistake worth refusing.
+ */
+const LIVEKIT_SECTIONS: ReadonlyMap<string, 'ignored' | 'refused'> = new Map([
+  ['logging', 'ignored'],
+  ['webhook', 'refused'],
+]);
+
+const LIVEKIT_BY_PATH: ReadonlyMap<string, LivekitKey> = new Map(
+  LIVEKIT_KEYS.map((k) => [k.path, k]),
+);
 
 export interface ConfigFileResult {
   /** Setting name (a flag without `--`) -> value. */
@@ -86,43 +128,25 @@ export function readConfigFile(path: string, flags: ReadonlySet<string>): Config
     if (settings.has(flag)) throw new ConfigFileError(`${key} in ${path} sets ${flag} twice`);
     settings.set(flag, value);
   };
+  const setLivekit = (livekit: LivekitKey, value: unknown): void =>
+    set(livekit.flag, livekit.read ? livekit.read(value) : value, livekit.path);
   for (const [key, value] of Object.entries(parsed)) {
-    switch (key) {
-      case 'port':
-        set('http-port', value, key);
-        continue;
-      case 'bind_addresses':
-        set('http-host', Array.isArray(value) ? value[0] : value, key);
-        continue;
-      case 'development':
-        set('dev', value, key);
-        continue;
-      case 'keys':
-        if (isObject(value)) {
-          set(
-            'keys',
-            Object.entries(value).map(([k, secret]) => `${k}:${String(secret)}`),
-            key,
-          );
-          continue;
+    // A dotted path names a key inside a section, never a top-level key with a dot.
+    const livekit = key.includes('.') ? undefined : LIVEKIT_BY_PATH.get(key);
+    if (livekit) {
+      setLivekit(livekit, value);
+      continue;
+    }
+    const section = LIVEKIT_SECTIONS.get(key);
+    if (section && isObject(value)) {
+      for (const [sub, subValue] of Object.entries(value)) {
+        const inner = LIVEKIT_BY_PATH.get(`${key}.${sub}`);
+        if (inner) setLivekit(inner, subValue);
+        else if (section === 'refused') {
+          throw new ConfigFileError(`unknown key ${key}.${sub} in ${path}`);
         }
-        break;
-      case 'logging':
-        if (isObject(value)) {
-          if (value.level !== undefined) set('log-level', value.level, 'logging.level');
-          continue;
-        }
-        break;
-      case 'webhook':
-        if (isObject(value)) {
-          for (const [sub, v] of Object.entries(value)) {
-            if (sub === 'api_key') set('webhook-key', v, 'webhook.api_key');
-            else if (sub === 'urls') set('webhook-url', v, 'webhook.urls');
-            else throw new ConfigFileError(`unknown key webhook.${sub} in ${path}`);
-          }
-          continue;
-        }
-        break;
+      }
+      continue;
     }
     if (LIVEKIT_IGNORED_KEYS.has(key)) {
       ignored.push(key);

@@ -7,7 +7,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROFILES } from '@roomring/node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LIVEKIT_KEYS } from '../src/config-file.js';
+import {
+  envName,
+  fileKey,
+  PROFILE_NAMES,
+  SETTING_ROWS,
+  SETTINGS,
+  type Setting,
+} from '../src/config-settings.js';
 import {
   HelpRequested,
   helpText,
@@ -321,6 +331,70 @@ describe('parseServerConfig', () => {
     expect(help).toContain('peer-key');
     expect(help).toContain('(default: 7880)');
     expect(() => parseServerConfig(['--help'], {})).toThrow(HelpRequested);
+  });
+});
+
+describe('the settings table drives parsing', () => {
+  const integers = Object.entries(SETTINGS).filter(([, s]) => s.kind === 'integer') as [
+    string,
+    Setting<unknown>,
+  ][];
+
+  it('every integer setting: its default, its env var and file keys, its bounds', () => {
+    expect(integers.length).toBeGreaterThan(10);
+    const defaults = parseServerConfig(REQUIRED, {}) as unknown as Record<string, unknown>;
+    for (const [field, setting] of integers) {
+      const { flag, min, max } = setting as Setting<unknown> & { min: number; max: number };
+      // The row's own default reaches the config, and is the one --help and the docs show.
+      const expected = setting.parse(undefined);
+      expect(defaults[field], flag).toBe(expected);
+      if (expected !== undefined)
+        expect(setting.defaultText.startsWith(String(expected))).toBe(true);
+      const fromEnv = parseServerConfig(REQUIRED, { [envName(flag)]: String(max) });
+      expect((fromEnv as unknown as Record<string, unknown>)[field], flag).toBe(max);
+      for (const key of [fileKey(flag), flag.replaceAll('-', '_'), flag]) {
+        const file = join(tmp, `integer-${flag}.json`);
+        writeFileSync(file, JSON.stringify({ [key]: min }));
+        const fromFile = parseServerConfig([...REQUIRED, '--config', file], {});
+        expect((fromFile as unknown as Record<string, unknown>)[field], key).toBe(min);
+      }
+      const over = refused([...REQUIRED, `--${flag}`, String(max + 1)]);
+      expect(over.setting).toBe(flag);
+      expect(over.message).toBe(
+        `invalid setting --${flag}: must be between ${min} and ${max}, got ${max + 1}`,
+      );
+      const text = refused([...REQUIRED, `--${flag}`, '12abc']);
+      expect(text.message).toBe(`invalid setting --${flag}: must be an integer, got "12abc"`);
+      if (min > 0) expect(refused([...REQUIRED, `--${flag}`, String(min - 1)]).setting).toBe(flag);
+    }
+  });
+
+  it("--help lists every setting with its env var, and only the table's settings", () => {
+    const help = helpText();
+    for (const setting of SETTING_ROWS) {
+      expect(help).toContain(`--${setting.flag}`);
+      expect(help).toContain(envName(setting.flag));
+    }
+    const flags = [...help.matchAll(/^ {2}(?:-h, )?--([a-z0-9-]+)/gm)].map((m) => m[1]);
+    expect(flags).toEqual(['config', 'version', ...SETTING_ROWS.map((s) => s.flag), 'help']);
+  });
+
+  it("--profile's choices are the node's profiles (one ProfileName, from @roomring/core)", () => {
+    expect([...PROFILE_NAMES].sort()).toEqual(Object.keys(PROFILES).sort());
+    expect(SETTINGS.profile.choices).toEqual(PROFILE_NAMES);
+    for (const profile of PROFILE_NAMES) {
+      expect(parseServerConfig([...REQUIRED, '--profile', profile], {}).profile).toBe(profile);
+    }
+  });
+
+  it('every livekit-server key maps to a setting of the table; a dotted top-level key is not one', () => {
+    const flags = new Set(SETTING_ROWS.map((s) => s.flag));
+    for (const key of LIVEKIT_KEYS) expect(flags.has(key.flag), key.path).toBe(true);
+    const file = join(tmp, 'dotted.yaml');
+    writeFileSync(file, 'region: r\nlogging.level: debug\n');
+    expect(refused(['--config', file]).message).toContain('unknown key logging.level');
+    writeFileSync(file, 'region: r\nlogging:\n  level: debug\n  pion_level: error\n');
+    expect(parseServerConfig(['--config', file, '--dev'], {}).logLevel).toBe('debug');
   });
 });
 
