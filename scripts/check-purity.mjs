@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const PURE_PACKAGES = ['api-errors', 'protocol', 'ring', 'store', 'core'];
+const PURE_PACKAGES = ['api-errors', 'protocol', 'ring', 'store', 'core', 'whatif'];
 const FORBIDDEN =
   /\b(Date\.now\s*\(|new Date\s*\(\s*\)|setTimeout\s*\(|setInterval\s*\(|setImmediate\s*\(|Math\.random\s*\(|performance\.now\s*\()/;
 

@@ -3,28 +3,13 @@
  * room list in pages the admin API allows, and one call per member node.
  */
 import type { AdminRoom, Member, RoomringClient } from '@roomring/client';
-import type { MemberState, RingMember } from '@roomring/ring';
+import { isRingState } from '@roomring/whatif';
+
+/** The members that place rooms (alive or suspect): the same rule whatif plans with. */
+export { isRingState, ringMembersOf } from '@roomring/whatif';
 
 /** `/v1/rooms` answers at most this many rooms per request (the server's limit). */
 export const ROOMS_PAGE_MAX = 10_000;
-/** States that keep a member on the rings (DESIGN.md section 5). */
-const RING_STATES: ReadonlySet<string> = new Set(['alive', 'suspect']);
-
-export function isRingState(state: string): boolean {
-  return RING_STATES.has(state);
-}
-
-/** The members that place rooms: alive or suspect, as the ring package wants them. */
-export function ringMembersOf(members: readonly Member[]): RingMember[] {
-  return members
-    .filter((m) => isRingState(m.state))
-    .map((m) => ({
-      nodeId: m.nodeId,
-      region: m.region,
-      weight: m.weight,
-      state: m.state as MemberState,
-    }));
-}
 
 export interface RoomListing {
   rooms: AdminRoom[];

@@ -3,6 +3,15 @@
  * behind `whatif`, `ring --draw` and the tables, for scripts and benchmarks. The commands
  * themselves are reached through the `roomring` bin (src/main.ts).
  */
+
+export {
+  ADD_WEIGHT_DEFAULT,
+  type MembershipChange,
+  parseAddSpec,
+  planWhatIf,
+  WhatIfError,
+  type WhatIfPlan,
+} from '@roomring/whatif';
 export {
   DEV_API_KEY,
   DEV_API_SECRET,
@@ -26,11 +35,3 @@ export {
 } from './render/ring-draw.js';
 export { type Cell, type Column, renderTable } from './render/table.js';
 export { printable } from './render/text.js';
-export {
-  ADD_WEIGHT_DEFAULT,
-  type MembershipChange,
-  parseAddSpec,
-  planWhatIf,
-  WhatIfError,
-  type WhatIfPlan,
-} from './whatif-plan.js';

@@ -1,8 +1,5 @@
 import type { AdminRoom, Member } from '@roomring/client';
 
-/** Printed by every property so a failure replays with the same seed. */
-export const SEED = 20_251_129;
-
 export function member(nodeId: string, region: string, extra: Partial<Member> = {}): Member {
   return {
     nodeId,
@@ -40,14 +37,6 @@ export function room(
     metadata: '',
     ...extra,
   };
-}
-
-/** Deterministic, random-looking room names. */
-export function roomNames(count: number, salt = 'r'): string[] {
-  return Array.from(
-    { length: count },
-    (_, i) => `${salt}-${i.toString(36)}-${((i * 2_654_435_761) >>> 0).toString(16)}`,
-  );
 }
 
 /** True when `text` holds an ANSI escape or another C0/C1 control other than newline. */

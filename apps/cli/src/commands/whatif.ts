@@ -1,9 +1,11 @@
 /**
  * `roomring whatif --remove NODE` / `--add NODE@REGION[:weight]` (repeatable, combinable):
  * rooms that would move, from whom to whom, per node. Live membership and the whole room
- * list come from the node at --url; the computation is whatif-plan.ts (the ring package).
+ * list come from the node at --url; the computation is @roomring/whatif's planWhatIf (the ring
+ * package), the same function the server's /v1/whatif and the dashboard use.
  */
 import { DIFF_SAMPLE_MAX, type RingMember } from '@roomring/ring';
+import { parseAddSpec, planWhatIf, WhatIfError, type WhatIfPlan } from '@roomring/whatif';
 import { type Command, InvalidArgumentError } from 'commander';
 import { collect, intInRange } from '../args.js';
 import { CommandFailedError, UsageError } from '../cli-errors.js';
@@ -12,7 +14,6 @@ import type { Style } from '../render/style.js';
 import { renderTable } from '../render/table.js';
 import { percent, printable } from '../render/text.js';
 import { runAction } from '../run-action.js';
-import { parseAddSpec, planWhatIf, WhatIfError, type WhatIfPlan } from '../whatif-plan.js';
 
 export const WHATIF_SAMPLE_DEFAULT = 10;
 

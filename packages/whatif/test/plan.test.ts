@@ -1,19 +1,24 @@
-import type { Member } from '@roomring/client';
 import { createPlacement } from '@roomring/ring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ringMembersOf } from '../src/cluster.js';
-import { parseAddSpec, planWhatIf, WhatIfError } from '../src/whatif-plan.js';
+import {
+  parseAddSpec,
+  planWhatIf,
+  ringMembersOf,
+  type ViewMember,
+  type ViewRoom,
+  WhatIfError,
+} from '../src/index.js';
 import { member, room, roomNames, SEED } from './fixtures.js';
 
 /** A live view: members with the checksum of their placement, rooms with their live owners. */
-function liveView(members: Member[], names: readonly string[], regions: readonly string[]) {
+function liveView(
+  members: ViewMember[],
+  names: readonly string[],
+  regions: readonly string[],
+): { members: ViewMember[]; rooms: ViewRoom[] } {
   const placement = createPlacement({ members: ringMembersOf(members) });
-  const withChecksum = members.map((m, i) => ({
-    ...m,
-    ringChecksum: placement.checksum(),
-    self: i === 0,
-  }));
+  const withChecksum = members.map((m) => ({ ...m, ringChecksum: placement.checksum() }));
   const rooms = names.map((name, i) => {
     const home = regions[i % regions.length]!;
     return room(name, home, placement.owner(name, home) ?? '');
@@ -29,7 +34,7 @@ const membersArb = fc
     weights: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
   })
   .map(({ eu, us, deadEu, weights }) => {
-    const out: Member[] = [];
+    const out: ViewMember[] = [];
     for (let i = 0; i < eu; i++) out.push(member(`eu-${i}`, 'eu', { weight: weights[i]! }));
     for (let i = 0; i < us; i++) out.push(member(`us-${i}`, 'us', { weight: weights[3 + i]! }));
     if (deadEu) out.push(member('eu-dead', 'eu', { state: 'dead' }));
@@ -141,5 +146,56 @@ describe('whatif plan (the ring package over the live view)', () => {
     for (const bad of ['eu', '@eu', 'a@', 'a@eu:0', 'a@eu:101', 'a@eu:x', 'a@:2']) {
       expect(() => parseAddSpec(bad), bad).toThrow(RangeError);
     }
+  });
+});
+
+describe('whatif plan with known pins (the server) against inferred pins (the CLI)', () => {
+  it('a room that says where it is pinned is planned from its pin, never inferred', () => {
+    const members = [member('eu-1', 'eu'), member('eu-2', 'eu'), member('us-1', 'us')];
+    const view = liveView(members, NAMES.slice(0, 50), ['eu']);
+    const pinned = view.rooms.map((r) => ({ ...r, owner: 'us-1', pinnedNode: 'us-1' }));
+    const removeEu = planWhatIf(view.members, pinned, { remove: ['eu-2'], add: [] }, 0);
+    expect(removeEu.pinnedInferred).toBe(0);
+    expect(removeEu.movedCount).toBe(0);
+    const removeUs = planWhatIf(view.members, pinned, { remove: ['us-1'], add: [] }, 0);
+    expect(removeUs.movedCount).toBe(50);
+    // pinnedNode '' says "not pinned": an owner off the ring owner is then not a pin.
+    const unpinned = view.rooms.map((r) => ({ ...r, owner: 'us-1', pinnedNode: '' }));
+    const plan = planWhatIf(view.members, unpinned, { remove: ['us-1'], add: [] }, 0);
+    expect(plan.pinnedInferred).toBe(0);
+    expect(plan.movedCount).toBe(0);
+  });
+
+  it('removing a member: known pins and pins inferred from owners give the same plan', () => {
+    fc.assert(
+      fc.property(
+        membersArb,
+        fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
+        fc.nat(),
+        (members, pins, pick) => {
+          const ring = ringMembersOf(members);
+          const placement = createPlacement({ members: ring });
+          const live = members.map((m) => ({ ...m, ringChecksum: placement.checksum() }));
+          // Every third room pinned to some ring member (possibly its own ring owner).
+          const known: ViewRoom[] = NAMES.slice(0, 60).map((name, i) => {
+            const home = i % 2 === 0 ? 'eu' : 'us';
+            const pin = i % 3 === 0 ? ring[pins[i]! % ring.length]!.nodeId : '';
+            return { name, homeRegion: home, owner: null, pinnedNode: pin };
+          });
+          const inferred: ViewRoom[] = known.map((r) => ({
+            name: r.name,
+            homeRegion: r.homeRegion,
+            owner: placement.owner(r.name, r.homeRegion, r.pinnedNode || undefined) ?? '',
+          }));
+          const gone = ring[pick % ring.length]!.nodeId;
+          const change = { remove: [gone], add: [] };
+          const a = planWhatIf(live, known, change, 1_000);
+          const b = planWhatIf(live, inferred, change, 1_000);
+          expect(a.pinnedInferred).toBe(0);
+          expect({ ...b, pinnedInferred: 0 }).toEqual(a);
+        },
+      ),
+      { seed: SEED + 2, numRuns: 25 },
+    );
   });
 });
