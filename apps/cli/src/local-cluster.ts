@@ -251,6 +251,8 @@ export function describeCluster(nodes: readonly LocalNode[], token: string): str
     '',
     `API key: ${DEV_API_KEY}   secret: ${DEV_API_SECRET}   (development only)`,
     '',
+    `Dashboard: ${first}/ui   (every node serves one; the key and secret are filled in)`,
+    '',
     'LiveKit server SDK (npm i livekit-server-sdk):',
     "  import { RoomServiceClient } from 'livekit-server-sdk';",
     `  const rooms = new RoomServiceClient('${first}', '${DEV_API_KEY}', '${DEV_API_SECRET}');`,

@@ -8,8 +8,9 @@
  *              what is left of the deadline
  *   onResponse / onRequestAbort: slot released, metrics observed
  *
- * Plus /healthz, /readyz, /metrics (no token, no admission) and the /v1/events WebSocket
- * (events.ts, on the server's upgrade event).
+ * Plus /healthz, /readyz, /metrics and the dashboard page under /ui (no token, no
+ * admission; dashboard.ts), the /v1/events WebSocket (events.ts, on the server's upgrade
+ * event), and the recent series /v1/series answers (series.ts, one sample per 2 s).
  */
 import './request-state.js';
 import type { RegistryNode } from '@roomring/node';
@@ -23,11 +24,13 @@ import { adminRoutes } from './admin.js';
 import { AdmissionController } from './admission.js';
 import { AuthenticationError, TokenVerifier } from './auth.js';
 import { REQUEST_TIMEOUT_MS_MAX, type ServerConfig } from './config.js';
+import { DASHBOARD_DIR_DEFAULT, dashboardRoutes, loadDashboard } from './dashboard.js';
 import { nodeBudgetMs, requestTimeoutMs, TIMEOUT_HEADER } from './deadline.js';
 import { TwirpError, toTwirpError } from './errors.js';
 import { EventStream } from './events.js';
 import { createMetrics } from './metrics.js';
 import { sendAuthFailure, sendTwirpError } from './reply.js';
+import { SERIES_INTERVAL_MS, ServerSeries, watchReplicationLag } from './series.js';
 import { TWIRP_PREFIX, twirpMethodLabel, twirpRoutes } from './twirp.js';
 import { sendOwnedRoomWebhooks, WebhookSender } from './webhooks.js';
 
@@ -37,6 +40,8 @@ export interface BuildAppInit {
   logger: FastifyBaseLogger;
   /** Wall clock (ms); tests may move it. @default Date.now */
   nowMs?: () => number;
+  /** Where the built dashboard is. @default DASHBOARD_DIR_DEFAULT (dist/ui of this package) */
+  dashboardDir?: string;
 }
 
 /** Longest room name, percent-encoded: 256 bytes x 3 characters. */
@@ -98,9 +103,24 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
       const timer = setTimeout(fn, delayMs);
       return () => clearTimeout(timer);
     },
-    onShed: (reason) => metrics.shed(reason),
+    onShed: (reason) => {
+      metrics.shed(reason);
+      series.observeShed();
+    },
   });
   const metrics = createMetrics(node, admission);
+  const series = new ServerSeries({
+    nowMs,
+    converged: () => {
+      const members = node.members();
+      const own = members[0]?.storeDigest;
+      return members.every((m, i) => i === 0 || m.state !== 'alive' || m.storeDigest === own);
+    },
+    admission: () => ({ inFlight: admission.inFlight, queued: admission.queued }),
+  });
+  const stopLagWatch = watchReplicationLag(node, series, nowMs);
+  const seriesTimer = setInterval(() => series.sample(), SERIES_INTERVAL_MS);
+  seriesTimer.unref();
   const tokens = new TokenVerifier(config.keys);
   const events = new EventStream({ node, config, logger, metrics, nowMs, tokens });
   events.attach(app.server);
@@ -177,12 +197,9 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
     request.releaseSlot?.();
     const code = reply.statusCode;
     const { method, route } = requestLabels(request);
-    metrics.observeRequest(
-      method,
-      route,
-      code,
-      (performance.now() - request.startedAtPerfMs) / 1_000,
-    );
+    const durationMs = performance.now() - request.startedAtPerfMs;
+    metrics.observeRequest(method, route, code, durationMs / 1_000);
+    series.observeRequest(durationMs);
     // 503 (no ack in time, node not ready) and 501 are expected answers that can come by the
     // thousand per second in a partition: counted in metrics, logged at debug only.
     if (code >= 500 && code !== 503 && code !== 501) {
@@ -211,7 +228,12 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   const deadlineMsOf = (request: FastifyRequest): number =>
     nodeBudgetMs(request.deadlineAtMs, nowMs());
   app.register(twirpRoutes, { node, config, deadlineMsOf });
-  app.register(adminRoutes, { node, admission });
+  app.register(adminRoutes, { node, admission, series });
+  app.register(dashboardRoutes, {
+    assets: loadDashboard(init.dashboardDir ?? DASHBOARD_DIR_DEFAULT),
+    dev: config.dev,
+    keys: config.keys,
+  });
 
   // As livekit-server: load balancers probe `/` and expect 200 `OK`.
   app.get('/', async (_request, reply) =>
@@ -237,6 +259,8 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   });
 
   app.addHook('preClose', async () => {
+    clearInterval(seriesTimer);
+    stopLagWatch();
     events.close();
     for (const sender of webhooks) sender.stop();
     stopWebhooks?.();

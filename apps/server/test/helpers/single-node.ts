@@ -16,6 +16,7 @@ export interface TestServer {
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
   nodeOptions: Partial<RegistryNodeInit> = {},
+  appOptions: { dashboardDir?: string; nowMs?: () => number } = {},
 ): Promise<TestServer> {
   const config = serverConfig({
     region: 'us-east',
@@ -36,7 +37,12 @@ export async function startTestServer(
     ...nodeOptions,
   });
   await node.start();
-  const app = buildApp({ node, config, logger: createLogger('silent', config.nodeId, 'test') });
+  const app = buildApp({
+    node,
+    config,
+    logger: createLogger('silent', config.nodeId, 'test'),
+    ...appOptions,
+  });
   await app.ready();
   return {
     node,
