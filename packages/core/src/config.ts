@@ -145,8 +145,9 @@ export interface NodeOptions {
    *  that reports stats has no unreported rooms). Takes precedence over
    *  unreportedRoomTtlMs. @default false */
   unreportedRoomsUseEmptyTimeout: boolean;
-  /** Rooms examined per lifecycle or ownership tick, so a 1M-room scan never blocks the
-   *  event loop for long. @default 20000 */
+  /** Rooms examined per lifecycle tick and per ownership-scan step (the ownership scan at
+   *  most OWNERSHIP_SCAN_STEP_ROOMS), so a 1M-room scan never blocks the event loop for long.
+   *  @default 20000 */
   scanBatchMax: number;
 }
 

@@ -48,7 +48,7 @@ export {
   meshNeighbours,
   pairScore,
 } from './mesh.js';
-export { RoomOwnership, type RoomOwnershipHost } from './ownership.js';
+export { OWNERSHIP_SCAN_STEP_ROOMS, RoomOwnership, type RoomOwnershipHost } from './ownership.js';
 export {
   type CallOptions,
   type CreateRoomRequest,

@@ -11,6 +11,16 @@ import type { RegistryEventEmitter, RoomOrigin } from './events.js';
 import { ExpiryIndex, expiryOf } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
+/**
+ * Rooms one step of the ownership scan re-evaluates (at most; scanBatchMax if smaller). A
+ * room costs an md5 for its owner and, when it moved, an event (~5-10 us): 1,000 rooms hold
+ * the event loop ~5-10 ms. A region failing over hands thousands of rooms to a survivor at
+ * the very moment that region's clients arrive there; scanned 20,000 at a time, the step
+ * blocked the survivor's requests for 120 ms and the clients piled up (docs/benchmarks.md,
+ * incident replay).
+ */
+export const OWNERSHIP_SCAN_STEP_ROOMS = 1_000;
+
 export interface RoomOwnershipHost {
   /** The node that hosts `room` on the current rings. */
   ownerOfRoom(room: Readonly<RoomRecord>): string | undefined;
@@ -83,7 +93,8 @@ export class RoomOwnership {
     this.expiry.set(name, room ? this.expiryOf(room) : undefined);
   }
 
-  /** Re-evaluates ownership of every room after the rings changed, scanBatchMax per step. */
+  /** Re-evaluates ownership of every room after the rings changed, at most
+   *  min(scanBatchMax, OWNERSHIP_SCAN_STEP_ROOMS) per step. */
   ringsChanged(): void {
     const restart = this.scan !== undefined;
     this.scan = this.store.visibleRooms()[Symbol.iterator]();
@@ -119,7 +130,8 @@ export class RoomOwnership {
   private scanStep(): void {
     const scan = this.scan;
     if (!scan || this.host.stopping()) return;
-    for (let i = 0; i < this.config.scanBatchMax; i++) {
+    const rooms = Math.min(this.config.scanBatchMax, OWNERSHIP_SCAN_STEP_ROOMS);
+    for (let i = 0; i < rooms; i++) {
       const step = scan.next();
       if (step.done) {
         this.scan = undefined;

@@ -6,6 +6,7 @@
  */
 import {
   type NodeConfig,
+  OWNERSHIP_SCAN_STEP_ROOMS,
   RegistryEventEmitter,
   type RegistryEventName,
   RoomOwnership,
@@ -215,6 +216,34 @@ describe('RoomOwnership', () => {
     runStep();
     expect(steps).toHaveLength(0);
     expect(node.ownership.ownedCount()).toBe(7);
+  });
+
+  it('takes at most OWNERSHIP_SCAN_STEP_ROOMS per step, whatever scanBatchMax allows', () => {
+    const steps: (() => void)[] = [];
+    const time = createVirtualTime();
+    const runtime: Runtime = {
+      clock: time,
+      random: createSeededRandom(2),
+      timers: {
+        setTimer: (_delayMs, callback) => {
+          steps.push(callback);
+          return () => undefined;
+        },
+      },
+    };
+    // The production default: a failover's scan must still yield every 1,000 rooms.
+    const node = ownershipNode({ scanBatchMax: 20_000, runtime });
+    node.placement.defaultOwner = 'b';
+    const rooms = OWNERSHIP_SCAN_STEP_ROOMS * 2 + 500;
+    for (let i = 0; i < rooms; i++) node.create(`r${i}`);
+    node.placement.defaultOwner = 'a';
+    node.ownership.ringsChanged();
+    const owned: number[] = [];
+    while (steps.length > 0) {
+      steps.shift()!();
+      owned.push(node.ownership.ownedCount());
+    }
+    expect(owned).toEqual([OWNERSHIP_SCAN_STEP_ROOMS, OWNERSHIP_SCAN_STEP_ROOMS * 2, rooms]);
   });
 
   it('expires owned rooms nobody reports on at their deadline, scanBatchMax per tick', async () => {
