@@ -12,6 +12,7 @@
  * admission; dashboard.ts), the /v1/events WebSocket (events.ts, on the server's upgrade
  * event), and the recent series /v1/series answers (series.ts, one sample per 2 s).
  */
+import { createServer, type ServerOptions } from 'node:http';
 import './request-state.js';
 import type { RegistryNode } from '@roomring/node';
 import Fastify, {
@@ -25,13 +26,13 @@ import { AdmissionController } from './admission.js';
 import { AuthenticationError, TokenVerifier } from './auth.js';
 import { REQUEST_TIMEOUT_MS_MAX, type ServerConfig } from './config.js';
 import { DASHBOARD_DIR_DEFAULT, dashboardRoutes, loadDashboard } from './dashboard.js';
-import { nodeBudgetMs, requestTimeoutMs, TIMEOUT_HEADER } from './deadline.js';
+import { requestTimeoutMs, TIMEOUT_HEADER } from './deadline.js';
 import { TwirpError, toTwirpError } from './errors.js';
 import { EventStream } from './events.js';
 import { createMetrics } from './metrics.js';
 import { sendAuthFailure, sendTwirpError } from './reply.js';
 import { SERIES_INTERVAL_MS, ServerSeries, watchReplicationLag } from './series.js';
-import { TWIRP_PREFIX, twirpMethodLabel, twirpRoutes } from './twirp.js';
+import { isTwirpPath, TwirpFront } from './twirp-front.js';
 import { sendOwnedRoomWebhooks, WebhookSender } from './webhooks.js';
 
 export interface BuildAppInit {
@@ -50,20 +51,16 @@ const PARAM_CHARS_MAX = 768;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 const REQUEST_ID_HEADER = 'x-livekit-request-id';
 
-type RouteKind = 'twirp' | 'admin' | 'open';
-
-function routeKind(url: string): RouteKind {
-  if (url.startsWith(TWIRP_PREFIX)) return 'twirp';
-  if (url.startsWith('/v1/')) return 'admin';
-  return 'open';
+/** Fastify's routes that need a token: the admin API. (Twirp never reaches fastify's
+ *  hooks but through app.inject(), which hands it to the front at once.) */
+function isAdminPath(url: string): boolean {
+  return url.startsWith('/v1/');
 }
 
 /** Metric labels: `method` holds Twirp method names only (`bad_route` for an unknown one,
  *  empty off Twirp); `route` the route pattern (`/twirp` for every Twirp call, `not_found`
  *  for a path no route has). */
 function requestLabels(request: FastifyRequest): { method: string; route: string } {
-  const path = request.url.split('?')[0]!;
-  if (routeKind(path) === 'twirp') return { method: twirpMethodLabel(path), route: '/twirp' };
   return { method: '', route: request.routeOptions.url ?? 'not_found' };
 }
 
@@ -72,15 +69,35 @@ let generatedIds = 0;
 export function buildApp(init: BuildAppInit): FastifyInstance {
   const { node, config, logger } = init;
   const nowMs = init.nowMs ?? Date.now;
+  // Set once the parts it needs exist, before the server can accept a connection.
+  let front: TwirpFront | undefined;
   const app = Fastify({
+    // Twirp RoomService calls are answered on bare node:http (twirp-front.ts); every other
+    // path goes to fastify. The server gets fastify's own settings for its timeouts.
+    serverFactory: (handler, options) => {
+      const settings = options as {
+        http?: ServerOptions;
+        keepAliveTimeout: number;
+        requestTimeout: number;
+        connectionTimeout: number;
+      };
+      const server = createServer(settings.http ?? {}, (req, res) => {
+        if (front !== undefined && isTwirpPath(req.url)) front.serve(req, res);
+        else handler(req, res);
+      });
+      server.keepAliveTimeout = settings.keepAliveTimeout;
+      server.requestTimeout = settings.requestTimeout;
+      server.setTimeout(settings.connectionTimeout);
+      return server;
+    },
     loggerInstance: logger,
     // One log line per failed request (onResponse below), not two per request.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: PARAM_CHARS_MAX },
     // Errors raised before routing (a path whose percent-encoding does not decode) get the
     // same Twirp-style body as every other error, not fastify's own.
-    frameworkErrors: (error, request, reply) => {
-      sendTwirpError(reply, fromFrameworkError(error, request));
+    frameworkErrors: (error, _request, reply) => {
+      sendTwirpError(reply, fromFrameworkError(error));
     },
     bodyLimit: config.bodyBytesMax,
     requestIdHeader: false,
@@ -122,6 +139,19 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   const seriesTimer = setInterval(() => series.sample(), SERIES_INTERVAL_MS);
   seriesTimer.unref();
   const tokens = new TokenVerifier(config.keys);
+  front = new TwirpFront({
+    node,
+    config,
+    tokens,
+    admission,
+    logger,
+    nowMs,
+    onAnswered: (method, status, durationMs) => {
+      metrics.observeRequest(method, '/twirp', status, durationMs / 1_000);
+      series.observeRequest(durationMs);
+    },
+  });
+  const twirp = front;
   const events = new EventStream({ node, config, logger, metrics, nowMs, tokens });
   events.attach(app.server);
 
@@ -153,10 +183,15 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   app.decorateRequest('clientGone', undefined);
 
   app.addHook('onRequest', async (request, reply) => {
+    if (isTwirpPath(request.url)) {
+      // Only through app.inject() (tests): the server hands these to the front itself.
+      reply.hijack();
+      twirp.serve(request.raw, reply.raw);
+      return;
+    }
     request.startedAtMs = nowMs();
     request.startedAtPerfMs = performance.now();
-    const kind = routeKind(request.url);
-    if (kind === 'open') return;
+    if (!isAdminPath(request.url)) return;
     try {
       request.grants = tokens.authenticate(request.headers.authorization, nowMs());
     } catch (error) {
@@ -170,10 +205,6 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
         config.requestTimeoutMs,
         REQUEST_TIMEOUT_MS_MAX,
       );
-    const state = node.nodeState();
-    if (kind === 'twirp' && state !== 'running' && state !== 'resyncing') {
-      return sendTwirpError(reply, new TwirpError('unavailable', `node is ${state}`, {}, 1_000));
-    }
     request.releaseSlot = admission.tryAcquire();
     if (request.releaseSlot) return;
     // Must wait: only now pay for an AbortController (~7 us) to withdraw if the client leaves.
@@ -189,11 +220,13 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   });
 
   app.addHook('onRequestAbort', async (request) => {
+    if (isTwirpPath(request.url)) return;
     request.clientGone?.abort();
     request.releaseSlot?.();
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    if (isTwirpPath(request.url)) return;
     request.releaseSlot?.();
     const code = reply.statusCode;
     const { method, route } = requestLabels(request);
@@ -210,7 +243,7 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const answer = fromFrameworkError(error, request);
+    const answer = fromFrameworkError(error);
     if (answer.code === 'internal') request.log.error({ err: error }, 'unexpected error');
     sendTwirpError(reply, answer);
   });
@@ -225,9 +258,6 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
     );
   });
 
-  const deadlineMsOf = (request: FastifyRequest): number =>
-    nodeBudgetMs(request.deadlineAtMs, nowMs());
-  app.register(twirpRoutes, { node, config, deadlineMsOf });
   app.register(adminRoutes, { node, admission, series });
   app.register(dashboardRoutes, {
     assets: loadDashboard(init.dashboardDir ?? DASHBOARD_DIR_DEFAULT),
@@ -269,10 +299,9 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
 }
 
 /** Fastify's own errors (body parsing, limits) as Twirp errors. */
-function fromFrameworkError(error: unknown, request: FastifyRequest): TwirpError {
+function fromFrameworkError(error: unknown): TwirpError {
   if (error instanceof TwirpError) return error;
   const code = (error as { code?: string }).code;
-  const path = request.url.split('?')[0]!;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       // Not resource_exhausted (429): retrying the same body can never succeed.
@@ -280,13 +309,7 @@ function fromFrameworkError(error: unknown, request: FastifyRequest): TwirpError
         argument: 'body',
       });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return routeKind(path) === 'twirp'
-        ? new TwirpError(
-            'bad_route',
-            `unexpected Content-Type: "${String(request.headers['content-type'] ?? '').slice(0, 100)}"`,
-            { twirp_invalid_route: `${request.method} ${path.slice(0, 300)}` },
-          )
-        : new TwirpError('malformed', 'body must be application/json');
+      return new TwirpError('malformed', 'body must be application/json');
     case 'FST_ERR_BAD_URL':
       return new TwirpError('malformed', 'the path has an invalid percent-encoding', {
         argument: 'path',

@@ -16,8 +16,7 @@ import {
 } from '@livekit/protocol';
 import type { RegistryNode } from '@roomring/node';
 import { ROOM_NAME_BYTES_MAX, utf8ByteLength } from '@roomring/protocol';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AnswerCache, encodeAnswer } from './answer-cache.js';
+import type { AnswerCache } from './answer-cache.js';
 import { requireGrant, requireRoomAdmin, type VideoGrants } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { TwirpError } from './errors.js';
@@ -178,11 +177,12 @@ export function codecOf(contentType: string | undefined): Codec | undefined {
   return undefined;
 }
 
-function badRoute(message: string, method: string, path: string): TwirpError {
-  return new TwirpError('bad_route', message, { twirp_invalid_route: `${method} ${path}` });
-}
-
-function decode<T extends Message<T>>(type: MessageType<T>, codec: Codec, body: Buffer): T {
+/** Decodes a request body in `codec`; `malformed` when it does not decode. */
+export function decodeRequest<T extends Message<T>>(
+  type: MessageType<T>,
+  codec: Codec,
+  body: Buffer,
+): T {
   if (codec === 'protobuf') {
     try {
       return type.fromBinary(body);
@@ -195,80 +195,4 @@ function decode<T extends Message<T>>(type: MessageType<T>, codec: Codec, body: 
   } catch {
     throw new TwirpError('malformed', 'the json request could not be decoded');
   }
-}
-
-export interface TwirpRoutesInit {
-  node: RegistryNode;
-  config: Readonly<ServerConfig>;
-  /** ms the node call may take, from the request's deadline. */
-  deadlineMsOf: (request: FastifyRequest) => number;
-}
-
-/** Per-app state of the Twirp routes. */
-interface TwirpState extends TwirpRoutesInit {
-  answers: AnswerCache;
-}
-
-/** Registers `/twirp/*` with its own body parser (raw bytes of any content type, up to
- *  bodyBytesMax): Twirp decides on the Content-Type itself and answers bad_route. */
-export async function twirpRoutes(app: FastifyInstance, init: TwirpRoutesInit): Promise<void> {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: init.config.bodyBytesMax },
-    (_request, body, done) => done(null, body),
-  );
-  const state: TwirpState = { ...init, answers: new AnswerCache() };
-  app.all('/twirp/*', async (request, reply) => handle(state, request, reply));
-}
-
-async function handle(
-  init: TwirpState,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  const path = request.url.split('?')[0]!;
-  if (request.method !== 'POST') {
-    throw badRoute(
-      `unsupported method "${request.method}" (only POST is allowed)`,
-      request.method,
-      path,
-    );
-  }
-  const prefix = `${TWIRP_PREFIX}${ROOM_SERVICE}/`;
-  const method = path.startsWith(prefix) ? path.slice(prefix.length) : '';
-  const rpc = RPCS.get(method);
-  if (!rpc && !UNIMPLEMENTED_METHODS.has(method)) {
-    throw badRoute(`no handler for path "${path.slice(0, 300)}"`, request.method, path);
-  }
-  const codec = codecOf(request.headers['content-type']);
-  if (!codec) {
-    throw badRoute(
-      `unexpected Content-Type: "${(request.headers['content-type'] ?? '').slice(0, 100)}"`,
-      request.method,
-      path,
-    );
-  }
-  if (!rpc) {
-    throw new TwirpError(
-      'unimplemented',
-      `${method} is not implemented by a room registry: participants live on the media node`,
-    );
-  }
-  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  const message = decode(rpc.request as MessageType<never>, codec, body);
-  const ctx: RpcContext = {
-    node: init.node,
-    config: init.config,
-    grants: request.grants!,
-    deadlineMs: () => init.deadlineMsOf(request),
-    truncated: false,
-    answers: init.answers,
-  };
-  const response = await rpc.call(ctx, message, codec);
-  if (ctx.truncated) reply.header('x-roomring-truncated', String(init.config.listRoomsMax));
-  return reply
-    .code(200)
-    .header('content-type', codec === 'json' ? 'application/json' : 'application/protobuf')
-    .send(response instanceof EncodedAnswer ? response.bytes : encodeAnswer(response, codec));
 }
