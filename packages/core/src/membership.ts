@@ -58,6 +58,7 @@ export type MemberChangeReason =
   | 'silent'
   | 'connection-lost'
   | 'probe-failed'
+  | 'probe-succeeded'
   | 'suspicion-adopted'
   | 'suspicion-unrefuted'
   | 'leave';
@@ -620,7 +621,7 @@ export class Membership {
     // suspicion stays local until the probe fails; the death is announced as usual.
     const large = isLargeCluster(this.ringSize(), this.config.meshFullMax);
     if (m.state === 'alive') this.transition(m, 'suspect', now, 'connection-lost', !large);
-    this.probe(m, now);
+    this.probe(m, now, large);
   }
 
   /** Our own timers ran late just now: tick() found a freeze less than suspectAfterMs ago, or
@@ -632,12 +633,32 @@ export class Membership {
     );
   }
 
-  /** Dials a member whose connection dropped: every address refused or timed out means it is
-   *  gone (a killed process refuses at once on each). */
-  private probe(m: MemberEntry, startedMs: number): void {
+  /**
+   * Dials a member whose connection dropped: every address refused or timed out means it is
+   * gone (a killed process refuses at once on each). `liftOnSuccess` (large clusters, where
+   * the drop's suspicion stayed local): reaching the member itself is direct evidence that it
+   * is up, so the suspicion this drop raised is lifted. Otherwise it would last until the
+   * member's next gossip heartbeat, which a large cluster publishes only every
+   * heartbeatIntervalMs x ceil(members / meshFullMax) (32 s at 1,000 members): while a
+   * cluster forms, links close by the hundred as views settle, and 700- and 1,000-node
+   * simulations never had every node see every other alive at once.
+   */
+  private probe(m: MemberEntry, startedMs: number, liftOnSuccess: boolean): void {
     if (m.p2pAddrs.length === 0) return;
     this.dialMember(m, this.config.probeTimeoutMs).then(
-      () => undefined,
+      () => {
+        // Only the suspicion this drop raised: not one from silence or a neighbour's notice,
+        // and not if anything moved the member's state since.
+        if (
+          liftOnSuccess &&
+          m.state === 'suspect' &&
+          m.stateSinceMs === startedMs &&
+          !this.adoptedSuspicions.has(m.nodeId) &&
+          this.members.get(m.nodeId) === m
+        ) {
+          this.transition(m, 'alive', this.host.nowMs(), 'probe-succeeded');
+        }
+      },
       () => {
         this.counters.probesFailed++;
         const now = this.host.nowMs();

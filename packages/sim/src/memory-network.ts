@@ -133,6 +133,9 @@ export interface MemoryNetwork {
   partition(...groups: PeerId[][]): void;
   /** Blackholes messages from each of `from` to each of `to` (connections stay up). */
   cutOneWay(from: readonly PeerId[], to: readonly PeerId[]): void;
+  /** Closes the connection between `a` and `b`, as either end hanging up would: both see it
+   *  drop; dials between them work as before. */
+  disconnect(a: PeerId, b: PeerId): void;
   /** Lifts every partition and one-way cut. */
   heal(): void;
   /** Sets fault rates and latency for the rest of the run. */
@@ -858,6 +861,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
           if (isBlocked(a, b)) disconnect(a, b);
         }
       }
+    },
+    disconnect(a, b) {
+      disconnect(a, b);
     },
     cutOneWay(from, to) {
       for (const a of from) {

@@ -116,6 +116,37 @@ describe('a large cluster', () => {
     expect(deaths).toEqual([]);
   });
 
+  it('a dropped link to a live neighbour raises a suspicion its probe lifts at once', async () => {
+    const c = await formed(simSeed(306));
+    cluster = c;
+    const a = c.node('n0');
+    // One of a's mesh neighbours it is connected to: a drop a's view cares about.
+    const ids = c.running().map((n) => n.config.nodeId);
+    const neighbours = meshNeighbours(
+      'n0',
+      ids.filter((id) => id !== 'n0'),
+      OPTIONS.meshDegree,
+    );
+    const linked = new Set(c.network.mesh(a.peerId));
+    const b = c.running().find((n) => neighbours.has(n.config.nodeId) && linked.has(n.peerId))!;
+    expect(b).toBeDefined();
+    const seen: string[] = [];
+    a.on('member-suspect', (e) => seen.push(`suspect ${e.member.nodeId} ${e.reason}`));
+    a.on('member-up', (e) => seen.push(`up ${e.member.nodeId} ${e.reason}`));
+    a.on('member-dead', (e) => seen.push(`dead ${e.member.nodeId} ${e.reason}`));
+    c.network.disconnect(a.peerId, b.peerId);
+    const stateOfB = () => a.members().find((m) => m.nodeId === b.config.nodeId)?.state;
+    expect(stateOfB()).toBe('suspect');
+    // b's next gossip heartbeat is up to heartbeatIntervalMs x ceil(16 / 4) = 4 s away: the
+    // probe's dial, not the heartbeat, brings it back.
+    const took = await c.until(() => stateOfB() === 'alive', 10_000, 10);
+    expect(took).toBeLessThan(a.config.heartbeatIntervalMs);
+    expect(seen).toEqual([
+      `suspect ${b.config.nodeId} connection-lost`,
+      `up ${b.config.nodeId} probe-succeeded`,
+    ]);
+  });
+
   it('a stopped node is suspected and declared dead; when it continues it refutes and is back', async () => {
     const c = await formed(simSeed(303));
     cluster = c;
