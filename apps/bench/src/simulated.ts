@@ -133,9 +133,9 @@ export async function runScale(): Promise<{ results: BenchResult[]; markdown: st
     `At ${top?.nodes ?? '?'} nodes, bytes per node by channel: ${channels}. The constant ~13 KB/s is`,
     "anti-entropy's digest exchange (4,096 buckets x 8 B each way, every 5 s).",
     `Re-measure: \`NODE_OPTIONS=--max-old-space-size=16000 SCALE_NODES=${nodes} npx -y pnpm@12.4.2 bench -- --suite scale\``,
-    '(a 1,000-node cluster is slow to simulate while it forms: every node learns every other and',
-    'rebuilds its rings as members arrive, O(N^2) ring hashing in the first virtual seconds, 30% of',
-    'the CPU of a 200-node formation), or `npx -y pnpm@12.4.2 sim:scale -- --nodes 3,10,30` for a look.',
+    '(a 1,000-node cluster is slow to simulate while it forms: every node learns every other, rebuilds',
+    'its rings as members arrive and syncs with the nodes it meets, all in one process; at 500 nodes the',
+    'first 3 virtual s take ~200 s of CPU), or `npx -y pnpm@12.4.2 sim:scale -- --nodes 3,10,30` for a look.',
   ];
   return { results, markdown };
 }
