@@ -32,7 +32,7 @@ import { EventStream } from './events.js';
 import { createMetrics } from './metrics.js';
 import { sendAuthFailure, sendTwirpError } from './reply.js';
 import { SERIES_INTERVAL_MS, ServerSeries, watchReplicationLag } from './series.js';
-import { isTwirpPath, TwirpFront } from './twirp-front.js';
+import { isTwirpPath, requestIdOf, TwirpFront } from './twirp-front.js';
 import { sendOwnedRoomWebhooks, WebhookSender } from './webhooks.js';
 
 export interface BuildAppInit {
@@ -47,9 +47,6 @@ export interface BuildAppInit {
 
 /** Longest room name, percent-encoded: 256 bytes x 3 characters. */
 const PARAM_CHARS_MAX = 768;
-/** `X-Livekit-Request-Id` values logged as the request id: the SDK sends a UUID (36). */
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-const REQUEST_ID_HEADER = 'x-livekit-request-id';
 
 /** Fastify's routes that need a token: the admin API. (Twirp never reaches fastify's
  *  hooks but through app.inject(), which hands it to the front at once.) */
@@ -57,14 +54,12 @@ function isAdminPath(url: string): boolean {
   return url.startsWith('/v1/');
 }
 
-/** Metric labels: `method` holds Twirp method names only (`bad_route` for an unknown one,
- *  empty off Twirp); `route` the route pattern (`/twirp` for every Twirp call, `not_found`
- *  for a path no route has). */
+/** Metric labels of what fastify answers: `method` is empty (Twirp calls, labelled by method,
+ *  are answered and counted by the front); `route` the route pattern, `not_found` for a path
+ *  no route has. */
 function requestLabels(request: FastifyRequest): { method: string; route: string } {
   return { method: '', route: request.routeOptions.url ?? 'not_found' };
 }
-
-let generatedIds = 0;
 
 export function buildApp(init: BuildAppInit): FastifyInstance {
   const { node, config, logger } = init;
@@ -101,12 +96,7 @@ export function buildApp(init: BuildAppInit): FastifyInstance {
     },
     bodyLimit: config.bodyBytesMax,
     requestIdHeader: false,
-    genReqId: (raw) => {
-      const given = raw.headers[REQUEST_ID_HEADER];
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given)
-        ? given
-        : `rr-${(++generatedIds).toString(36)}`;
-    },
+    genReqId: requestIdOf,
     // On close: stop accepting, let requests in progress finish (the node still runs until
     // app.close() returns), close idle keep-alive sockets. Requests that still arrive on an
     // open socket meanwhile are served rather than answered with fastify's non-Twirp 503.

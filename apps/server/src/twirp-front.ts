@@ -41,6 +41,16 @@ const PROTOBUF_TYPE = 'application/protobuf';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 /** `X-Livekit-Request-Id` values logged as the request id: the SDK sends a UUID (36). */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+let generatedIds = 0;
+
+/** The id a request is logged under: the caller's `X-Livekit-Request-Id` when it is a
+ *  plausible one, else `rr-<n>` (fastify's genReqId uses it too). */
+export function requestIdOf(req: Pick<IncomingMessage, 'headers'>): string {
+  const given = req.headers['x-livekit-request-id'];
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given)
+    ? given
+    : `rr-${(++generatedIds).toString(36)}`;
+}
 
 export interface TwirpFrontInit {
   node: RegistryNode;
@@ -72,7 +82,6 @@ interface Call {
 
 export class TwirpFront {
   private readonly answers = new AnswerCache();
-  private generatedIds = 0;
 
   constructor(private readonly init: TwirpFrontInit) {}
 
@@ -243,7 +252,7 @@ export class TwirpFront {
     try {
       const answer = toTwirpError(error);
       if (answer.code === 'internal') {
-        this.init.logger.error({ err: error, reqId: this.requestId(call) }, 'unexpected error');
+        this.init.logger.error({ err: error, reqId: requestIdOf(call.req) }, 'unexpected error');
       }
       if (call.answered || call.res.headersSent) this.release(call);
       else this.error(call, answer);
@@ -300,12 +309,12 @@ export class TwirpFront {
     const logger = this.init.logger;
     if (status >= 500 && status !== 503 && status !== 501) {
       logger.warn(
-        { reqId: this.requestId(call), method: call.req.method, url: call.req.url, code: status },
+        { reqId: requestIdOf(call.req), method: call.req.method, url: call.req.url, code: status },
         'request failed',
       );
     } else if (logger.level === 'debug' || logger.level === 'trace') {
       logger.debug(
-        { reqId: this.requestId(call), method: call.req.method, url: call.req.url, code: status },
+        { reqId: requestIdOf(call.req), method: call.req.method, url: call.req.url, code: status },
         'request',
       );
     }
@@ -315,13 +324,6 @@ export class TwirpFront {
     const release = call.releaseSlot;
     call.releaseSlot = undefined;
     release?.();
-  }
-
-  private requestId(call: Call): string {
-    const given = call.req.headers['x-livekit-request-id'];
-    return typeof given === 'string' && REQUEST_ID_PATTERN.test(given)
-      ? given
-      : `rr-t${(++this.generatedIds).toString(36)}`;
   }
 }
 
