@@ -74,21 +74,18 @@ function lengthPrefix(length: number): Uint8Array {
  * Local duplicate filter, computed on the raw RPC message before its signature is checked.
  * With StrictSign every copy's Ed25519 signature would otherwise be verified before the
  * seen-cache rejects it: measured here, that is ~28% of a receiver's CPU in a 5-node mesh,
- * ~8% with this function (PLATFORM.md). A hash of every field (length-prefixed, so field
- * boundaries cannot shift) names exactly one raw message. A forged copy hashes differently,
- * goes through full validation and fails it; the cache only learns a hash after validation.
+ * ~8% with this function (PLATFORM.md). It hashes every field but the data (length-prefixed,
+ * so field boundaries cannot shift): the signature is a deterministic Ed25519 signature over
+ * the data (and from, seqno, topic), so it already names exactly one payload, and hashing a
+ * batch (up to batchBytesMax, 256 KiB) again for every copy cost ~0.5 us per record per copy. A forged copy (other
+ * data under a real signature) that arrives first fails validation, and the cache only learns
+ * a fast id after validation; one that arrives after the real message is dropped as a copy of
+ * it, which is what it claims to be.
  */
 export function fastMessageId(message: RpcMessage): string {
   const hash = createHash('sha256');
   const topic = new TextEncoder().encode(message.topic);
-  for (const field of [
-    message.from,
-    message.seqno,
-    topic,
-    message.data,
-    message.signature,
-    message.key,
-  ]) {
+  for (const field of [message.from, message.seqno, topic, message.signature, message.key]) {
     const bytes = field ?? new Uint8Array(0);
     hash.update(lengthPrefix(bytes.byteLength)).update(bytes);
   }
@@ -96,6 +93,8 @@ export function fastMessageId(message: RpcMessage): string {
 }
 
 export interface GossipOptionsInit {
+  /** Called for every gossip message received, each copy (the transport counts them). */
+  onGossipReceived?: () => void;
   gossipMessageBytesMax: number;
   gossipOutboundBufferBytesMax: number;
   gossipHeartbeatIntervalMs: number;
@@ -131,7 +130,10 @@ export function gossipOptions(init: GossipOptionsInit): Partial<GossipsubOpts> {
     // Every message carries the origin's signature; `origin` handed to handlers is proven.
     globalSignaturePolicy: StrictSign,
     msgIdFn: messageId,
-    fastMsgIdFn: fastMessageId,
+    fastMsgIdFn: (message) => {
+      init.onGossipReceived?.();
+      return fastMessageId(message);
+    },
     // The Transport contract: publishing with no subscribed peer yet resolves, recipients 0.
     allowPublishToZeroTopicPeers: true,
     // Sequence numbers make every publish unique; a duplicate would be a bug worth an error.
@@ -139,7 +141,10 @@ export function gossipOptions(init: GossipOptionsInit): Partial<GossipsubOpts> {
     // The application does not want its own messages back; its write path already applied them.
     emitSelf: false,
     // Validation is synchronous inside the validator (the handler), so forwarding can follow
-    // at once; no application round trip through reportMessageValidationResult.
+    // at once; no application round trip through reportMessageValidationResult. (Forwarding
+    // later, so that peers' IDONTWANT could stop copies, was tried: at 25-100 ms it saved
+    // ~0.3 copies per batch during a fill, where every node's event loop lags more than
+    // that, and at 500 ms the fill took 2.5x longer.)
     asyncValidation: false,
     // Do not forward topics we are not subscribed to.
     canRelayMessage: false,

@@ -16,6 +16,8 @@ export interface Libp2pTransportMetrics {
   gossipHandlerErrors: number;
   /** Connections hung up because their gossip streams died while connected (gossip-watchdog.ts). */
   gossipLinksReset: number;
+  /** Gossip messages received, every copy (duplicates included, before any check). */
+  gossipReceived: number;
   /** Requests this node sent, and how they ended. */
   requestsStarted: number;
   requestsSucceeded: number;
@@ -50,6 +52,7 @@ export function emptyMetrics(): Libp2pTransportMetrics {
     gossipTooLarge: 0,
     gossipHandlerErrors: 0,
     gossipLinksReset: 0,
+    gossipReceived: 0,
     requestsStarted: 0,
     requestsSucceeded: 0,
     requestsFailed: 0,

@@ -46,6 +46,7 @@ export function nodeOptions(
   config: Libp2pTransportConfig,
   privateKey: PrivateKey,
   isBlocked: (peer: string) => boolean,
+  onGossipReceived: () => void = () => {},
 ): Libp2pOptions<Services> {
   // Operator-blocked peers (setBlockedPeers): refused before and after encryption, in both
   // directions, so a dial by host:port (peer id unknown until the handshake) is caught too.
@@ -110,7 +111,7 @@ export function nodeOptions(
     },
     services: {
       identify: identify(),
-      pubsub: gossipsub(gossipOptions(config)),
+      pubsub: gossipsub(gossipOptions({ ...config, onGossipReceived })),
     },
   };
 }

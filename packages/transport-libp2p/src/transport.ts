@@ -127,7 +127,14 @@ class Libp2pTransportImpl implements Libp2pTransport {
   private async doStart(): Promise<void> {
     if (this.running !== undefined) return;
     const node = await createLibp2p<Services>(
-      nodeOptions(this.config, this.privateKey, (peer) => this.blocked.has(peer)),
+      nodeOptions(
+        this.config,
+        this.privateKey,
+        (peer) => this.blocked.has(peer),
+        () => {
+          this.counters.gossipReceived++;
+        },
+      ),
     );
     const listeners = new Set<Listener>();
     node.addEventListener('transport:listening', (event) => listeners.add(event.detail));
