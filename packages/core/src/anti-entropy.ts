@@ -57,6 +57,17 @@ export function differingSettleMs(config: Pick<NodeConfig, 'syncIntervalMs'>): n
   return Math.min(config.syncIntervalMs, DIFFERING_SETTLE_MS);
 }
 
+/**
+ * A differing bucket whose own digest is still changing here is receiving gossip, so the
+ * difference is most likely that gossip in flight: it is compared once it has been quiet here
+ * for differingSettleMs, or, under writes that never pause, once it has been differing for
+ * this many settle periods anyway (10 s at most). During a fill every bucket changes many
+ * times a second and differs from every peer at every session; comparing each one after a
+ * second re-read every record's summary on both sides about once a second (measured: ~20% of
+ * each process's CPU while 5 nodes filled 100k rooms) to find nothing.
+ */
+export const DIFFERING_CHURN_SETTLE_PERIODS = 10;
+
 /** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB. */
 const BUCKETS_PER_REQUEST_MAX = 1_024;
 
@@ -303,6 +314,16 @@ export function groupWanted(
   return groups;
 }
 
+/** A held bucket seen differing: since when, when last, and this node's digest of it when
+ *  last seen with since when it has had that value (quiet here). */
+interface DifferingBucket {
+  sinceMs: number;
+  lastMs: number;
+  hi: number;
+  lo: number;
+  quietSinceMs: number;
+}
+
 export class AntiEntropy {
   private readonly running = new Set<PeerId>();
   /**
@@ -310,7 +331,7 @@ export class AntiEntropy {
    * bucketCount entries; an entry not seen again for DIFFERING_FORGET_INTERVALS sync
    * intervals is dropped.
    */
-  private readonly differing = new Map<number, { sinceMs: number; lastMs: number }>();
+  private readonly differing = new Map<number, DifferingBucket>();
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
   private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
   private readonly waiting = new Map<PeerId, Promise<void>>();
@@ -419,16 +440,19 @@ export class AntiEntropy {
           `bucket count ${answer.bucketCount} differs from ours (${store.bucketCount})`,
         );
       }
-      const buckets = differingBuckets(store.bucketDigests(), answer.digests);
+      const digests = store.bucketDigests();
+      const buckets = differingBuckets(digests, answer.digests);
       // A bucket that differs now but did not a moment ago is most likely just waiting for
       // gossip already on the wire; comparing it now would re-read (and under a sustained
       // write load, keep re-reading) summaries gossip is about to make equal. So a held
       // bucket is repaired once it has been seen differing for differingSettleMs (1 s at
-      // most), with any peers; buckets this node holds nothing of are pulled at once. A
+      // most), with any peers, and its digest here did not change meanwhile (or it has
+      // differed for DIFFERING_CHURN_SETTLE_PERIODS settle periods, still receiving writes);
+      // buckets this node holds nothing of are pulled at once. A
       // session that deferred buckets is followed by another one then (followUp). (Requiring it to differ
       // in two sessions in a row, as before, starved a record half the peers lacked: random
       // peers alternated between having it and not. Found by the swarm, seed 77.)
-      const settled = this.settledDifferences(buckets);
+      const settled = this.settledDifferences(buckets, digests);
       const outcome = await this.repair(peer, store, buckets, settled);
       for (const bucket of outcome.bucketsCompared) this.differing.delete(bucket);
       this.counters.sessionsCompleted++;
@@ -449,17 +473,32 @@ export class AntiEntropy {
     }
   }
 
-  /** Notes when each differing held bucket was first seen so; returns those seen differing
-   *  for at least one sync interval (time for any gossip on the wire to land). */
-  private settledDifferences(buckets: readonly number[]): Set<number> {
+  /** Notes when each differing held bucket was first seen so and whether its digest here
+   *  changed since; returns those that have differed for differingSettleMs while quiet here,
+   *  or for DIFFERING_CHURN_SETTLE_PERIODS times that whatever their churn. */
+  private settledDifferences(buckets: readonly number[], digests: Uint32Array): Set<number> {
     const now = this.host.nowMs();
+    const settleMs = differingSettleMs(this.config);
     const settled = new Set<number>();
     for (const bucket of buckets) {
+      const hi = digests[2 * bucket]!;
+      const lo = digests[2 * bucket + 1]!;
       const seen = this.differing.get(bucket);
-      if (seen === undefined) this.differing.set(bucket, { sinceMs: now, lastMs: now });
-      else {
-        seen.lastMs = now;
-        if (now - seen.sinceMs >= differingSettleMs(this.config)) settled.add(bucket);
+      if (seen === undefined) {
+        this.differing.set(bucket, { sinceMs: now, lastMs: now, hi, lo, quietSinceMs: now });
+        continue;
+      }
+      seen.lastMs = now;
+      if (seen.hi !== hi || seen.lo !== lo) {
+        seen.hi = hi;
+        seen.lo = lo;
+        seen.quietSinceMs = now;
+      }
+      if (
+        (now - seen.sinceMs >= settleMs && now - seen.quietSinceMs >= settleMs) ||
+        now - seen.sinceMs >= DIFFERING_CHURN_SETTLE_PERIODS * settleMs
+      ) {
+        settled.add(bucket);
       }
     }
     const forgetBefore = now - DIFFERING_FORGET_INTERVALS * this.config.syncIntervalMs;

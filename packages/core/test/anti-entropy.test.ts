@@ -16,6 +16,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   AntiEntropy,
+  DIFFERING_CHURN_SETTLE_PERIODS,
+  differingSettleMs,
   groupWanted,
   SummaryComparer,
   SYNC_BUCKETS_PROTOCOL,
@@ -370,6 +372,50 @@ describe('sessions', () => {
     }
     expect(x.get('r')).toBeUndefined();
     expect(sh!.sync.counters.sessionsServed).toBeGreaterThan(0);
+  });
+
+  it('a differing bucket still receiving writes here waits until it is quiet, or until it has differed for DIFFERING_CHURN_SETTLE_PERIODS settle periods', async () => {
+    // One bucket: b holds a room a lacks (a real loss), while a keeps receiving new rooms in
+    // that bucket (gossip of a fill, which b has too: only the lost one differs for good).
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    a.merge({ ...b.getOrCreate({ name: 'common', homeRegion: 'eu' }).room });
+    const lost = b.getOrCreate({ name: 'lost', homeRegion: 'eu' }).room;
+    const [sa] = group([a, b], CONFIG);
+    const settle = differingSettleMs(CONFIG);
+    const arriving = (i: number) => {
+      const room = b.getOrCreate({ name: `fill-${i}`, homeRegion: 'eu' }).room;
+      a.merge({ ...room });
+    };
+    const started = sessionClock.nowMs;
+    let sessions = 0;
+    while (a.get('lost') === undefined) {
+      const outcome = await sa!.sync.syncWith('b');
+      sessions++;
+      const elapsed = sessionClock.nowMs - started;
+      if (elapsed < DIFFERING_CHURN_SETTLE_PERIODS * settle) {
+        // Churning here: compared neither at the first sighting nor after one settle period.
+        expect(outcome?.bucketsDeferred).toBe(1);
+        expect(outcome?.summariesReceived).toBe(0);
+      }
+      expect(sessions).toBeLessThanOrEqual(DIFFERING_CHURN_SETTLE_PERIODS + 1);
+      sessionClock.nowMs += settle;
+      arriving(sessions);
+    }
+    // Repaired by the session DIFFERING_CHURN_SETTLE_PERIODS settle periods after the first.
+    expect(sessions).toBe(DIFFERING_CHURN_SETTLE_PERIODS + 1);
+    expect(a.get('lost')?.sid).toBe(lost.sid);
+
+    // The same loss in a quiet bucket is repaired one settle period after it was first seen.
+    const c = newStore('c', 1, 7);
+    const d = newStore('d', 1, 9);
+    c.merge({ ...d.getOrCreate({ name: 'common', homeRegion: 'eu' }).room });
+    d.getOrCreate({ name: 'lost-quiet', homeRegion: 'eu' });
+    const [sc] = group([c, d], CONFIG);
+    expect((await sc!.sync.syncWith('d'))?.bucketsDeferred).toBe(1);
+    sessionClock.nowMs += settle;
+    expect((await sc!.sync.syncWith('d'))?.bucketsDeferred).toBe(0);
+    expect(c.get('lost-quiet')).toBeDefined();
   });
 
   it('a node holding nothing pulls whole buckets, without summaries', async () => {
