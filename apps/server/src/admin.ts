@@ -241,6 +241,7 @@ export async function adminRoutes(app: FastifyInstance, init: AdminRoutesInit): 
       ownedRooms: status.ownedRooms,
       members: status.members,
       connectedPeers: status.connectedPeers,
+      localHealth: status.localHealth,
       pendingWrites: status.pendingWrites,
       convergence: {
         peers: peers.length,

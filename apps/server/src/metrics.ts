@@ -109,6 +109,11 @@ export function createMetrics(node: RegistryNode, admission: AdmissionController
   gauge('roomring_tombstones', 'tombstones held', () => status().tombstones);
   gauge('roomring_connected_peers', 'peers connected', () => status().connectedPeers);
   gauge('roomring_pending_writes', 'writes waiting for acks', () => status().pendingWrites);
+  gauge(
+    'roomring_local_health',
+    "failure detector's local health: 0 healthy .. 8; silence thresholds x (1 + it)",
+    () => status().localHealth,
+  );
   new Gauge({
     name: 'roomring_members',
     help: 'members known, by state (this node counts as alive)',

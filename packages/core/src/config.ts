@@ -47,11 +47,16 @@ export interface NodeOptions {
   /** Silence after which a member is suspect (stays in the rings). Must exceed two
    *  heartbeats so one lost heartbeat is harmless. @default 3000 */
   suspectAfterMs: number;
-  /** Silence after which a member is dead and leaves the rings (its rooms move). Longer
-   *  rides out GC pauses and brief partitions; shorter fails over sooner. @default 6000 */
+  /** Silence after which a member is dead and leaves the rings (its rooms move), once other
+   *  members confirm the suspicion; unconfirmed, the suspicion period (deadAfterMs -
+   *  suspectAfterMs) stretches up to SUSPICION_STRETCH_MAX times, and local health
+   *  multiplies both (docs/protocol/membership.md, "Failure detector"). Longer rides out GC
+   *  pauses and brief partitions; shorter fails over sooner. @default 6000 */
   deadAfterMs: number;
-  /** Deadline of the dial that probes a member whose connection dropped; a refused or
-   *  timed-out probe declares it dead at once (a killed process). @default 1000 */
+  /** Deadline of the dial that probes a member whose connection dropped: a refused probe
+   *  declares it dead at once (a killed process); a timed-out one (a paused or overloaded
+   *  process does not finish the handshake) keeps it suspect for silence to decide.
+   *  @default 1000 */
   probeTimeoutMs: number;
   /** First re-dial delay for seeds and lost members; doubles per failure. @default 500 */
   redialBaseMs: number;

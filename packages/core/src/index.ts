@@ -68,4 +68,5 @@ export {
 export { Replica, type ReplicaHost } from './replica.js';
 export type { CancelTimer, Clock, Random, Runtime, Timers } from './runtime.js';
 export type * from './transport.js';
+export { DialTimeoutError, isDialTimeout } from './transport.js';
 export { REPLICATE_PROTOCOL } from './write-path.js';

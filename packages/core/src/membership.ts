@@ -7,9 +7,14 @@
  * connection makes a member suspect at once and triggers a probe dial; a refused probe
  * (killed process) declares it dead without waiting. A `leave` announcement removes a member
  * at once. Incarnation numbers order a member's own statements: a node that learns it was
- * suspected or declared dead publishes a higher incarnation (SWIM refutation). A node whose
- * own timers ran late (SIGSTOP, long GC) distrusts its silence measurements for one round
- * instead of declaring everyone dead.
+ * suspected or declared dead publishes a higher incarnation (SWIM refutation).
+ *
+ * The detector tolerates pauses, as Lifeguard does for memberlist (docs/protocol/membership.md,
+ * "Failure detector"): time our own tick ran late (a GC pause, a busy core, SIGSTOP) is time
+ * we could not listen, so it is not counted as anyone's silence; late ticks and refutations
+ * of ourselves raise a local health score that stretches every threshold; a probe that times
+ * out keeps a member suspect (only a refused one proves it gone); and a death on silence
+ * waits longer the fewer other members confirm the suspicion.
  */
 import {
   type HeartbeatMessage,
@@ -26,7 +31,14 @@ import { Backoff } from './backoff.js';
 import type { NodeConfig } from './config.js';
 import { dialOrder, isOwnAddress } from './dial-addresses.js';
 import { heartbeatPublishIntervalMs, isLargeCluster, meshNeighbours } from './mesh.js';
-import type { PeerId } from './transport.js';
+import {
+  CONFIRMATIONS_MAX,
+  LocalHealth,
+  lateTickThresholdMs,
+  SUSPICION_STRETCH_MAX,
+  suspicionPeriodMs,
+} from './suspicion.js';
+import { isDialTimeout, type PeerId } from './transport.js';
 
 export interface MemberView {
   nodeId: string;
@@ -106,14 +118,32 @@ export interface MembershipCounters {
   /** member-suspect notices refused: unknown or impersonated reporter, unknown subject, or
    *  an incarnation of ours we never published. */
   noticesRejected: number;
+  /** Probes of a member whose connection dropped that failed, refused or timed out. */
   probesFailed: number;
+  /** Of probesFailed, those that ran into probeTimeoutMs: the member stayed suspect. */
+  probesTimedOut: number;
+  /** Ticks that came more than suspectAfterMs after the previous one (this node was stopped
+   *  or starved that long): each raised our incarnation, as others may have declared us dead. */
   freezesDetected: number;
+  /** Ticks that ran more than heartbeatIntervalMs x LATE_TICK_FRACTION late (each raised
+   *  local health by one). */
+  lateTicks: number;
+  /** Sum of every tick's lateness, in ms: time not counted as anyone's silence. */
+  tickLateMs: number;
+  /** Other members' suspect or dead notices taken as a confirmation of a suspicion. */
+  suspicionsConfirmed: number;
   dialsFailed: number;
 }
 
 interface MemberEntry extends MemberView {
   /** Last time we told this member it is considered dead (rate limit). */
   lastDeathNoticeMs: number;
+  /** Of the time since we last heard it, how much our own ticks ran late (we could not
+   *  listen): subtracted from its silence. */
+  deafMs: number;
+  /** Who confirmed a suspicion of it since we last heard it: other members' notices, and our
+   *  own node id for a probe that timed out. At most CONFIRMATIONS_MAX entries. */
+  confirmedBy: string[];
 }
 
 const RING_STATES: ReadonlySet<MemberState> = new Set(['alive', 'suspect']);
@@ -163,8 +193,13 @@ export class Membership {
    *  most one entry per ring member. */
   private readonly pruned = new Set<PeerId>();
   private lastTickMs: number;
-  /** Wall ms at which tick() last found our own timers had run late (a freeze). */
-  private lastFreezeMs = Number.NEGATIVE_INFINITY;
+  /** When the next tick is due (the registry runs tick() every heartbeatIntervalMs, re-armed
+   *  after each run); undefined before the first. */
+  private nextTickDueMs: number | undefined;
+  /** Wall ms at which tick() last found our own timers had run late (lateTicks). */
+  private lastLateTickMs = Number.NEGATIVE_INFINITY;
+  /** Lifeguard's local health multiplier (suspicion.ts). */
+  private readonly health = new LocalHealth();
   private leaving = false;
   /** Wall ms of the last heartbeat from any other live member; undefined if never. */
   lastPeerContactMs: number | undefined;
@@ -181,7 +216,11 @@ export class Membership {
     membersRelayed: 0,
     noticesRejected: 0,
     probesFailed: 0,
+    probesTimedOut: 0,
     freezesDetected: 0,
+    lateTicks: 0,
+    tickLateMs: 0,
+    suspicionsConfirmed: 0,
     dialsFailed: 0,
   };
 
@@ -266,7 +305,15 @@ export class Membership {
 
   /** Every other member, any state. */
   list(): MemberView[] {
-    return [...this.members.values()].map(({ lastDeathNoticeMs: _, ...view }) => view);
+    return [...this.members.values()].map(
+      ({ lastDeathNoticeMs: _, deafMs: _d, confirmedBy: _c, ...view }) => view,
+    );
+  }
+
+  /** Local health score, 0 (healthy) to LOCAL_HEALTH_MAX (suspicion.ts): every silence
+   *  threshold is multiplied by 1 + this. */
+  localHealth(): number {
+    return this.health.score;
   }
 
   get(nodeId: string): MemberView | undefined {
@@ -302,22 +349,23 @@ export class Membership {
     };
   }
 
-  /** Periodic work: publish our heartbeat, age the others, re-dial. */
+  /** Periodic work: publish our heartbeat, age the others, re-dial. Runs every
+   *  heartbeatIntervalMs (registry.ts re-arms the timer after each run). */
   tick(): void {
     const now = this.host.nowMs();
+    try {
+      this.tickAt(now);
+    } finally {
+      this.nextTickDueMs = this.host.nowMs() + this.config.heartbeatIntervalMs;
+    }
+  }
+
+  private tickAt(now: number): void {
     const gap = now - this.lastTickMs;
+    const lateMs = this.nextTickDueMs === undefined ? 0 : Math.max(0, now - this.nextTickDueMs);
     this.lastTickMs = now;
     if (this.leaving) return;
-    if (gap > this.config.suspectAfterMs) {
-      // Our own timers ran late: silence we measured is ours, not theirs. Raise our
-      // incarnation (others may have declared us dead) and give everyone a fresh start.
-      this.counters.freezesDetected++;
-      this.lastFreezeMs = now;
-      this.raiseIncarnation();
-      for (const m of this.members.values()) {
-        if (RING_STATES.has(m.state)) m.lastHeardMs = now;
-      }
-    }
+    this.observeLateness(now, gap, lateMs);
     // Large clusters (mesh.ts): a gossip heartbeat only every publishInterval, pings to the
     // neighbours every tick, and silence thresholds stretched for members we are not
     // connected to (we hear them only at their publish interval).
@@ -340,25 +388,48 @@ export class Membership {
       this.pruneConnections();
       this.host.pingNeighbours();
     }
-    const suspicionMs = this.config.deadAfterMs - this.config.suspectAfterMs;
+    // Every threshold stretched by local health (1 + score); the suspicion period shrinks
+    // from SUSPICION_STRETCH_MAX x its base to its base as other members confirm it
+    // (suspicion.ts). Who could confirm: in a small cluster every other live member hears
+    // every heartbeat; in a large one the subject's other mesh neighbours watch it.
+    const health = this.health.multiplier();
+    const suspectAfterMs = this.config.suspectAfterMs * health;
+    const suspicionMinMs = (this.config.deadAfterMs - this.config.suspectAfterMs) * health;
+    const suspicionMaxMs = suspicionMinMs * SUSPICION_STRETCH_MAX;
+    let aliveOthers = 0;
+    for (const m of this.members.values()) if (m.state === 'alive') aliveOthers++;
+    const expected = Math.min(
+      CONFIRMATIONS_MAX,
+      large ? Math.min(aliveOthers, this.config.meshDegree - 1) : aliveOthers,
+    );
     for (const m of [...this.members.values()]) {
-      const silentMs = now - m.lastHeardMs;
-      const suspectAfterMs =
+      // Silence we could have heard: time our own tick ran late does not count (deafMs).
+      const silentMs = now - m.lastHeardMs - m.deafMs;
+      const suspectAtMs =
         large && !this.host.isConnected(m.peerId)
-          ? 3 * publishEveryMs + this.config.suspectAfterMs
-          : this.config.suspectAfterMs;
+          ? 3 * publishEveryMs + suspectAfterMs
+          : suspectAfterMs;
       const adoptedAt = this.adoptedSuspicions.get(m.nodeId);
-      if (m.state === 'alive' && silentMs >= suspectAfterMs) {
+      if (m.state === 'alive' && silentMs >= suspectAtMs) {
         this.transition(m, 'suspect', now, 'silent');
-      } else if (
-        m.state === 'suspect' &&
-        (silentMs >= suspectAfterMs + suspicionMs ||
-          (adoptedAt !== undefined && now - adoptedAt >= suspicionMs && m.lastHeardMs <= adoptedAt))
-      ) {
-        // Silent past the dead threshold, or suspected by a neighbour of its and not heard
-        // from (no refutation) for the whole suspicion period.
-        if (adoptedAt === undefined) this.transition(m, 'dead', now, 'silent');
-        else this.transition(m, 'dead', now, 'suspicion-unrefuted', false);
+      } else if (m.state === 'suspect') {
+        const periodMs = suspicionPeriodMs(
+          suspicionMinMs,
+          suspicionMaxMs,
+          m.confirmedBy.length,
+          expected,
+        );
+        if (silentMs >= suspectAtMs + periodMs) {
+          this.transition(m, 'dead', now, 'silent');
+        } else if (
+          adoptedAt !== undefined &&
+          now - adoptedAt - m.deafMs >= suspicionMinMs &&
+          m.lastHeardMs <= adoptedAt
+        ) {
+          // Suspected by a neighbour of its (large cluster) and not heard from (no
+          // refutation) for the whole suspicion period: the notice was the confirmation.
+          this.transition(m, 'dead', now, 'suspicion-unrefuted', false);
+        }
       } else if (
         (m.state === 'dead' || m.state === 'left') &&
         now - m.stateSinceMs > this.config.deadMemberRetentionMs
@@ -367,6 +438,38 @@ export class Membership {
       }
     }
     this.redial(now);
+  }
+
+  /**
+   * Our own tick came `lateMs` after it was due (`gap` after the previous one). Node runs
+   * due timers before it reads the sockets: after a pause, this tick judges silence before
+   * the heartbeats that queued meanwhile are read. So the lateness is time we could not
+   * listen: it is added to every ring member's `deafMs` (as far as it falls after we last
+   * heard the member) and not counted as its silence, whatever its size. A tick later than
+   * LATE_TICK_FRACTION of an interval raises local health; an on-time one lowers it. One
+   * later than suspectAfterMs is a freeze: others may have declared us dead meanwhile, so
+   * our incarnation goes up (our next heartbeat refutes at once).
+   */
+  private observeLateness(now: number, gap: number, lateMs: number): void {
+    if (lateMs > 0) {
+      this.counters.tickLateMs += lateMs;
+      for (const m of this.members.values()) {
+        if (RING_STATES.has(m.state)) {
+          m.deafMs += Math.min(lateMs, Math.max(0, now - m.lastHeardMs - m.deafMs));
+        }
+      }
+    }
+    if (lateMs > lateTickThresholdMs(this.config.heartbeatIntervalMs)) {
+      this.counters.lateTicks++;
+      this.lastLateTickMs = now;
+      this.health.raise();
+    } else {
+      this.health.lower();
+    }
+    if (gap > this.config.suspectAfterMs) {
+      this.counters.freezesDetected++;
+      this.raiseIncarnation();
+    }
   }
 
   /** Handles a membership-topic message from `origin` (the signed publisher). */
@@ -465,6 +568,9 @@ export class Membership {
     m.storeDigest = hb.storeDigest;
     m.historySinceMs = hb.historySinceMs;
     m.lastHeardMs = now;
+    // Heard: its silence starts over, and suspicions reported before are out of date.
+    m.deafMs = 0;
+    m.confirmedBy.length = 0;
     this.heardFromPeer(now, hb.sentAt);
     const next: MemberState = hb.state === 'left' ? 'left' : 'alive';
     if (next !== m.state) this.transition(m, next, now, 'heartbeat');
@@ -509,6 +615,8 @@ export class Membership {
       stateSinceMs: now,
       historySinceMs: hb.historySinceMs,
       lastDeathNoticeMs: 0,
+      deafMs: 0,
+      confirmedBy: [],
     };
     this.members.set(hb.nodeId, m);
     this.ringCount = undefined;
@@ -563,6 +671,17 @@ export class Membership {
         this.counters.noticesRejected++;
         return 'reject';
       }
+      // A live member that has not heard the subject for suspectAfterMs (its own judgement)
+      // confirms our suspicion, or one we may raise soon: it counts until we hear the
+      // subject again (docs/protocol/membership.md, "Confirmation").
+      const reporter = this.members.get(notice.reporter);
+      if (
+        reporter?.state === 'alive' &&
+        RING_STATES.has(m.state) &&
+        notice.subjectIncarnation >= m.incarnation
+      ) {
+        this.confirm(m, notice.reporter);
+      }
       // In a large cluster only a member's neighbours watch it: everyone adopts their
       // suspicion (without announcing it again) and declares it dead only if it stays silent
       // for the whole suspicion period; the subject refutes as soon as the notice reaches it.
@@ -584,11 +703,22 @@ export class Membership {
       return 'reject';
     }
     if (notice.subjectIncarnation < this.incarnation || this.leaving) return 'ignore';
-    // Someone thinks we are suspect or dead at our current incarnation: refute at once.
+    // Someone thinks we are suspect or dead at our current incarnation: refute at once. We
+    // were slow to be heard, a sign of our own trouble as much as theirs (Lifeguard): our
+    // local health score goes up one step.
+    this.health.raise();
     this.raiseIncarnation();
     this.counters.refutations++;
     this.host.publish(this.selfHeartbeat());
     return 'accept';
+  }
+
+  /** Records `reporter` (another member, or this node for a probe that timed out) as
+   *  confirming a suspicion of `m`; at most CONFIRMATIONS_MAX reporters are kept. */
+  private confirm(m: MemberEntry, reporter: string): void {
+    if (m.confirmedBy.length >= CONFIRMATIONS_MAX || m.confirmedBy.includes(reporter)) return;
+    m.confirmedBy.push(reporter);
+    if (reporter !== this.config.nodeId) this.counters.suspicionsConfirmed++;
   }
 
   /** One step up, never past INCARNATION_MAX (a start-time incarnation is ~2^41, so the
@@ -607,12 +737,12 @@ export class Membership {
     // pruning (both ends agree it is not a neighbour), and its neighbours watch it.
     if (!this.wantsConnection(m)) return;
     const now = this.host.nowMs();
-    if (this.recoveringFromFreeze(now)) {
-      // While we were stopped, peers pinged us in vain and closed their connections: the
-      // drops we see on waking are news about us, not about them (Lifeguard's local health).
-      // Reconnect instead of accusing; one that really died meanwhile still falls silent and
-      // is suspected after suspectAfterMs.
-      this.ensureConnected(m);
+    if (this.recoveringFromPause(now)) {
+      // While we were stopped or starved, peers pinged us in vain and closed their
+      // connections: the drops we see on waking are news about us, not about them
+      // (Lifeguard's local health). No suspicion; the probe still reconnects, and a refused
+      // one (nothing listens there: it really died meanwhile) is proof whatever our state.
+      this.probe(m, now, false);
       return;
     }
     // In a large cluster a drop is often the other end pruning a link its view no longer
@@ -624,20 +754,26 @@ export class Membership {
     this.probe(m, now, large);
   }
 
-  /** Our own timers ran late just now: tick() found a freeze less than suspectAfterMs ago, or
-   *  has not run for longer than that (the drops arrived before the overdue tick). */
-  private recoveringFromFreeze(now: number): boolean {
+  /** Our own timers ran late just now: tick() found a late tick less than suspectAfterMs
+   *  ago, or the next tick is overdue by more than the late-tick threshold (the drops are
+   *  read before the overdue tick runs). */
+  private recoveringFromPause(now: number): boolean {
     return (
-      now - this.lastFreezeMs < this.config.suspectAfterMs ||
-      now - this.lastTickMs > this.config.suspectAfterMs
+      now - this.lastLateTickMs < this.config.suspectAfterMs ||
+      (this.nextTickDueMs !== undefined &&
+        now - this.nextTickDueMs > lateTickThresholdMs(this.config.heartbeatIntervalMs))
     );
   }
 
   /**
-   * Dials a member whose connection dropped: every address refused or timed out means it is
-   * gone (a killed process refuses at once on each). `liftOnSuccess` (large clusters, where
-   * the drop's suspicion stayed local): reaching the member itself is direct evidence that it
-   * is up, so the suspicion this drop raised is lifted. Otherwise it would last until the
+   * Dials a member whose connection dropped. Refused at the address that reached it last
+   * (or at every address): nothing listens there, the process is gone (a killed process
+   * refuses at once), so it is declared dead. Timed out: a stopped, paused or overloaded
+   * process takes the TCP connection but does not finish the handshake, so this proves
+   * nothing; the member stays suspect, the timeout counts as one confirmation, and silence
+   * decides (docs/protocol/membership.md, "Probes"). `liftOnSuccess` (large clusters, where
+   * the drop's suspicion stayed local): reaching the member itself is direct evidence that
+   * it is up, so the suspicion this drop raised is lifted. Otherwise it would last until the
    * member's next gossip heartbeat, which a large cluster publishes only every
    * heartbeatIntervalMs x ceil(members / meshFullMax) (32 s at 1,000 members): while a
    * cluster forms, links close by the hundred as views settle, and 700- and 1,000-node
@@ -659,17 +795,21 @@ export class Membership {
           this.transition(m, 'alive', this.host.nowMs(), 'probe-succeeded');
         }
       },
-      () => {
+      (error: unknown) => {
         this.counters.probesFailed++;
-        const now = this.host.nowMs();
+        const timedOut = isDialTimeout(error);
+        if (timedOut) this.counters.probesTimedOut++;
         // Only if nothing was heard from it since the connection dropped.
         if (
-          m.state === 'suspect' &&
-          m.lastHeardMs <= startedMs &&
-          !this.host.isConnected(m.peerId)
+          this.members.get(m.nodeId) !== m ||
+          !RING_STATES.has(m.state) ||
+          m.lastHeardMs > startedMs ||
+          this.host.isConnected(m.peerId)
         ) {
-          this.transition(m, 'dead', now, 'probe-failed');
+          return;
         }
+        if (!timedOut) this.transition(m, 'dead', this.host.nowMs(), 'probe-failed');
+        else if (m.state === 'suspect') this.confirm(m, this.config.nodeId);
       },
     );
   }
@@ -689,6 +829,7 @@ export class Membership {
     this.ringCount = undefined;
     m.stateSinceMs = now;
     if (state !== 'suspect') this.adoptedSuspicions.delete(m.nodeId);
+    if (state === 'alive') m.confirmedBy.length = 0;
     if (announce && (state === 'dead' || state === 'suspect')) {
       this.host.publish({
         type: 'member-suspect',
@@ -764,7 +905,15 @@ export class Membership {
    */
   private async dialMember(m: MemberView, timeoutMs: number): Promise<PeerId> {
     let failure: unknown = new Error(`${m.nodeId} advertises no address`);
-    for (const address of dialOrder(m.p2pAddrs, this.workingAddress.get(m.nodeId))) {
+    // The rejection reports a timeout (isDialTimeout) when the address that reached the
+    // member last timed out, or, with none known, any address did: a paused member may
+    // still be listening there. A refusal there beats a timeout elsewhere (an address only
+    // its own network reaches).
+    const last = this.workingAddress.get(m.nodeId);
+    const known = last !== undefined && m.p2pAddrs.includes(last) ? last : undefined;
+    let atKnown: unknown;
+    let timeout: unknown;
+    for (const address of dialOrder(m.p2pAddrs, known)) {
       try {
         const peer = await this.host.dial(address, timeoutMs);
         if (peer === m.peerId) {
@@ -775,8 +924,12 @@ export class Membership {
       } catch (error) {
         failure = error;
       }
+      if (address === known) atKnown = failure;
+      else if (known === undefined && timeout === undefined && isDialTimeout(failure)) {
+        timeout = failure;
+      }
     }
-    throw failure;
+    throw atKnown ?? timeout ?? failure;
   }
 
   private backoffFor(table: Map<string, Backoff>, key: string): Backoff {

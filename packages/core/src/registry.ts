@@ -493,6 +493,8 @@ export class RegistryCore {
       ownedRooms: this.ownership.ownedCount(),
       members: this.cluster.membership.list().length + 1,
       connectedPeers: this.cluster.connectedCount(),
+      /** Failure detector's local health, 0 (healthy) to 8 (docs/protocol/membership.md). */
+      localHealth: this.cluster.membership.localHealth(),
       pendingWrites: this.durable.pendingWrites(),
       pendingGossipRecords: this.replica.replicator.pending(),
       historySinceMs: this.isolation.historySinceMs,

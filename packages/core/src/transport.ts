@@ -76,9 +76,30 @@ export interface Transport {
 
   /** Dials `host:port` (or the transport's own address form); resolves with the peer. An
    *  address that leads back to this node resolves with this node's own `peerId` and opens
-   *  no connection (a transport that cannot tell may reject instead). */
+   *  no connection (a transport that cannot tell may reject instead). A dial that runs into
+   *  `timeoutMs` rejects with a `DialTimeoutError` (matched by `name`, see below); any other
+   *  rejection means the address answered that the peer is not there. */
   dial(address: string, options: { timeoutMs: number }): Promise<PeerId>;
   hangUp(peer: PeerId): Promise<void>;
   connectedPeers(): PeerId[];
   addListener(listener: TransportListener): void;
+}
+
+/**
+ * The rejection of a `dial` that ran into its `timeoutMs` without a definite answer: the
+ * address took the connection but the handshake never finished (a stopped or overloaded
+ * process, a long GC pause), or nothing answered at all. Weak evidence that the peer is gone,
+ * unlike a refused dial (nothing listens there: a killed process), so the failure detector
+ * keeps such a member suspect instead of declaring it dead (docs/protocol/membership.md,
+ * "Probes"). Transports may reject with their own error class as long as its `name` is
+ * `DialTimeoutError` (the real transport keeps its `TransportError` hierarchy); callers
+ * match with `isDialTimeout`.
+ */
+export class DialTimeoutError extends Error {
+  override readonly name = 'DialTimeoutError';
+}
+
+/** Whether a dial's rejection says it ran into its deadline (`DialTimeoutError`, by name). */
+export function isDialTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DialTimeoutError';
 }

@@ -14,6 +14,8 @@ export interface NodeStatus {
   rooms: number;
   members: number;
   connectedPeers: number;
+  /** The failure detector's local health, 0 (healthy) to 8 (docs/protocol/membership.md). */
+  localHealth: number;
   pendingWrites: number;
   convergence: { peers: number; sameDigest: number; converged: boolean };
   counters: {

@@ -40,6 +40,9 @@ export interface HostClusterOptions {
   seeds?: readonly number[];
   /** Further server flags for every host, e.g. `['--profile', 'wan']`. */
   serverArgs?: readonly string[];
+  /** Environment variables for one host's server process (e.g. a test's NODE_OPTIONS
+   *  preload), by node id; the others inherit the test's environment only. */
+  serverEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Where the servers' logs go (kept); by default a directory removed with the cluster. */
   logDir?: string;
   /** Progress lines. @default none */
@@ -302,7 +305,12 @@ export class HostCluster {
     if (host.server?.running) throw new Error(`${host.nodeId} already runs a server`);
     if (options.newIdentity) rmSync(join(host.dataDir, 'peer-key'), { force: true });
     mkdirSync(host.dataDir, { recursive: true });
-    const server = new ServerProcess(host.netns, this.serverArgs(host), host.logPath);
+    const server = new ServerProcess(
+      host.netns,
+      this.serverArgs(host),
+      host.logPath,
+      this.options.serverEnv?.[host.nodeId],
+    );
     host.server = server;
     const timer = setTimeout(() => void server.kill(), LISTENING_TIMEOUT_MS);
     try {

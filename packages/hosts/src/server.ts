@@ -36,7 +36,14 @@ export class ServerProcess {
   /** Resolves with the `listening` line the server logs once it serves. */
   readonly listening: Promise<ListeningLine>;
 
-  constructor(netns: string, args: readonly string[], logPath: string) {
+  /** `extraEnv`: variables for this process only (a test hook such as a NODE_OPTIONS
+   *  preload), set after the inherited ones. */
+  constructor(
+    netns: string,
+    args: readonly string[],
+    logPath: string,
+    extraEnv: Readonly<Record<string, string>> = {},
+  ) {
     if (!existsSync(SERVER_MAIN)) {
       throw new Error(`${SERVER_MAIN} is missing: build the server first (buildServer())`);
     }
@@ -47,6 +54,7 @@ export class ServerProcess {
       // The test's own ROOMRING_* settings must not leak into the servers' configuration.
       if (!key.startsWith('ROOMRING_')) env[key] = value;
     }
+    Object.assign(env, extraEnv);
     this.child = spawn('ip', ['netns', 'exec', netns, process.execPath, SERVER_MAIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,

@@ -64,6 +64,12 @@ export interface SimCluster {
   /** Stops a node's processing, as SIGSTOP: timers and deliveries wait for `resume`. */
   pause(nodeId: string): void;
   resume(nodeId: string): void;
+  /**
+   * Blocks a node's event loop for `ms` from now, as a long GC pause or a busy-wait does:
+   * nothing runs meanwhile (its connections stay up), then the timers that came due fire
+   * first, before anything it received, as Node runs due timers before polling its sockets.
+   */
+  stall(nodeId: string, ms: number): void;
   isPaused(nodeId: string): boolean;
   /** Blackholes messages from the `from` nodes to the `to` nodes; connections stay up. */
   cutOneWay(from: readonly string[], to: readonly string[]): void;
@@ -104,9 +110,13 @@ export async function createSimCluster(init: SimClusterInit): Promise<SimCluster
     setTimer: (delayMs, callback) =>
       time.setTimer(delayMs, () => {
         if (!owner()) return;
-        network.whenRunning(peer, () => {
-          if (owner()) callback();
-        });
+        network.whenRunning(
+          peer,
+          () => {
+            if (owner()) callback();
+          },
+          'timer',
+        );
       }),
   });
 
@@ -239,6 +249,12 @@ export async function createSimCluster(init: SimClusterInit): Promise<SimCluster
       network.resume(peerIdOf(cluster.node(nodeId)));
     },
     isPaused: (nodeId) => network.isPaused(peerIdOf(cluster.node(nodeId))),
+    stall(nodeId, ms) {
+      const peer = peerIdOf(cluster.node(nodeId));
+      if (network.isPaused(peer)) throw new Error(`${nodeId} is already paused`);
+      network.pause(peer);
+      time.setTimer(ms, () => network.resume(peer, 'timers-first'));
+    },
     cutOneWay(from, to) {
       network.cutOneWay(
         from.map((id) => peerIdOf(cluster.node(id))),

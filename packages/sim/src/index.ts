@@ -7,6 +7,7 @@ export {
 } from './cluster.js';
 export {
   createMemoryNetwork,
+  MemoryDialTimeoutError,
   type MemoryNetwork,
   type MemoryNetworkInit,
   MemoryTransportError,

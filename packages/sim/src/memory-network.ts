@@ -14,7 +14,9 @@
  *   blackholed direction: requests into it time out, gossip is lost, nobody sees a close);
  * - `pause(peer)`: the process is stopped (SIGSTOP): its connections stay open, nothing it
  *   receives is processed and none of its timers fire until `resume`, then everything
- *   queued is handled in arrival order;
+ *   queued is handled in arrival order; `resume(peer, 'timers-first')` runs the timers that
+ *   came due first, then what it received, as Node's event loop does after a busy stretch (a
+ *   long GC pause, a busy-wait: due timers run before the sockets are polled);
  * - `crash(peer)`: the process is gone: its connections drop, nothing queued is delivered;
  * - `setFaults`: loss, duplication and latency (a spike, or jitter that reorders gossip);
  * - `setFilter`: a test hook that sees every gossip hop, request and response frame and can
@@ -85,6 +87,19 @@ export class MemoryTransportError extends Error {
   }
 }
 
+/** A dial that ran into its deadline (a stopped peer takes the connection but never finishes
+ *  the handshake). Named `DialTimeoutError`, as `@roomring/core`'s `isDialTimeout` matches
+ *  (packages/core/src/transport.ts); every other dial failure is `unreachable`. */
+export class MemoryDialTimeoutError extends MemoryTransportError {
+  constructor(message: string) {
+    super('timeout', message);
+    this.name = 'DialTimeoutError';
+  }
+}
+
+/** What waits for a paused peer: a timer of its process, or something it receives. */
+export type PausedWork = 'timer' | 'io';
+
 /** One message crossing one hop, as a filter sees it. */
 export interface NetworkEvent {
   kind: 'gossip' | 'request' | 'response';
@@ -145,11 +160,15 @@ export interface MemoryNetwork {
   crash(peerId: PeerId): void;
   /** Stops a peer's processing (SIGSTOP); see the file comment. */
   pause(peerId: PeerId): void;
-  /** Continues a paused peer: what it received meanwhile is handled in order. */
-  resume(peerId: PeerId): void;
+  /** Continues a paused peer: what it received meanwhile is handled in arrival order, or
+   *  with `'timers-first'` every timer that came due first, then what it received (Node's
+   *  event loop after a busy stretch). */
+  resume(peerId: PeerId, order?: 'arrival' | 'timers-first'): void;
   isPaused(peerId: PeerId): boolean;
-  /** Runs `action` for `peerId` now, or when it resumes if it is paused. */
-  whenRunning(peerId: PeerId, action: () => void): void;
+  /** Runs `action` for `peerId` now, or when it resumes if it is paused. `work` says what
+   *  it is (`'timer'` for the process's own timers) for `resume(peer, 'timers-first')`.
+   *  @default 'io' */
+  whenRunning(peerId: PeerId, action: () => void, work?: PausedWork): void;
   /** Whether a message from `from` to `to` can get through now. */
   reachable(from: PeerId, to: PeerId): boolean;
   stats(): NetworkStats;
@@ -220,7 +239,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
   const blocked = new Set<string>();
   const addressOf = (peer: PeerId): string => transports.get(peer)?.address ?? peer;
   /** Paused peers and what waits for them to resume, in arrival order. */
-  const paused = new Map<PeerId, (() => void)[]>();
+  const paused = new Map<PeerId, { action: () => void; work: PausedWork }[]>();
 
   const direction = (from: PeerId, to: PeerId): string => `${from}\n${to}`;
   const latency = (): number => latencyMin + random.int(latencyMax - latencyMin + 1);
@@ -352,9 +371,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     return set;
   };
 
-  function whenRunning(peer: PeerId, action: () => void): void {
+  function whenRunning(peer: PeerId, action: () => void, work: PausedWork = 'io'): void {
     const queue = paused.get(peer);
-    if (queue) queue.push(action);
+    if (queue) queue.push({ action, work });
     else action();
   }
 
@@ -806,7 +825,7 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
         await new Promise<void>((resolve) =>
           time.setTimer(Math.max(0, deadline - time.nowMs()), resolve),
         );
-        throw new MemoryTransportError('timeout', `handshake with ${address} timed out`);
+        throw new MemoryDialTimeoutError(`handshake with ${address} timed out`);
       }
       connect(this, remote);
       return peer;
@@ -892,13 +911,17 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     pause(peerId) {
       if (!paused.has(peerId)) paused.set(peerId, []);
     },
-    resume(peerId) {
+    resume(peerId, order = 'arrival') {
       const queue = paused.get(peerId);
       if (!queue) return;
       paused.delete(peerId);
       // Each queued delivery becomes its own timer, in order, so a handler that throws or
       // awaits does not change what the next one sees.
-      for (const action of queue) time.setTimer(0, action);
+      const ordered =
+        order === 'timers-first'
+          ? [...queue.filter((q) => q.work === 'timer'), ...queue.filter((q) => q.work === 'io')]
+          : queue;
+      for (const { action } of ordered) time.setTimer(0, action);
     },
     isPaused: (peerId) => paused.has(peerId),
     whenRunning,

@@ -27,10 +27,19 @@ export class TransportStoppedError extends TransportError {
   readonly code = 'ERR_TRANSPORT_STOPPED';
 }
 
-/** The peer could not be reached: dial refused, timed out, wrong cluster key, wrong peer id. */
+/** The peer could not be reached: dial refused, wrong cluster key, wrong peer id, no route. */
 export class PeerUnreachableError extends TransportError {
   override readonly name = 'PeerUnreachableError';
   readonly code = 'ERR_PEER_UNREACHABLE';
+}
+
+/** A dial ran into its `timeoutMs` before the handshake finished: nothing definite (a
+ *  stopped or overloaded process takes the TCP connection but does not answer). Its `name`
+ *  is the one `@roomring/core`'s `isDialTimeout` matches, so the failure detector keeps the
+ *  member suspect instead of declaring it dead (docs/protocol/membership.md, "Probes"). */
+export class DialTimeoutError extends TransportError {
+  override readonly name = 'DialTimeoutError';
+  readonly code = 'ERR_DIAL_TIMEOUT';
 }
 
 /** The peer is reachable but has no handler for the requested protocol. */

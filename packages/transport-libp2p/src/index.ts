@@ -4,6 +4,7 @@ import './polyfill.js';
 
 export { generateClusterKey } from './cluster-key.js';
 export {
+  DialTimeoutError,
   FrameTooLargeError,
   InvalidAddressError,
   InvalidConfigError,

@@ -21,6 +21,7 @@ import { P2P_ADDRS_MAX } from '@roomring/protocol';
 import { createLibp2p } from 'libp2p';
 import { parseDialAddress, routableFirst } from './address.js';
 import {
+  DialTimeoutError,
   InvalidConfigError,
   MessageTooLargeError,
   PeerUnreachableError,
@@ -384,7 +385,9 @@ class Libp2pTransportImpl implements Libp2pTransport {
   /** Resolves with the peer at `address`; with this node's own peer id, without a
    *  connection, when the address leads back to this node (libp2p sees it before dialling
    *  for a multiaddr with our id, after the handshake for `host:port`), so a seed list that
-   *  names this node is recognised instead of failing on every try. */
+   *  names this node is recognised instead of failing on every try. A dial that runs into
+   *  `timeoutMs` rejects with DialTimeoutError (a stopped process takes the connection but
+   *  never finishes the handshake), any other failure with PeerUnreachableError. */
   async dial(address: string, options: { timeoutMs: number }): Promise<PeerId> {
     const running = this.current();
     const target = parseDialAddress(address);
@@ -398,8 +401,11 @@ class Libp2pTransportImpl implements Libp2pTransport {
     } catch (error) {
       if (running.stop.signal.aborted) throw running.stop.signal.reason;
       if (isSelfDial(error)) return this.peerId;
-      const why = signal.aborted ? `timed out after ${options.timeoutMs} ms` : String(error);
-      throw new PeerUnreachableError(`cannot dial ${address}: ${why}`, { cause: error });
+      if (signal.aborted) {
+        const why = `timed out after ${options.timeoutMs} ms`;
+        throw new DialTimeoutError(`cannot dial ${address}: ${why}`, { cause: error });
+      }
+      throw new PeerUnreachableError(`cannot dial ${address}: ${String(error)}`, { cause: error });
     }
   }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLibp2pTransport,
+  DialTimeoutError,
   generateClusterKey,
   generatePrivateKey,
   InvalidAddressError,
@@ -66,7 +67,7 @@ describe('dialling', () => {
     expect(error).toBeInstanceOf(PeerUnreachableError);
   });
 
-  it('gives PeerUnreachableError for a refused port and for a peer that never answers', async () => {
+  it('gives PeerUnreachableError for a refused port, DialTimeoutError for a peer that never answers', async () => {
     nodes = await startNodes(key, 1);
     const [a] = nodes;
     const port = await closedPort();
@@ -76,7 +77,8 @@ describe('dialling', () => {
     try {
       const started = performance.now();
       const hung = await failure(() => a!.dial(`127.0.0.1:${silent.port}`, { timeoutMs: 300 }));
-      expect(hung).toBeInstanceOf(PeerUnreachableError);
+      expect(hung).toBeInstanceOf(DialTimeoutError);
+      expect(hung.name).toBe('DialTimeoutError'); // what @roomring/core's isDialTimeout matches
       expect(performance.now() - started).toBeLessThan(300 + 2_000);
     } finally {
       for (const socket of silent.sockets) socket.destroy();

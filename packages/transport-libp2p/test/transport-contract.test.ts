@@ -9,6 +9,7 @@ import {
   type TransportErrorKind,
 } from '@roomring/core/transport-contract';
 import {
+  DialTimeoutError,
   generateClusterKey,
   type Libp2pTransport,
   PeerUnreachableError,
@@ -42,6 +43,7 @@ const PATIENCE_MS = 10_000;
 
 const KINDS: ReadonlyArray<[new (...args: never[]) => Error, TransportErrorKind]> = [
   [PeerUnreachableError, 'unreachable'],
+  [DialTimeoutError, 'timeout'],
   [RequestTimeoutError, 'timeout'],
   [RequestAbortedError, 'aborted'],
   [ResponseIncompleteError, 'closed'],

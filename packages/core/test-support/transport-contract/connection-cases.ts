@@ -6,6 +6,7 @@
  * agrees with them; `hangUp` closes; `stop()` closes every connection and stops listening.
  */
 import { expect } from 'vitest';
+import { isDialTimeout } from '../../src/transport.js';
 import {
   type ContractCase,
   connect,
@@ -97,6 +98,9 @@ export const CONNECTION_CASES = {
         'dial a refused address',
       );
       expectKind(h, dial, ['unreachable'], 'dial a refused address');
+      // Proof that nothing listens there: not a DialTimeoutError (the failure detector
+      // declares a member dead on it, docs/protocol/membership.md "Probes").
+      expect(isDialTimeout(dial.error), 'a refused dial is no DialTimeoutError').toBe(false);
       expect(dial.atMs! - startedAtMs).toBeLessThan(DIAL_TIMEOUT_MS);
       expect(a!.connectedPeers()).toEqual([]);
       expect(events).toEqual([]);
@@ -116,6 +120,8 @@ export const CONNECTION_CASES = {
         'dial an unresponsive address',
       );
       expectKind(h, dial, ['unreachable', 'timeout'], 'dial an unresponsive address');
+      // A stopped process may still be there: the failure detector keeps it suspect.
+      expect(isDialTimeout(dial.error), `${String(dial.error)} is a DialTimeoutError`).toBe(true);
       expectAtDeadline(h, startedAtMs, dial, SHORT_DIAL_TIMEOUT_MS, 'unresponsive dial');
       expect(a!.connectedPeers()).toEqual([]);
     },
