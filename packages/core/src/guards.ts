@@ -104,6 +104,7 @@ export class Guard {
         });
       },
       publish: (topic, data) => inner.publish(topic, data),
+      setGossipForwarding: (topic, forward) => inner.setGossipForwarding(topic, forward),
       handle(protocol, handler) {
         inner.handle(protocol, guardedHandler(protocol, handler));
       },

@@ -56,6 +56,15 @@ export interface Transport {
   /** Publishes to every subscribed peer. Resolves with how many peers it was sent to; never
    *  throws because no peer is subscribed yet. */
   publish(topic: string, data: Uint8Array): Promise<{ recipients: number }>;
+  /**
+   * Whether accepted messages of `topic` are forwarded to gossip mesh peers (the default) or
+   * only delivered. Publishing always goes straight to every connected subscriber; with
+   * forwarding off, a subscriber whose direct copy was lost (or that is not connected to the
+   * publisher) gets it from anti-entropy, or from gossip's lazy repair if it is outside a
+   * holder's mesh. A small cluster, where every member is connected to every other, turns it
+   * off for room batches: each forward there is a copy the peer already has.
+   */
+  setGossipForwarding(topic: string, forward: boolean): void;
 
   handle(protocol: string, handler: RequestHandler): void;
   /**

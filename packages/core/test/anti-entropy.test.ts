@@ -210,6 +210,7 @@ class DirectTransport implements Transport {
   async publish(): Promise<{ recipients: number }> {
     return { recipients: 0 };
   }
+  setGossipForwarding(): void {}
   handle(protocol: string, handler: RequestHandler): void {
     this.handlers.set(protocol, handler);
   }

@@ -427,6 +427,8 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
     running = false;
     private readonly listeners: TransportListener[] = [];
     readonly topics = new Map<string, (message: GossipMessage) => GossipVerdict>();
+    /** Topics whose accepted messages are delivered but not forwarded (setGossipForwarding). */
+    private readonly unforwarded = new Set<string>();
     readonly handlers = new Map<string, RequestHandler>();
     /** Gossip ids seen, with the virtual time they expire. */
     private readonly seen = new Map<string, number>();
@@ -457,6 +459,11 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
 
     subscribe(topic: string, handler: (message: GossipMessage) => GossipVerdict): void {
       this.topics.set(topic, handler);
+    }
+
+    setGossipForwarding(topic: string, forward: boolean): void {
+      if (forward) this.unforwarded.delete(topic);
+      else this.unforwarded.add(topic);
     }
 
     async publish(topic: string, data: Uint8Array): Promise<{ recipients: number }> {
@@ -521,8 +528,9 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       if (!handler) return;
       const verdict = handler({ topic, origin, propagationSource: from, data });
       if (verdict === 'accept') {
+        // Cached for the lazy repair either way, as gossipsub does; forwarded unless off.
         this.remember({ topic, id, origin, data });
-        this.forward(topic, id, origin, data, from);
+        if (!this.unforwarded.has(topic)) this.forward(topic, id, origin, data, from);
       }
     }
 

@@ -29,6 +29,7 @@ import {
   TransportStoppedError,
 } from './errors.js';
 import { type GossipHandler, toValidator } from './gossip.js';
+import { forwardOnly } from './gossip-forwarding.js';
 import { watchGossipLinks } from './gossip-watchdog.js';
 import { loadIdentity } from './identity.js';
 import { type Libp2pTransportConfig, type Libp2pTransportInit, resolveConfig } from './init.js';
@@ -94,6 +95,9 @@ class Libp2pTransportImpl implements Libp2pTransport {
   readonly peerId: PeerId;
   private readonly privateKey;
   private readonly gossipHandlers = new Map<string, GossipHandler>();
+  /** Topics whose accepted messages are not forwarded (setGossipForwarding); at most one
+   *  entry per subscribed topic. */
+  private readonly unforwarded = new Set<string>();
   private readonly requestHandlers = new Map<string, RequestHandler>();
   private readonly registeredProtocols = new Set<string>();
   private readonly listeners: TransportListener[] = [];
@@ -137,6 +141,9 @@ class Libp2pTransportImpl implements Libp2pTransport {
         },
       ),
     );
+    // The per-topic forwarding switch (gossip-forwarding.ts); a library without the method it
+    // wraps forwards everything, which the gossip tests catch.
+    forwardOnly(node, this.unforwarded);
     const listeners = new Set<Listener>();
     node.addEventListener('transport:listening', (event) => listeners.add(event.detail));
     node.addEventListener('transport:close', (event) => listeners.delete(event.detail));
@@ -274,6 +281,14 @@ class Libp2pTransportImpl implements Libp2pTransport {
     const result = await running.node.services.pubsub.publish(topic, data);
     this.counters.gossipPublished++;
     return { recipients: result.recipients.length };
+  }
+
+  setGossipForwarding(topic: string, forward: boolean): void {
+    if (typeof topic !== 'string' || topic.length === 0) {
+      throw new InvalidConfigError('topic must be a non-empty string');
+    }
+    if (forward) this.unforwarded.delete(topic);
+    else this.unforwarded.add(topic);
   }
 
   topicPeers(topic: string): PeerId[] {
