@@ -15,6 +15,7 @@ import {
   type PeerId,
   PING_PROTOCOL,
   RegistryEventEmitter,
+  ROOMS_TOPIC,
   type Transport,
 } from '@roomring/core';
 import {
@@ -47,6 +48,8 @@ interface ViewNode {
   errors: unknown[];
   /** Stops the membership tick (a node whose heartbeats the test wants out of the way). */
   stopTicking(): void;
+  /** Every setGossipForwarding call, as `topic on|off`. */
+  forwarding: string[];
 }
 
 type Spec = { nodeId: string; region: string } & Partial<NodeOptionsInput>;
@@ -64,7 +67,14 @@ async function viewNode(
   const errors: unknown[] = [];
   const guard = new Guard((caught) => errors.push(caught.error));
   const peer = `p${spec.nodeId}`;
-  const transport = guard.transport(network.createTransport(peer));
+  const raw = network.createTransport(peer);
+  const forwarding: string[] = [];
+  const setForwarding = raw.setGossipForwarding.bind(raw);
+  raw.setGossipForwarding = (topic, forward) => {
+    forwarding.push(`${topic} ${forward ? 'on' : 'off'}`);
+    setForwarding(topic, forward);
+  };
+  const transport = guard.transport(raw);
   const runtime = runtimeOn(time, seed);
   // A stopped (paused) node's timers wait until it continues, as in the simulator.
   runtime.timers = guard.timers({
@@ -105,7 +115,17 @@ async function viewNode(
   const stopTicking = () => {
     ticking = false;
   };
-  return { config, store, transport, view, events, placementChanges, errors, stopTicking };
+  return {
+    config,
+    store,
+    transport,
+    view,
+    events,
+    placementChanges,
+    errors,
+    stopTicking,
+    forwarding,
+  };
 }
 
 function newNetwork(latencyMs = 1) {
@@ -403,5 +423,32 @@ describe('ClusterView', () => {
       'member-up x2 heartbeat',
       'member-up x3 heartbeat',
     ]);
+  });
+  it('forwards room batches over the gossip mesh only while the cluster is past meshFullMax', async () => {
+    const HOP_MS = 5;
+    const { time, network } = newNetwork(HOP_MS);
+    const a = await viewNode(network, time, { nodeId: 'a', region: 'us-east', meshFullMax: 2 }, 1, {
+      ticking: false,
+    });
+    // Alone: small, so off from the start.
+    expect(a.forwarding).toEqual([`${ROOMS_TOPIC} off`]);
+    const xs = ['x1', 'x2'].map((id) => network.createTransport(`p${id}`));
+    for (const x of xs) {
+      await x.start();
+      void x.dial('memory/pa', { timeoutMs: 200 });
+    }
+    await time.advance(20);
+    const announce = async (i: number, state: 'alive' | 'left' = 'alive') => {
+      const heartbeat = { ...heartbeatOf(`x${i + 1}`, 'us-west', time.nowMs()), state };
+      await xs[i]!.publish(MEMBERSHIP_TOPIC, encodeMessage(heartbeat));
+      await time.advance(HOP_MS);
+    };
+    await announce(0);
+    expect(a.forwarding).toEqual([`${ROOMS_TOPIC} off`]);
+    // Three members > meshFullMax 2: large, on; back to two when one leaves: off again.
+    await announce(1);
+    expect(a.forwarding).toEqual([`${ROOMS_TOPIC} off`, `${ROOMS_TOPIC} on`]);
+    await announce(1, 'left');
+    expect(a.forwarding).toEqual([`${ROOMS_TOPIC} off`, `${ROOMS_TOPIC} on`, `${ROOMS_TOPIC} off`]);
   });
 });
