@@ -7,7 +7,7 @@
  * The bench may read real time (it is not a pure package): the store gets Date.now.
  */
 import type { RoomRecord } from '@roomring/protocol';
-import { packHlc } from '@roomring/protocol';
+import { decodeMessage, encodeMessage, packHlc } from '@roomring/protocol';
 import { type CreateRoomInput, createRoomStore, type RoomStore } from '@roomring/store';
 import { atLeast, atMost, type BenchResult, collectGarbage, measureOpsPerSec } from './harness.js';
 
@@ -174,14 +174,50 @@ function forEachRemoteRecord(count: number, digits: number, fn: (r: RoomRecord) 
   }
 }
 
+/** Records per room-batch in the decoded fill: the replicator's flush size (1,000). */
+const DECODED_BATCH_RECORDS = 1_000;
+
+/**
+ * Records of `count` new rooms as a receiving node gets them: encoded into room-batch
+ * messages and decoded again by the real codec. Unlike plain objects, decoded strings are
+ * slices of their whole batch (msgpackr's native string extraction): a store that kept them
+ * would keep the batches (store/src/detach-string.ts).
+ */
+function forEachDecodedRecord(count: number, digits: number, fn: (r: RoomRecord) => void): void {
+  let batch: RoomRecord[] = [];
+  let seq = 0;
+  const flush = (): void => {
+    const bytes = encodeMessage({
+      type: 'room-batch',
+      origin: 'node-b',
+      seq: ++seq,
+      sentAt: 1,
+      records: batch,
+    });
+    batch = [];
+    const decoded = decodeMessage(bytes);
+    if (!decoded.ok || decoded.message.type !== 'room-batch') throw new Error('decode failed');
+    for (const record of decoded.message.records) fn(record);
+  };
+  forEachRemoteRecord(count, digits, (record) => {
+    batch.push(record);
+    if (batch.length === DECODED_BATCH_RECORDS) flush();
+  });
+  if (batch.length > 0) flush();
+}
+
+type FillSource = 'getOrCreate' | 'merge' | 'decoded';
+
 /** Heap bytes per room: heapUsed after - before a fill of `count` rooms, over count. */
-function heapPerRoom(count: number, byMerge: boolean): { bytes: number; store: RoomStore } {
+function heapPerRoom(count: number, source: FillSource): { bytes: number; store: RoomStore } {
   const digits = count >= 1_000_000 ? 7 : 6;
   collectGarbage();
   const before = process.memoryUsage().heapUsed;
   const store = newStore();
-  if (byMerge) {
+  if (source === 'merge') {
     forEachRemoteRecord(count, digits, (record) => store.merge(record));
+  } else if (source === 'decoded') {
+    forEachDecodedRecord(count, digits, (record) => store.merge(record));
   } else {
     for (let i = 0; i < count; i++) {
       store.getOrCreate({ name: roomName(i, digits), homeRegion: 'eu-west' });
@@ -244,7 +280,7 @@ export async function run(): Promise<BenchResult[]> {
     ...withCpuShare(benchMergeUnchanged),
   });
 
-  const small = heapPerRoom(100_000, false);
+  const small = heapPerRoom(100_000, 'getOrCreate');
   push({
     name: 'heap per room, 100k rooms (getOrCreate)',
     value: small.bytes,
@@ -262,14 +298,21 @@ export async function run(): Promise<BenchResult[]> {
     value: digests.recordsPerSec,
     unit: 'records/s',
   });
-  const merged = heapPerRoom(100_000, true);
+  const merged = heapPerRoom(100_000, 'merge');
   push({
     name: 'heap per room, 100k rooms (merged from a peer)',
     value: merged.bytes,
     unit: 'B',
     ...atMost(merged.bytes, 400),
   });
-  const large = heapPerRoom(1_000_000, false);
+  const decoded = heapPerRoom(100_000, 'decoded');
+  push({
+    name: 'heap per room, 100k rooms (decoded from room-batches)',
+    value: decoded.bytes,
+    unit: 'B',
+    ...atMost(decoded.bytes, 400),
+  });
+  const large = heapPerRoom(1_000_000, 'getOrCreate');
   push({
     name: 'heap per room, 1M rooms (getOrCreate)',
     value: large.bytes,

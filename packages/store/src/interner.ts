@@ -4,8 +4,10 @@
  * object, ~40-80 B for a libp2p peer id).
  *
  * Bounded, because the values come from the network: past `stringsMax` distinct values new
- * ones are stored as they are (correct, only not shared). 4,096 x ~100 B = 400 KiB at most.
+ * ones are stored unshared (correct, only larger). 4,096 x ~100 B = 400 KiB at most.
  */
+import { detachString } from './detach-string.js';
+
 export class StringInterner {
   private readonly table = new Map<string, string>();
 
@@ -15,8 +17,10 @@ export class StringInterner {
     if (value === '') return '';
     const shared = this.table.get(value);
     if (shared !== undefined) return shared;
-    if (this.table.size < this.stringsMax) this.table.set(value, value);
-    return value;
+    // Kept strings are detached copies: a decoded node id is a slice of its whole batch.
+    const own = detachString(value);
+    if (this.table.size < this.stringsMax) this.table.set(own, own);
+    return own;
   }
 
   get size(): number {

@@ -10,6 +10,7 @@
  */
 import { compareStamps, hlcWallMs, packHlc, type RoomRecord } from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
+import { detachString } from './detach-string.js';
 import { digestOfWords } from './digest.js';
 import { InvalidBucketError, TooManyIncarnationsError } from './errors.js';
 import { compareSettings, compareStats, compareTombstones, sameIdentity } from './field-merge.js';
@@ -381,8 +382,10 @@ export class RoomStoreImpl implements RoomStore {
     }
     checkCreateSettings(input);
     const stamp = this.hlc.now();
+    // Detached: a name parsed from a request body or built by a template literal can be a
+    // slice of the body or a cons string; the store keeps it as long as the room lives.
     const room = new Incarnation(
-      name,
+      detachString(name),
       this.freshSid(entry),
       stamp,
       this.nodeId,
@@ -391,7 +394,7 @@ export class RoomStoreImpl implements RoomStore {
     room.emptyTimeoutS = input.emptyTimeoutS ?? DEFAULT_EMPTY_TIMEOUT_S;
     room.departureTimeoutS = input.departureTimeoutS ?? DEFAULT_DEPARTURE_TIMEOUT_S;
     room.maxParticipants = input.maxParticipants ?? 0;
-    room.metadata = input.metadata ?? '';
+    room.metadata = detachString(input.metadata ?? '');
     room.pinnedNode = this.interner.intern(input.pinnedNode ?? '');
     this.insert(map, bucket, entry, room);
     return { room, created: true };
@@ -405,7 +408,7 @@ export class RoomStoreImpl implements RoomStore {
     xorRecordHash(room, this.digests, offset);
     room.settingsAt = this.hlc.now();
     room.settingsBy = this.nodeId;
-    room.metadata = metadata;
+    room.metadata = detachString(metadata);
     xorRecordHash(room, this.digests, offset);
     return room;
   }
@@ -527,7 +530,7 @@ export class RoomStoreImpl implements RoomStore {
       local.emptyTimeoutS = record.emptyTimeoutS;
       local.departureTimeoutS = record.departureTimeoutS;
       local.maxParticipants = record.maxParticipants;
-      local.metadata = record.metadata;
+      local.metadata = detachString(record.metadata);
       local.pinnedNode = this.interner.intern(record.pinnedNode);
     }
     if (statsWin) {
@@ -619,8 +622,8 @@ export class RoomStoreImpl implements RoomStore {
     if (room.deletedAt === 0) this.liveCount++;
     if (after !== undefined) this.visibleCount++;
     xorRecordHash(room, this.digests, 2 * bucket);
-    const entryNow = map.get(room.name);
-    if (entryNow !== undefined) this.closeBehindHorizon(entryNow, bucket);
+    // A name's first incarnation has no other to close (and no second lookup is needed).
+    if (entry !== undefined) this.closeBehindHorizon(map.get(room.name)!, bucket);
     return after;
   }
 
@@ -635,6 +638,8 @@ export class RoomStoreImpl implements RoomStore {
    * (found by the swarm, seed 44). Never changes which room is visible.
    */
   private closeBehindHorizon(entry: Entry, bucket: number, refused?: RoomRecord): void {
+    // A lone incarnation is its own horizon or has none: nothing to close (no array built).
+    if (entry instanceof Incarnation && refused === undefined) return;
     const list = entry instanceof Incarnation ? [entry] : entry;
     let horizon: RoomRecord | undefined = deleteHorizonOf(list);
     if (
@@ -645,7 +650,7 @@ export class RoomStoreImpl implements RoomStore {
     ) {
       horizon = refused;
     }
-    if (horizon === undefined || (entry instanceof Incarnation && refused === undefined)) return;
+    if (horizon === undefined) return;
     const offset = 2 * bucket;
     for (const room of list) {
       if (room === horizon || !isBehind(room, horizon)) continue;
@@ -753,12 +758,16 @@ export class RoomStoreImpl implements RoomStore {
     }
   }
 
-  /** The stored copy of a remote record: our fixed shape, node ids and regions interned. */
+  /**
+   * The stored copy of a remote record: our fixed shape, node ids and regions interned, and
+   * no string that shares memory with the decoded batch (detach-string.ts: a decoded name or
+   * sid is a slice of up to 6 KB of its batch; kept as is, ~100-250 B per room at 1M rooms).
+   */
   private copyOf(record: RoomRecord): Incarnation {
     const intern = this.interner;
     const room = new Incarnation(
-      record.name,
-      record.sid,
+      detachString(record.name),
+      detachString(record.sid),
       record.createdAt,
       intern.intern(record.creator),
       intern.intern(record.homeRegion),
@@ -770,7 +779,7 @@ export class RoomStoreImpl implements RoomStore {
     room.emptyTimeoutS = record.emptyTimeoutS;
     room.departureTimeoutS = record.departureTimeoutS;
     room.maxParticipants = record.maxParticipants;
-    room.metadata = record.metadata;
+    room.metadata = detachString(record.metadata);
     room.pinnedNode = intern.intern(record.pinnedNode);
     if (record.statsAt !== record.createdAt) room.statsAt = record.statsAt;
     room.statsBy = intern.intern(record.statsBy);

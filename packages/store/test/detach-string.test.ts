@@ -1,0 +1,140 @@
+/**
+ * What the store keeps shares no memory with what it was given: a decoded room name or sid
+ * is a slice of its whole gossip batch (msgpackr's native extraction, src/detach-string.ts),
+ * and a stored slice would keep the batch alive as long as the room lives.
+ *
+ * Strings cannot be held by a WeakRef, so retention is measured by size: each record's
+ * strings are cut from a parent of its own of PARENT_BYTES; kept as slices, the parents
+ * would stay (RECORDS x PARENT_BYTES = 64 MiB), detached they go at the next full GC.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { decodeMessage, encodeMessage, type RoomRecord } from '@roomring/protocol';
+import { describe, expect, it } from 'vitest';
+import { detachString } from '../src/detach-string.js';
+import { copy, newStore } from './helpers.js';
+
+const RECORDS = 128;
+const PARENT_BYTES = 256 * 1024;
+/** A quarter of what one field's parents would hold (RECORDS x PARENT_BYTES = 32 MiB). */
+const RETAINED_BYTES_MAX = 8 * 1024 * 1024;
+const SID_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function heapUsedAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** `text` as a slice of a fresh parent string of PARENT_BYTES (as a decoder hands it out). */
+function sliceOfParent(text: string, fill: string): string {
+  const parent = fill.repeat(PARENT_BYTES / 2) + text + fill.repeat(PARENT_BYTES / 2);
+  const start = PARENT_BYTES / 2;
+  return parent.slice(start, start + text.length);
+}
+
+/** A record for a name the store holds nothing of, every string cut from a large parent
+ *  (built one at a time, so the parents of only one record are alive at once). */
+function slicedRecord(template: RoomRecord, i: number): RoomRecord {
+  const sidChars = `${SID_ALPHABET[i % 57]}${SID_ALPHABET[Math.floor(i / 57) % 57]}`;
+  return {
+    ...template,
+    name: sliceOfParent(`room-with-a-long-name-${i}`, 'n'),
+    sid: sliceOfParent(`RM_ABCDEFGHJK${sidChars}`, 's'),
+    creator: sliceOfParent(template.creator, 'c'),
+    homeRegion: sliceOfParent('a-long-region-name', 'r'),
+    settingsBy: sliceOfParent(template.settingsBy, 'b'),
+    statsBy: sliceOfParent(template.statsBy, 'd'),
+    metadata: sliceOfParent(`{"topic":"a metadata string ${i}"}`, 'm'),
+  };
+}
+
+describe('detachString', () => {
+  it('returns the same content, short strings unchanged', () => {
+    for (const value of [
+      '',
+      'a',
+      'twelve-chars',
+      'RM_abcdefghijkl',
+      'x'.repeat(64),
+      'y'.repeat(65),
+    ]) {
+      expect(detachString(value)).toBe(value);
+    }
+    const long = `${'é€😀'.repeat(3_000)}tail`;
+    expect(detachString(long.slice(3, 9_000))).toBe(long.slice(3, 9_000));
+  });
+
+  it('keeps nothing of the string a slice was cut from', () => {
+    const before = heapUsedAfterGc();
+    const kept = Array.from({ length: RECORDS }, (_, i) =>
+      detachString(sliceOfParent(`a-name-of-some-length-${i}`, 'p')),
+    );
+    expect(heapUsedAfterGc() - before).toBeLessThan(RETAINED_BYTES_MAX);
+    expect(kept[7]).toBe('a-name-of-some-length-7');
+  });
+});
+
+describe('what the store keeps', () => {
+  it('merged records keep no part of the strings they were decoded from', () => {
+    const { store } = newStore({ nodeId: 'node-b' });
+    const { store: origin } = newStore({ nodeId: 'node-a-with-a-long-node-id' });
+    const template = copy(origin.getOrCreate({ name: 'template', homeRegion: 'eu' }).room);
+    const before = heapUsedAfterGc();
+    for (let i = 0; i < RECORDS; i++) {
+      expect(store.merge(slicedRecord(template, i)).kind).toBe('inserted');
+    }
+    expect(heapUsedAfterGc() - before).toBeLessThan(RETAINED_BYTES_MAX);
+    expect(store.counts().visible).toBe(RECORDS);
+    expect(store.get('room-with-a-long-name-5')?.metadata).toBe('{"topic":"a metadata string 5"}');
+  });
+
+  it('a settings update keeps no part of its decoded metadata', () => {
+    const { store: origin } = newStore({ nodeId: 'node-a' });
+    const { store } = newStore({ nodeId: 'node-b' });
+    const rooms = Array.from(
+      { length: RECORDS },
+      (_, i) => origin.getOrCreate({ name: `r${i}`, homeRegion: 'eu' }).room,
+    );
+    for (const room of rooms) store.merge(copy(room));
+    const before = heapUsedAfterGc();
+    for (const room of rooms) {
+      const updated = origin.updateMetadata(room.name, `metadata of ${room.name}`)!;
+      const record = { ...copy(updated), metadata: sliceOfParent(updated.metadata, 'u') };
+      expect(store.merge(record).kind).toBe('updated');
+    }
+    expect(heapUsedAfterGc() - before).toBeLessThan(RETAINED_BYTES_MAX);
+  });
+
+  it('local creates keep no part of the name they were given', () => {
+    const { store } = newStore();
+    const before = heapUsedAfterGc();
+    for (let i = 0; i < RECORDS; i++) {
+      store.getOrCreate({
+        name: sliceOfParent(`a-requested-room-${i}`, 'q'),
+        homeRegion: 'eu',
+        metadata: sliceOfParent(`{"requested":${i}, "padding":"........"}`, 'w'),
+      });
+    }
+    expect(heapUsedAfterGc() - before).toBeLessThan(RETAINED_BYTES_MAX);
+    expect(store.get('a-requested-room-3')).toBeDefined();
+  });
+
+  it('records decoded from a gossip batch are stored equal to what was sent', () => {
+    const { store: origin } = newStore({ nodeId: 'node-a' });
+    const { store } = newStore({ nodeId: 'node-b' });
+    const records = Array.from({ length: 200 }, (_, i) =>
+      copy(origin.getOrCreate({ name: `tenant-${i % 7}/room-${i}`, homeRegion: 'eu' }).room),
+    );
+    const decoded = decodeMessage(
+      encodeMessage({ type: 'room-batch', origin: 'node-a', seq: 1, sentAt: 1, records }),
+    );
+    if (!decoded.ok || decoded.message.type !== 'room-batch') throw new Error('decode failed');
+    for (const record of decoded.message.records) store.merge(record);
+    expect(records.map((r) => copy(store.get(r.name)!))).toEqual(records);
+    expect(store.digest()).toBe(origin.digest());
+  });
+});
