@@ -70,7 +70,7 @@ export class RoomOwnership {
       // non-visible incarnation (a loser of a concurrent create, or one behind a delete).
       if (room) {
         if (events.has('room-updated')) events.emit('room-updated', { room, origin });
-        this.expiry.set(name, this.expiryOf(room));
+        this.indexExpiry(name, room);
       }
       return;
     }
@@ -90,7 +90,7 @@ export class RoomOwnership {
       }
     }
     this.update(name, room);
-    this.expiry.set(name, room ? this.expiryOf(room) : undefined);
+    this.indexExpiry(name, room);
   }
 
   /** Re-evaluates ownership of every room after the rings changed, at most
@@ -146,16 +146,31 @@ export class RoomOwnership {
     const owns = room !== undefined && this.host.ownerOfRoom(room) === this.config.nodeId;
     if (owns === this.owned.has(name)) return;
     if (owns) {
-      this.owned.add(name);
+      // The store's copy of the name as the key, never `name`: that one may be a slice of a
+      // whole gossip batch (store/src/detach-string.ts), kept alive as long as the key.
+      this.owned.add(room!.name);
       // tick() dropped it from the expiry index if it fell due while another node owned it
       // (its owner died near the deadline): due now, it expires at the next tick.
-      this.expiry.set(name, this.expiryOf(room!));
+      this.expiry.set(room!.name, this.expiryOf(room!));
       this.events.emit('ownership-gained', { name, sid: room!.sid });
     } else {
       this.owned.delete(name);
+      // Only owned rooms are indexed (indexExpiry); the new owner indexes it.
+      this.expiry.set(name, undefined);
       const sid = room?.sid ?? '';
       this.events.emit('ownership-lost', { name, sid });
     }
+  }
+
+  /**
+   * Indexes the expiry of `name` when this node owns it, and only then: only an owner
+   * expires a room (tick), and indexing every room cost ~110 B per room (a Map entry, a
+   * heap entry and its boxed deadline: ~105 MiB at 1M rooms with the server's default
+   * unreportedRoomsUseEmptyTimeout). Keyed by the store's copy of the name.
+   */
+  private indexExpiry(name: string, room: Readonly<RoomRecord> | undefined): void {
+    if (room === undefined || !this.owned.has(name)) this.expiry.set(name, undefined);
+    else this.expiry.set(room.name, this.expiryOf(room));
   }
 
   private expiryOf(room: Readonly<RoomRecord>): number | undefined {

@@ -246,6 +246,27 @@ describe('RoomOwnership', () => {
     expect(owned).toEqual([OWNERSHIP_SCAN_STEP_ROOMS, OWNERSHIP_SCAN_STEP_ROOMS * 2, rooms]);
   });
 
+  it('indexes the expiry of owned rooms only, following ownership as the rings move', async () => {
+    const node = ownershipNode({ scanBatchMax: 100, unreportedRoomTtlMs: 1_000 });
+    const { ownership } = node;
+    node.placement.defaultOwner = 'b';
+    for (let i = 0; i < 4; i++) node.create(`r${i}`);
+    // Only an owner expires a room: another node's rooms cost this one no index entry.
+    expect(ownership.expiryCandidates()).toBe(0);
+    node.placement.defaultOwner = 'a';
+    ownership.ringsChanged();
+    await node.time.advance(1);
+    expect(ownership.ownedCount()).toBe(4);
+    expect(ownership.expiryCandidates()).toBe(4);
+    node.owners.set('r0', 'b');
+    ownership.ringsChanged();
+    await node.time.advance(1);
+    expect(ownership.expiryCandidates()).toBe(3);
+    await node.time.advance(1_000);
+    ownership.tick();
+    expect([...node.expired].sort()).toEqual(['r1', 'r2', 'r3']);
+  });
+
   it('expires owned rooms nobody reports on at their deadline, scanBatchMax per tick', async () => {
     const node = ownershipNode({ scanBatchMax: 3, unreportedRoomTtlMs: 1_000 });
     const { time, store, ownership } = node;
@@ -257,7 +278,8 @@ describe('RoomOwnership', () => {
     await time.advance(1);
     node.owners.set('theirs', 'b');
     node.create('theirs');
-    expect(ownership.expiryCandidates()).toBe(6);
+    // Only the rooms this node owns are indexed ('busy' is occupied, 'theirs' is b's).
+    expect(ownership.expiryCandidates()).toBe(5);
     await time.advance(998);
     ownership.tick();
     expect(node.expired).toEqual([]);
