@@ -43,6 +43,21 @@ class HandlerFailure extends Error {
 
 const LENGTH_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError']);
 
+/**
+ * A response streamed from an async iterable gives the event loop a turn (setImmediate) once
+ * it has run this long since the last one. A frame produced and written without waiting for
+ * I/O resolves in microtasks, so a long stream ran as one microtask chain that held off every
+ * timer and socket: serving a 1,024-bucket summary at 500k rooms (one frame every ~50 ms of
+ * hashing and encoding) held the loop for 0.7-2 s, heartbeats included, and the other nodes
+ * suspected this one in the middle of a fill (measured: event-loop delay up to 2.2 s, CPU
+ * profile of the stall). With the turn, a stall is at most one frame's work.
+ */
+export const STREAM_YIELD_AFTER_MS = 10;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
@@ -172,8 +187,13 @@ class Exchange {
       throw new HandlerFailure(ErrorCode.handler, describe(error));
     }
     let done = false;
+    let turnAt = performance.now();
     try {
       while (true) {
+        if (performance.now() - turnAt >= STREAM_YIELD_AFTER_MS) {
+          await nextTurn();
+          turnAt = performance.now();
+        }
         let step: IteratorResult<Uint8Array>;
         try {
           step = await raceSignal(iterator.next(), this.signal);

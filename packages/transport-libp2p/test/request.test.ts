@@ -89,6 +89,23 @@ describe('request/response between two nodes', () => {
       throw new Error('failed after three frames');
     });
     server.handle('/test/never/1', () => never.promise);
+    server.handle('/test/busy/1', async function* () {
+      // 200 frames, each after 2 ms of synchronous work; a timer armed at the start records
+      // how many frames were out when it could run.
+      let produced = 0;
+      let timerAt = -1;
+      setTimeout(() => {
+        timerAt = produced;
+      }, 0);
+      for (; produced < 200; produced++) {
+        const until = performance.now() + 2;
+        while (performance.now() < until) {
+          // busy: a frame's worth of hashing and encoding
+        }
+        yield u32(produced);
+      }
+      yield u32(timerAt);
+    });
     server.handle('/test/shape/1', async function* (request) {
       // Property test: request = [frameCount:u8][payload]; frame i = payload[0..i % (len+1)]
       const count = request[0] ?? 0;
@@ -108,6 +125,17 @@ describe('request/response between two nodes', () => {
       client.request(server.peerId, '/test/echo/1', text('ping'), OPTIONS),
     );
     expect(frames.map(str)).toEqual(['ping']);
+  });
+
+  it('a long stream gives the event loop a turn every STREAM_YIELD_AFTER_MS: timers run while it streams', async () => {
+    const frames = await collect(
+      client.request(server.peerId, '/test/busy/1', text(''), { ...OPTIONS, framesMax: 201 }),
+    );
+    expect(frames).toHaveLength(201);
+    const timerAt = readU32(frames[200]!);
+    // Without the turn the 200 frames (~400 ms) ran as one microtask chain and the timer ran
+    // after the last; with it, within ~STREAM_YIELD_AFTER_MS of work (a few frames).
+    expect(timerAt).toBeLessThan(50);
   });
 
   it('streams 1,000 frames in order', async () => {
