@@ -3,6 +3,7 @@
  * child-process tests start five of these and SIGKILL / SIGSTOP / partition / restart them;
  * the cluster benchmarks load them. Config comes as JSON in ROOMRING_TEST_NODE.
  */
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { hlcWallMs } from '@roomring/protocol';
 import { createRegistryNode, type RegistryNodeInit } from '../index.js';
 
@@ -23,7 +24,7 @@ const node = createRegistryNode({
 
 const events: string[] = [];
 for (const event of ['member-up', 'member-suspect', 'member-dead', 'member-left'] as const) {
-  node.on(event, (e) => events.push(`${event}:${e.member.nodeId}:${Date.now()}`));
+  node.on(event, (e) => events.push(`${event}:${e.member.nodeId}:${Date.now()}:${e.reason}`));
 }
 
 /**
@@ -93,7 +94,32 @@ function paced(prefix: string, perSecond: number, durationMs: number): Promise<n
   });
 }
 
+/** Event-loop delay since the last `loopDelay` call (a stalled loop is a silent node). */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+/** Longest GC pause since the last `loopDelay` call, and their sum. */
+let gcMaxMs = 0;
+let gcTotalMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcMaxMs = Math.max(gcMaxMs, entry.duration);
+    gcTotalMs += entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 const commands: Record<string, (...args: never[]) => unknown> = {
+  loopDelay: () => {
+    const result = {
+      maxMs: loopDelay.max / 1e6,
+      p99Ms: loopDelay.percentile(99) / 1e6,
+      gcMaxMs,
+      gcTotalMs,
+    };
+    loopDelay.reset();
+    gcMaxMs = 0;
+    gcTotalMs = 0;
+    return result;
+  },
   whenVisible,
   paced,
   trackLatency: (on: boolean) => {
