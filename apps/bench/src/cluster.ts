@@ -2,16 +2,20 @@
  * Cluster benchmarks: five registry node processes in three regions on this machine (real
  * libp2p on 127.0.0.1), as DESIGN.md's P2/P5 and issue targets ask:
  *
- * - replicated room changes per second until every node holds them (gossip path);
+ * - replicated room changes per second until every node holds them (gossip path), and the
+ *   CPU each record costs each process (process CPU of all 5 over the fill / records / 5);
  * - create-to-visible latency at 1,000 changes/s (p50/p99 over every receiver);
- * - cold join: a sixth node with an empty store until it holds 100k rooms;
+ * - cold join: a sixth node with an empty store until it holds 100k rooms, and 1M rooms;
+ * - the fill to 1M in steps of 100k: each step's time, CPU per record, and the suspicions and
+ *   deaths any node declared meanwhile (the failure detector must not fire on a busy node);
  * - RSS per node at 100k and 1M rooms.
  *
  * All five processes share the same 2 cores as the bench itself, so every figure here is
  * pessimistic for a real deployment with a core or more per node.
  */
 import { type NodeProcess, type NodeSpec, startNode, stopAll } from '@roomring/node/testing';
-import { atLeast, atMost, type BenchResult } from './harness.js';
+import { atMost, type BenchResult } from './harness.js';
+import { processCpuMs } from './infra/process-cpu.js';
 
 const SUITE = 'cluster';
 const SPECS: NodeSpec[] = [
@@ -27,8 +31,21 @@ function log(message: string): void {
   console.log(`[cluster] ${new Date().toISOString().slice(11, 19)} ${message}`);
 }
 
-async function startCluster(options: Record<string, unknown>): Promise<NodeProcess[]> {
-  const nodeArgs = ['--max-old-space-size=4096', '--expose-gc'];
+/** Every node process: room for 1M rooms, and gc() for the RSS readings. */
+const NODE_ARGS = ['--max-old-space-size=4096', '--expose-gc'];
+/**
+ * The production timings (profile `lan`: heartbeat 1 s, suspect 3 s, dead 6 s, sync every
+ * 5 s, flush every 5 ms), not the test kit's `local` (0.5 s / 1.5 s / 3 s, sync every 2 s,
+ * flush every 2 ms): five processes saturating 2 cores delay their own event loops by up to
+ * ~1 s during a fill, which `local` turns into suspicions, and its faster sync and flush cost
+ * CPU per record a user's cluster does not pay (measured side by side: 17-27 us per record
+ * per process with `lan`, 24-36 with `local`, and no suspicion with `lan` to 700k rooms).
+ */
+const PROFILE = { profile: 'lan' } as const;
+
+async function startCluster(clusterOptions: Record<string, unknown>): Promise<NodeProcess[]> {
+  const nodeArgs = NODE_ARGS;
+  const options = { ...PROFILE, ...clusterOptions };
   const first = await startNode({ ...SPECS[0]!, options, nodeArgs });
   const rest = await Promise.all(
     SPECS.slice(1).map((s) => startNode({ ...s, seeds: [first.address], options, nodeArgs })),
@@ -49,7 +66,41 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Every node creates `perNode` rooms at once; resolves with records/s until all hold all. */
+interface FillStep {
+  /** Acknowledged creates per second until every node held them all. */
+  rate: number;
+  ms: number;
+  /** Process CPU of every node over the fill, per record and per process. */
+  cpuUsPerRecord: number;
+  /** member-suspect and member-dead events any node emitted during the fill. */
+  suspicions: number;
+  deaths: number;
+  /** Largest event-loop delay and GC pause of any node during the fill (ms). */
+  loopDelayMaxMs: number;
+  gcPauseMaxMs: number;
+}
+
+interface LoopDelay {
+  maxMs: number;
+  gcMaxMs: number;
+}
+
+/** member-suspect / member-dead events each node has emitted so far (node-process.ts keeps
+ *  them all, stamped). */
+async function detectorEvents(nodes: NodeProcess[]): Promise<{ suspect: number; dead: number }> {
+  const lists = await Promise.all(nodes.map((n) => n.call<string[]>('events')));
+  let suspect = 0;
+  let dead = 0;
+  for (const list of lists) {
+    for (const event of list) {
+      if (event.startsWith('member-suspect:')) suspect++;
+      else if (event.startsWith('member-dead:')) dead++;
+    }
+  }
+  return { suspect, dead };
+}
+
+/** Every node creates `perNode` rooms at once; measured until all hold all. */
 async function fill(
   nodes: NodeProcess[],
   prefix: string,
@@ -57,7 +108,11 @@ async function fill(
   total: number,
   concurrency = 256,
   allowFailures = false,
-): Promise<number> {
+): Promise<FillStep> {
+  const pids = nodes.map((n) => n.child.pid ?? 0);
+  const eventsBefore = await detectorEvents(nodes);
+  await Promise.all(nodes.map((n) => n.call('loopDelay')));
+  const cpuBefore = processCpuMs(pids);
   const started = Date.now();
   const done = Promise.all(nodes.map((n) => n.call<number>('whenVisible', total, 600_000)));
   const created = await Promise.all(
@@ -73,9 +128,21 @@ async function fill(
   const failures = created.reduce((sum, c) => sum + c.failures.length, 0);
   if (failures > 0 && !allowFailures) throw new Error(`${failures} creates failed`);
   const finishedAt = failures > 0 ? Date.now() : Math.max(...(await done));
+  const cpuMs = processCpuMs(pids) - cpuBefore;
+  const delays = await Promise.all(nodes.map((n) => n.call<LoopDelay>('loopDelay')));
+  const eventsAfter = await detectorEvents(nodes);
   const acked = perNode * nodes.length - failures;
   lastFillFailures = failures;
-  return (acked / (finishedAt - started)) * 1000;
+  const ms = finishedAt - started;
+  return {
+    rate: (acked / ms) * 1000,
+    ms,
+    cpuUsPerRecord: (cpuMs * 1000) / acked / nodes.length,
+    suspicions: eventsAfter.suspect - eventsBefore.suspect,
+    deaths: eventsAfter.dead - eventsBefore.dead,
+    loopDelayMaxMs: Math.max(...delays.map((d) => d.maxMs)),
+    gcPauseMaxMs: Math.max(...delays.map((d) => d.gcMaxMs)),
+  };
 }
 
 /** Creates the last fill() saw fail (only when allowed). */
@@ -113,13 +180,66 @@ function latencyResults(sorted: readonly number[], label: string, note: string):
   ];
 }
 
-async function rssMiB(nodes: NodeProcess[]): Promise<number> {
-  const rss = await Promise.all(nodes.map((n) => n.call<{ rss: number }>('memory')));
-  return Math.max(...rss.map((m) => m.rss)) / MIB;
+/** Memory at rest: RSS of the largest node after RSS_SETTLE_MS without writes and a full GC
+ *  (right after a step, gossip caches and send queues still hold its messages: ~50 MiB). */
+const RSS_SETTLE_MS = 3_000;
+
+/** RSS of the largest node (MiB), and that node's V8 heap in use (MiB). */
+async function rssMiB(nodes: NodeProcess[]): Promise<{ rss: number; heapUsed: number }> {
+  await new Promise((resolve) => setTimeout(resolve, RSS_SETTLE_MS));
+  const usage = await Promise.all(
+    nodes.map((n) => n.call<{ rss: number; heapUsed: number }>('memory')),
+  );
+  const largest = usage.reduce((a, b) => (b.rss > a.rss ? b : a));
+  return { rss: largest.rss / MIB, heapUsed: largest.heapUsed / MIB };
 }
 
-export async function run(): Promise<BenchResult[]> {
+/** Starts a sixth, empty node and resolves with ms from its start to holding `rooms`. */
+async function coldJoin(nodes: NodeProcess[], rooms: number, timeoutMs: number): Promise<number> {
+  const joiner = await startNode({
+    nodeId: 'use-3',
+    region: 'us-east',
+    seeds: [nodes[0]!.address],
+    options: { ...PROFILE, minAcks: 0 },
+    nodeArgs: NODE_ARGS,
+  });
+  const joinStarted = Date.now();
+  try {
+    const joinedAt = await joiner.call<number>('whenVisible', rooms, timeoutMs);
+    return joinedAt - joinStarted;
+  } finally {
+    // SIGTERM: the joiner leaves (a `leave` announcement), so the others record it as left,
+    // not as a death during the next fill step.
+    joiner.kill('SIGTERM');
+    await joiner.exited;
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function fillTable(steps: readonly (FillStep & { rooms: number })[]): string[] {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  return [
+    '### The fill to 1M rooms, step by step',
+    '',
+    "Each step: all 5 nodes create 20k rooms at once (256 in flight each), measured until every node holds every room. CPU is the 5 processes' CPU over the step, per record and per process. Suspicions and deaths: member-suspect and member-dead events any node emitted during the step. Loop delay and GC pause: the largest of any node during the step (a node whose event loop stalls sends no heartbeat meanwhile).",
+    '',
+    '| rooms after | time (ms) | records/s | CPU us/record/process | suspicions | deaths | loop delay max (ms) | GC pause max (ms) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...steps.map(
+      (s) =>
+        `| ${fmt(s.rooms)} | ${fmt(s.ms)} | ${fmt(s.rate)} | ${s.cpuUsPerRecord.toFixed(1)} | ${s.suspicions} | ${s.deaths} | ${fmt(s.loopDelayMaxMs)} | ${fmt(s.gcPauseMaxMs)} |`,
+    ),
+    '',
+  ];
+}
+
+export async function run(): Promise<{ results: BenchResult[]; markdown: string[] }> {
   const results: BenchResult[] = [];
+  const markdown: string[] = [];
   let nodes: NodeProcess[] = [];
   try {
     // --- gossip throughput, cold join and memory: writes are not acknowledged (minAcks 0),
@@ -131,39 +251,35 @@ export async function run(): Promise<BenchResult[]> {
     results.push(...latencyResults(gossipOnly.sorted, 'minAcks 0', 'the replication path alone'));
     const perNode = 20_000;
     log(`filling ${(perNode * 5).toLocaleString('en-US')} rooms from all 5 nodes`);
-    const rate = await fill(nodes, 'a-', perNode, perNode * 5 + gossipOnly.created);
-    results.push({
-      suite: SUITE,
-      name: 'replicated room creates/s until all 5 nodes hold them',
-      value: rate,
-      unit: 'records/s',
-      ...atLeast(rate, 50_000),
-      note: '100k rooms created on 5 nodes at once; 5 processes on 2 cores',
-    });
-    results.push({
-      suite: SUITE,
-      name: 'RSS per node, 100k rooms',
-      value: await rssMiB(nodes),
-      unit: 'MiB',
-      note: 'largest of the 5 nodes, after a full GC',
-    });
-
-    log('cold join of a sixth node');
-    const joiner = await startNode({
-      nodeId: 'use-3',
-      region: 'us-east',
-      seeds: [nodes[0]!.address],
-      options: { minAcks: 0 },
-      nodeArgs: ['--max-old-space-size=4096'],
-    });
-    const joinStarted = Date.now();
-    nodes.push(joiner);
-    const joinedAt = await joiner.call<number>(
-      'whenVisible',
-      perNode * 5 + gossipOnly.created,
-      120_000,
+    const first = await fill(nodes, 'a-', perNode, perNode * 5 + gossipOnly.created);
+    const firstRss = await rssMiB(nodes);
+    results.push(
+      {
+        suite: SUITE,
+        name: 'replicated room creates/s until all 5 nodes hold them',
+        value: first.rate,
+        unit: 'records/s',
+        note: '100k rooms created on 5 nodes at once; 5 processes on 2 cores',
+      },
+      {
+        suite: SUITE,
+        name: 'CPU per replicated record per process, first 100k',
+        value: first.cpuUsPerRecord,
+        unit: 'us',
+        ...atMost(first.cpuUsPerRecord, 10),
+        note: 'process CPU of the 5 nodes over the fill / 100k records / 5 (each creates 20k, receives 80k)',
+      },
+      {
+        suite: SUITE,
+        name: 'RSS per node, 100k rooms',
+        value: firstRss.rss,
+        unit: 'MiB',
+        note: `largest of the 5 nodes, 3 s after the fill, after a full GC; its V8 heap in use ${Math.round(firstRss.heapUsed)} MiB`,
+      },
     );
-    const joinMs = joinedAt - joinStarted;
+
+    log('cold join of a sixth node (100k)');
+    const joinMs = await coldJoin(nodes, perNode * 5 + gossipOnly.created, 120_000);
     results.push({
       suite: SUITE,
       name: 'cold join: empty node to 100k rooms',
@@ -172,27 +288,69 @@ export async function run(): Promise<BenchResult[]> {
       ...atMost(joinMs, 5_000),
       note: 'from the started process to holding every room (anti-entropy pull)',
     });
-    await stopAll([joiner]);
-    nodes.pop();
 
     // To 1M in steps of 100k, each replicated everywhere before the next, so the figure is
-    // memory at rest rather than a backlog; the overall rate is reported beside it.
+    // memory at rest rather than a backlog.
     log('filling to 1M rooms, 100k at a time');
-    const fillStarted = Date.now();
     let total = perNode * 5 + gossipOnly.created;
-    for (let step = 1; total < 1_000_000; step++) {
-      await fill(nodes, `b${step}-`, perNode, total + perNode * 5);
+    const steps: (FillStep & { rooms: number })[] = [{ ...first, rooms: total }];
+    for (let step = 1; total + perNode * 5 <= 1_000_000 + gossipOnly.created; step++) {
+      const result = await fill(nodes, `b${step}-`, perNode, total + perNode * 5);
       total += perNode * 5;
-      log(`${total.toLocaleString('en-US')} rooms on every node`);
+      steps.push({ ...result, rooms: total });
+      log(
+        `${total.toLocaleString('en-US')} rooms on every node: ${result.ms} ms, ${result.cpuUsPerRecord.toFixed(1)} us/record/process, ${result.suspicions} suspicions, ${result.deaths} deaths`,
+      );
     }
-    const millionRate =
-      ((total - perNode * 5 - gossipOnly.created) / (Date.now() - fillStarted)) * 1000;
+    markdown.push(...fillTable(steps));
+    const slowest = Math.max(...steps.map((s) => s.ms));
+    const ratio = slowest / median(steps.map((s) => s.ms));
+    const suspicions = steps.reduce((sum, s) => sum + s.suspicions, 0);
+    const deaths = steps.reduce((sum, s) => sum + s.deaths, 0);
+    const millionRss = await rssMiB(nodes);
+    results.push(
+      {
+        suite: SUITE,
+        name: 'fill to 1M: slowest 100k step / median step',
+        value: ratio,
+        unit: 'x',
+        ...atMost(ratio, 2),
+        note: `slowest ${slowest.toLocaleString('en-US')} ms of ${steps.length} steps (table below)`,
+      },
+      {
+        suite: SUITE,
+        name: 'fill to 1M: suspicions and deaths declared by any node',
+        value: suspicions + deaths,
+        unit: 'events',
+        ...atMost(suspicions + deaths, 0),
+        note: `${suspicions} member-suspect, ${deaths} member-dead over the ${steps.length} steps`,
+      },
+      {
+        suite: SUITE,
+        name: 'CPU per replicated record per process, median step to 1M',
+        value: median(steps.map((s) => s.cpuUsPerRecord)),
+        unit: 'us',
+        ...atMost(median(steps.map((s) => s.cpuUsPerRecord)), 10),
+      },
+      {
+        suite: SUITE,
+        name: 'RSS per node, 1M rooms',
+        value: millionRss.rss,
+        unit: 'MiB',
+        ...atMost(millionRss.rss, 600),
+        note: `largest of the 5 nodes, 3 s after the last step, after a full GC; its V8 heap in use ${Math.round(millionRss.heapUsed)} MiB`,
+      },
+    );
+
+    log('cold join of a sixth node (1M)');
+    const millionJoinMs = await coldJoin(nodes, total, 300_000);
     results.push({
       suite: SUITE,
-      name: 'RSS per node, 1M rooms',
-      value: await rssMiB(nodes),
-      unit: 'MiB',
-      note: `largest of the 5 nodes, after a full GC; 100k-to-1M filled at ${Math.round(millionRate).toLocaleString('en-US')} records/s in steps of 100k`,
+      name: 'cold join: empty node to 1M rooms',
+      value: millionJoinMs,
+      unit: 'ms',
+      ...atMost(millionJoinMs, 30_000),
+      note: 'from the started process to holding every room (anti-entropy pull)',
     });
     await stopAll(nodes);
 
@@ -214,7 +372,7 @@ export async function run(): Promise<BenchResult[]> {
     results.push({
       suite: SUITE,
       name: 'acknowledged creates/s (minAcks 1), 64 in flight per node',
-      value: acked,
+      value: acked.rate,
       unit: 'records/s',
       note: `each create waits for a replica partner in another region; ${lastFillFailures.toLocaleString('en-US')} of 25,000 answered unavailable/overloaded (fast, with Retry-After)`,
     });
@@ -230,5 +388,5 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     await stopAll(nodes);
   }
-  return results;
+  return { results, markdown };
 }
