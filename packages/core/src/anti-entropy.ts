@@ -210,12 +210,26 @@ export function recordFrameBytes(config: Pick<NodeConfig, 'syncFrameBytesMax'>):
   return Math.max(config.syncFrameBytesMax, RECORD_BYTES_MAX);
 }
 
-/** Summary entries per frame: SUMMARY_ENTRIES_MAX, fewer when syncFrameBytesMax is small
+/**
+ * Summary entries this node puts in one frame (a peer accepts up to SUMMARY_ENTRIES_MAX). A
+ * frame is produced synchronously: each entry hashes a record (~3 us) and is encoded, so a
+ * frame of 16,384 entries held the event loop ~100 ms, and a summary of 1,024 buckets at 500k
+ * rooms was a run of such frames that left heartbeats waiting (measured: 0.7 s of one node's
+ * 1.7 s event-loop stall during a fill). 4,096 entries is about one FRAME_RECORDS_MAX frame's
+ * work (~15-20 ms); the transport gives the loop a turn between frames.
+ */
+export const SUMMARY_FRAME_ENTRIES = 4_096;
+
+/** Summary entries per frame: SUMMARY_FRAME_ENTRIES, fewer when syncFrameBytesMax is small
  *  (16 KiB in the test profile = 546 entries of at most SUMMARY_ENTRY_BYTES_MAX). */
 export function summaryEntriesPerFrame(frameBytesMax: number): number {
   return Math.max(
     1,
-    Math.min(SUMMARY_ENTRIES_MAX, Math.floor(frameBytesMax / SUMMARY_ENTRY_BYTES_MAX)),
+    Math.min(
+      SUMMARY_ENTRIES_MAX,
+      SUMMARY_FRAME_ENTRIES,
+      Math.floor(frameBytesMax / SUMMARY_ENTRY_BYTES_MAX),
+    ),
   );
 }
 

@@ -19,6 +19,7 @@ import {
   DIFFERING_CHURN_SETTLE_PERIODS,
   differingSettleMs,
   groupWanted,
+  SUMMARY_FRAME_ENTRIES,
   SummaryComparer,
   SYNC_BUCKETS_PROTOCOL,
   type SyncStoreView,
@@ -65,10 +66,11 @@ const entryOf = (bucket: number, record: Readonly<RoomRecord>): SyncSummaryEntry
 };
 
 describe('summary helpers', () => {
-  it('summaryEntriesPerFrame fits syncFrameBytesMax, up to SUMMARY_ENTRIES_MAX', () => {
+  it('summaryEntriesPerFrame fits syncFrameBytesMax, up to SUMMARY_FRAME_ENTRIES (within SUMMARY_ENTRIES_MAX)', () => {
     expect(summaryEntriesPerFrame(16_384)).toBe(Math.floor(16_384 / SUMMARY_ENTRY_BYTES_MAX));
     expect(summaryEntriesPerFrame(16_384)).toBe(546);
-    expect(summaryEntriesPerFrame(524_288)).toBe(SUMMARY_ENTRIES_MAX);
+    expect(SUMMARY_FRAME_ENTRIES).toBeLessThanOrEqual(SUMMARY_ENTRIES_MAX);
+    expect(summaryEntriesPerFrame(524_288)).toBe(SUMMARY_FRAME_ENTRIES);
     expect(summaryEntriesPerFrame(10)).toBe(1);
   });
 
