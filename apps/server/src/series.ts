@@ -22,6 +22,9 @@
 import type { RegistryNode } from '@roomring/node';
 import { hlcWallMs, type RoomRecord } from '@roomring/protocol';
 import { LogHistogram } from './log-histogram.js';
+import type { SeriesPoint, SeriesView } from './series-types.js';
+
+export type { SeriesPoint, SeriesView } from './series-types.js';
 
 /** One point per 2 s: fine enough to see a spike, cheap to send (150 points ~ 25 KB JSON). */
 export const SERIES_INTERVAL_MS = 2_000;
@@ -31,45 +34,6 @@ export const SERIES_POINTS_MAX = 150;
 /** Latency buckets: 50 us .. 60 s (deadlines end requests well before), 20% apart: 78
  *  buckets. Replication lag uses the same range. */
 const HISTOGRAM = { minValue: 0.05, maxValue: 60_000, growth: 1.2 } as const;
-
-export interface SeriesPoint {
-  /** Wall-clock end of the interval (unix ms). */
-  atMs: number;
-  /** Requests answered in the interval. */
-  requests: number;
-  requestsPerS: number;
-  /** null: no request in the interval. */
-  latencyP50Ms: number | null;
-  latencyP99Ms: number | null;
-  /** Requests shed by admission control in the interval. */
-  shed: number;
-  /** Admission gauges at the end of the interval. */
-  inFlight: number;
-  queued: number;
-  /** Room changes applied from other nodes in the interval. */
-  replicated: number;
-  /** null: nothing replicated in the interval. */
-  replicationLagP50Ms: number | null;
-  replicationLagP99Ms: number | null;
-  /** Store digest equal to every alive peer's heartbeat digest at the end of the interval. */
-  converged: boolean;
-}
-
-export interface SeriesView {
-  intervalMs: number;
-  pointsMax: number;
-  /** When the answer was made (unix ms). */
-  atMs: number;
-  convergence: {
-    converged: boolean;
-    /** First sample of the current disagreement; null while converged. */
-    divergedSinceMs: number | null;
-    /** atMs - divergedSinceMs; 0 while converged. */
-    lagMs: number;
-  };
-  /** Oldest first, at most pointsMax. */
-  points: SeriesPoint[];
-}
 
 export interface ServerSeriesInit {
   nowMs: () => number;

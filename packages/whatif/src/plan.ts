@@ -27,7 +27,10 @@ import {
   type RingMember,
   type RoomPlacementKey,
 } from '@roomring/ring';
+import type { WhatIfPlan } from './plan-types.js';
 import { ringMembersOf, type ViewMember } from './ring-members.js';
+
+export type { WhatIfPlan } from './plan-types.js';
 
 export interface MembershipChange {
   /** Node ids that leave the rings. */
@@ -57,37 +60,6 @@ export class WhatIfError extends Error {
   ) {
     super(message);
   }
-}
-
-/** The plan (`roomring whatif --json`, `/v1/whatif`; docs/cli.md). `null` = no owner (no
- *  member alive). */
-export interface WhatIfPlan {
-  change: { remove: string[]; add: { nodeId: string; region: string; weight: number }[] };
-  ringChecksum: {
-    /** The answering node's own ring checksum. */
-    live: string;
-    /** The placement built from the membership view. */
-    computed: string;
-    match: boolean;
-    /** After the change. */
-    after: string;
-  };
-  ringMembersBefore: number;
-  ringMembersAfter: number;
-  roomCount: number;
-  movedCount: number;
-  movedFraction: number;
-  /** Rooms treated as pinned without saying so (see the module comment). */
-  pinnedInferred: number;
-  pairs: { from: string | null; to: string | null; count: number }[];
-  nodes: {
-    nodeId: string;
-    ownedBefore: number;
-    ownedAfter: number;
-    lost: number;
-    gained: number;
-  }[];
-  sample: { name: string; homeRegion: string; from: string | null; to: string | null }[];
 }
 
 /** Default weight of `NODE@REGION` without `:weight`. */

@@ -1,4 +1,5 @@
 /** The /v1 answers the page reads (docs/api.md, Admin API shapes). */
+import type { WhatIfPlan } from '../../../../packages/whatif/src/plan-types.js';
 import type { MemberRow } from './cluster-view.js';
 
 export interface MembersAnswer {
@@ -77,46 +78,12 @@ export interface OwnerAnswer {
   partners: string[];
 }
 
-export interface SeriesPointAnswer {
-  atMs: number;
-  requests: number;
-  requestsPerS: number;
-  latencyP50Ms: number | null;
-  latencyP99Ms: number | null;
-  shed: number;
-  inFlight: number;
-  queued: number;
-  replicated: number;
-  replicationLagP50Ms: number | null;
-  replicationLagP99Ms: number | null;
-  converged: boolean;
-}
+/** `/v1/series`: the server's own declaration. */
+export type {
+  SeriesPoint as SeriesPointAnswer,
+  SeriesView as SeriesAnswer,
+} from '../../src/series-types.js';
 
-export interface SeriesAnswer {
-  intervalMs: number;
-  pointsMax: number;
-  atMs: number;
-  convergence: { converged: boolean; divergedSinceMs: number | null; lagMs: number };
-  points: SeriesPointAnswer[];
-}
-
-export interface WhatIfAnswer {
-  change: { remove: string[]; add: { nodeId: string; region: string; weight: number }[] };
-  ringChecksum: { live: string; computed: string; match: boolean; after: string };
-  ringMembersBefore: number;
-  ringMembersAfter: number;
-  roomCount: number;
-  movedCount: number;
-  movedFraction: number;
-  pinnedInferred: number;
-  pairs: { from: string | null; to: string | null; count: number }[];
-  nodes: {
-    nodeId: string;
-    ownedBefore: number;
-    ownedAfter: number;
-    lost: number;
-    gained: number;
-  }[];
-  sample: { name: string; homeRegion: string; from: string | null; to: string | null }[];
-  roomsComplete: boolean;
-}
+/** `/v1/whatif`: the planner's plan (shared with `roomring whatif --json`), and whether the
+ *  server read every room. */
+export type WhatIfAnswer = WhatIfPlan & { roomsComplete: boolean };
