@@ -5,7 +5,7 @@
  * memory or through its durable write path with what is left of the request's deadline.
  */
 
-import type { Message, MessageType } from '@bufbuild/protobuf';
+import type { JsonValue, Message, MessageType } from '@bufbuild/protobuf';
 import {
   CreateRoomRequest,
   DeleteRoomRequest,
@@ -19,6 +19,7 @@ import { ROOM_NAME_BYTES_MAX, utf8ByteLength } from '@roomring/protocol';
 import type { AnswerCache } from './answer-cache.js';
 import { requireGrant, requireRoomAdmin, type VideoGrants } from './auth.js';
 import type { ServerConfig } from './config.js';
+import { createRoomFromJson } from './create-room-json.js';
 import { TwirpError } from './errors.js';
 import { toLivekitRoom } from './room-mapping.js';
 
@@ -171,6 +172,8 @@ export function twirpMethodLabel(path: string): string {
 
 /** Codec from the Content-Type before `;`, trimmed, lowercased; undefined if unsupported. */
 export function codecOf(contentType: string | undefined): Codec | undefined {
+  // What every SDK sends, answered without splitting the header.
+  if (contentType === 'application/json') return 'json';
   const mime = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (mime === 'application/json') return 'json';
   if (mime === 'application/protobuf') return 'protobuf';
@@ -191,7 +194,12 @@ export function decodeRequest<T extends Message<T>>(
     }
   }
   try {
-    return type.fromJson(JSON.parse(body.toString('utf8')), { ignoreUnknownFields: true });
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    if ((type as MessageType<never>) === (CreateRoomRequest as MessageType<never>)) {
+      const fast = createRoomFromJson(value);
+      if (fast !== undefined) return fast as unknown as T;
+    }
+    return type.fromJson(value as JsonValue, { ignoreUnknownFields: true });
   } catch {
     throw new TwirpError('malformed', 'the json request could not be decoded');
   }
