@@ -10,11 +10,9 @@
 import type { GossipMessage } from '@roomring/core';
 import { afterEach, expect, it } from 'vitest';
 import { generateClusterKey, type Libp2pTransport } from '../src/index.js';
-import { deferred, hostPort, startNodes, stopAll, str, text } from './helpers.js';
+import { connectRing, deferred, startNodes, stopAll, str, text } from './helpers.js';
 
 const TOPIC = 'roomring/rooms/1';
-const DIAL = { timeoutMs: 5_000 };
-const WAIT = { timeoutMs: 10_000 };
 
 let nodes: Libp2pTransport[] = [];
 afterEach(async () => {
@@ -42,15 +40,7 @@ async function ring(forward: boolean): Promise<Ring> {
       return 'accept';
     });
   });
-  for (const [from, to] of [
-    [1, 0],
-    [2, 1],
-    [3, 2],
-    [0, 3],
-  ] as const) {
-    await nodes[from]!.dial(hostPort(nodes[to]!), DIAL);
-  }
-  await Promise.all(nodes.map((n) => n.waitForTopicPeers(TOPIC, 2, { ...WAIT, mesh: true })));
+  await connectRing(nodes, TOPIC);
   return {
     nodes,
     delivered(index, body) {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateClusterKey, type Libp2pTransport, MessageTooLargeError } from '../src/index.js';
 import {
+  connectRing,
   deferred,
   failure,
   hostPort,
@@ -46,19 +47,8 @@ describe('gossip across a ring of 4 nodes dialled by host:port', () => {
         return 'accept';
       });
     });
-    // Ring 0-1-2-3-0: 0 and 2 (and 1 and 3) are not connected, so their messages must be
-    // forwarded, over two paths each: duplicates are guaranteed to reach the gossip layer.
-    for (const [from, to] of [
-      [1, 0],
-      [2, 1],
-      [3, 2],
-      [0, 3],
-    ] as const) {
-      expect(await nodes[from]!.dial(hostPort(nodes[to]!), DIAL)).toBe(nodes[to]!.peerId);
-    }
-    await Promise.all(
-      nodes.map((node) => node.waitForTopicPeers(TOPIC, 2, { ...WAIT, mesh: true })),
-    );
+    // Duplicates are guaranteed to reach the gossip layer: each message travels two paths.
+    await connectRing(nodes, TOPIC);
   });
 
   afterAll(async () => {

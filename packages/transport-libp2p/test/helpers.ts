@@ -107,3 +107,23 @@ export async function silentServer(): Promise<{ server: Server; port: number; so
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
+
+/**
+ * Wires four nodes into the ring 0-1-2-3-0 and waits until each has both ring neighbours in
+ * its `topic` mesh. 0 and 2 (and 1 and 3) are not connected: their messages reach each other
+ * only by forwarding, over two paths each.
+ */
+export async function connectRing(nodes: readonly Libp2pTransport[], topic: string): Promise<void> {
+  for (const [from, to] of [
+    [1, 0],
+    [2, 1],
+    [3, 2],
+    [0, 3],
+  ] as const) {
+    const peer = await nodes[from]!.dial(hostPort(nodes[to]!), { timeoutMs: 5_000 });
+    if (peer !== nodes[to]!.peerId) throw new Error(`node ${from} dialled ${peer}, not node ${to}`);
+  }
+  await Promise.all(
+    nodes.map((node) => node.waitForTopicPeers(topic, 2, { timeoutMs: 10_000, mesh: true })),
+  );
+}

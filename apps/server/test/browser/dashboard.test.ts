@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { WhatIfPlan } from '@roomring/whatif';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -319,19 +320,7 @@ describe('the dashboard against a 3-node cluster', { timeout: 60_000 }, () => {
     await page.waitForSelector('[data-testid=whatif-result]');
     const cli = await runCli(['whatif', '--remove', 'usw-1', '--add', 'use-2@us-east:2', '--json']);
     expect(cli.code, cli.stderr).toBe(0);
-    const plan = JSON.parse(cli.stdout) as {
-      roomCount: number;
-      movedCount: number;
-      ringChecksum: { match: boolean };
-      pairs: { from: string | null; to: string | null; count: number }[];
-      nodes: {
-        nodeId: string;
-        ownedBefore: number;
-        ownedAfter: number;
-        lost: number;
-        gained: number;
-      }[];
-    };
+    const plan = JSON.parse(cli.stdout) as WhatIfPlan;
     expect(plan.ringChecksum.match).toBe(true);
     expect(plan.movedCount).toBeGreaterThan(0);
     const number = async (id: string) =>
