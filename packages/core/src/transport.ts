@@ -35,6 +35,11 @@ export interface RequestOptions {
   /** Responses past this many frames abort the exchange with an error. */
   framesMax: number;
   signal?: AbortSignal;
+  /** The answer is one frame (the handler returns a Promise) and the request may share a
+   *  long-lived stream with other pipelined requests to the same peer and protocol, instead
+   *  of opening one of its own. Same outcomes and errors either way; a transport without
+   *  streams ignores it. For frequent small requests (durable-write acknowledgements). */
+  pipelined?: boolean;
 }
 
 export interface TransportListener {

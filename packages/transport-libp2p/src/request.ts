@@ -56,7 +56,7 @@ function errorName(error: unknown): string {
 }
 
 /** Maps what libp2p throws while opening the stream. */
-function openError(error: unknown, peer: string, protocol: string): Error {
+export function openError(error: unknown, peer: string, protocol: string): Error {
   if (error instanceof TransportError) return error;
   const name = errorName(error);
   if (name === 'UnsupportedProtocolError') {

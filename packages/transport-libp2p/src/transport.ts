@@ -35,6 +35,12 @@ import { loadIdentity } from './identity.js';
 import { type Libp2pTransportConfig, type Libp2pTransportInit, resolveConfig } from './init.js';
 import { emptyMetrics, type Libp2pTransportMetrics } from './metrics.js';
 import { nodeOptions, type Services } from './node-options.js';
+import {
+  PIPELINED_SUFFIX,
+  PipelinedRequester,
+  SESSIONS_PER_CONNECTION_MAX,
+  servePipelined,
+} from './pipelined.js';
 import { parsePeerId, type RequestContext, runRequest } from './request.js';
 import { type ResponderContext, serveStream } from './respond.js';
 
@@ -77,6 +83,7 @@ interface Running {
   readonly stopWatchdog: () => void;
   readonly requestContext: RequestContext;
   readonly responderContext: ResponderContext;
+  readonly pipelined: PipelinedRequester;
 }
 
 /** gossipsub 17 internals read for observability only (not in its typed interface): the mesh,
@@ -151,19 +158,21 @@ class Libp2pTransportImpl implements Libp2pTransport {
     // One listener per pending request and per active response, both bounded
     // (requestsPendingMax, inboundStreamsPerProtocolMax per protocol): not a leak.
     setMaxListeners(Number.POSITIVE_INFINITY, stop.signal);
+    const requestContext: RequestContext = {
+      node,
+      frameBytesMax: this.config.frameBytesMax,
+      requestsPendingMax: this.config.requestsPendingMax,
+      streamWindowBytesMax: this.config.streamWindowBytesMax,
+      metrics: this.counters,
+      stopSignal: stop.signal,
+    };
     const running: Running = {
       node,
       listeners,
       stop,
       stopWatchdog: watchGossipLinks(node, this.counters),
-      requestContext: {
-        node,
-        frameBytesMax: this.config.frameBytesMax,
-        requestsPendingMax: this.config.requestsPendingMax,
-        streamWindowBytesMax: this.config.streamWindowBytesMax,
-        metrics: this.counters,
-        stopSignal: stop.signal,
-      },
+      requestContext,
+      pipelined: new PipelinedRequester(requestContext),
       responderContext: {
         frameBytesMax: this.config.frameBytesMax,
         inboundStreamsPerProtocolMax: this.config.inboundStreamsPerProtocolMax,
@@ -384,6 +393,28 @@ class Libp2pTransportImpl implements Libp2pTransport {
       .catch(() => {
         this.registeredProtocols.delete(protocol);
       });
+    // The pipelined variant of the same protocol (pipelined.ts): one long-lived stream per
+    // requester, each request on it counted against the same limits as a stream.
+    running.node
+      .handle(
+        protocol + PIPELINED_SUFFIX,
+        (stream, connection) => {
+          servePipelined(
+            stream,
+            connection,
+            protocol,
+            () => this.requestHandlers.get(protocol),
+            running.responderContext,
+          );
+        },
+        {
+          maxInboundStreams: SESSIONS_PER_CONNECTION_MAX,
+          maxOutboundStreams: SESSIONS_PER_CONNECTION_MAX,
+        },
+      )
+      .catch(() => {
+        this.registeredProtocols.delete(protocol);
+      });
   }
 
   request(
@@ -392,7 +423,24 @@ class Libp2pTransportImpl implements Libp2pTransport {
     frame: Uint8Array,
     options: RequestOptions,
   ): AsyncIterable<Uint8Array> {
+    if (options.pipelined === true) return this.pipelinedRequest(peer, protocol, frame, options);
     return runRequest(() => this.current().requestContext, peer, protocol, frame, options);
+  }
+
+  private async *pipelinedRequest(
+    peer: PeerId,
+    protocol: string,
+    frame: Uint8Array,
+    options: RequestOptions,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const running = this.current();
+    if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
+    }
+    if (!(Number.isInteger(options.framesMax) && options.framesMax >= 1)) {
+      throw new RangeError(`framesMax must be a positive integer, got ${options.framesMax}`);
+    }
+    yield await running.pipelined.request(peer, protocol, frame, options.timeoutMs, options.signal);
   }
 
   // -- connections --------------------------------------------------------------------------

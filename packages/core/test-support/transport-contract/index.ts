@@ -17,14 +17,17 @@ import { CONNECTION_CASES } from './connection-cases.js';
 import { GOSSIP_CASES } from './gossip-cases.js';
 import type { TransportContractHarness } from './harness.js';
 import type { ContractCase } from './observe.js';
+import { PIPELINED_CASES } from './pipelined-cases.js';
 import { REQUEST_CASES } from './request-cases.js';
 
 export type { TransportContractHarness, TransportErrorKind } from './harness.js';
 
-const CASES = { ...GOSSIP_CASES, ...REQUEST_CASES, ...CONNECTION_CASES } satisfies Record<
-  string,
-  ContractCase
->;
+const CASES = {
+  ...GOSSIP_CASES,
+  ...REQUEST_CASES,
+  ...PIPELINED_CASES,
+  ...CONNECTION_CASES,
+} satisfies Record<string, ContractCase>;
 
 export type TransportContractCase = keyof typeof CASES;
 
