@@ -10,7 +10,8 @@
  * Requests to one partner are pipelined and batched: at most REPLICATE_IN_FLIGHT_PER_PEER
  * requests are outstanding per partner; writes arriving meanwhile wait in that partner's
  * queue and leave together in the next request (up to BATCH_RECORDS_MAX records and
- * BATCH_RECORD_BYTES_MAX bytes). An idle partner gets a write at once (no added delay);
+ * BATCH_RECORD_BYTES_MAX bytes). An idle partner gets a write at once (no added delay:
+ * the pump runs as a microtask, so writes of one event-loop turn share a request);
  * a busy one gets one request per round trip instead of one per write, which is what lets a
  * node acknowledge thousands of writes per second without opening a stream for each (a
  * partner serves at most 32 replicate streams at once and answers busy beyond).
@@ -54,6 +55,8 @@ interface PartnerWaiter {
 interface PartnerPipeline {
   inFlight: number;
   queue: PartnerWaiter[];
+  /** A pump is queued as a microtask (see enqueue). */
+  pumpQueued: boolean;
 }
 
 export interface WritePathHost {
@@ -164,11 +167,20 @@ export class WritePath {
   private enqueue(peer: PeerId, waiter: PartnerWaiter): void {
     let pipeline = this.pipelines.get(peer);
     if (!pipeline) {
-      pipeline = { inFlight: 0, queue: [] };
+      pipeline = { inFlight: 0, queue: [], pumpQueued: false };
       this.pipelines.set(peer, pipeline);
     }
     pipeline.queue.push(waiter);
-    this.pump(peer, pipeline);
+    // Pumped once the current task's synchronous work is done, not at once: writes made in
+    // the same turn (a burst of creates, a batch from one caller) leave in one request
+    // instead of the first alone. A microtask adds no timer delay.
+    if (pipeline.pumpQueued) return;
+    pipeline.pumpQueued = true;
+    const queued = pipeline;
+    queueMicrotask(() => {
+      queued.pumpQueued = false;
+      this.pump(peer, queued);
+    });
   }
 
   /** Sends queued writes while the partner has a free request slot. */
@@ -213,7 +225,13 @@ export class WritePath {
         },
       );
     }
-    if (pipeline.inFlight === 0 && pipeline.queue.length === 0) this.pipelines.delete(peer);
+    if (
+      pipeline.inFlight === 0 &&
+      pipeline.queue.length === 0 &&
+      this.pipelines.get(peer) === pipeline
+    ) {
+      this.pipelines.delete(peer);
+    }
   }
 
   private finish(
@@ -264,6 +282,7 @@ export class WritePath {
     for await (const answer of this.transport.request(peer, REPLICATE_PROTOCOL, frame, {
       timeoutMs,
       framesMax: 1,
+      pipelined: true,
     })) {
       const result = decodeMessage(answer);
       return (

@@ -101,6 +101,28 @@ describe('DurableWrites', () => {
     expect(a.durable.counters.writesAcked).toBe(1);
   });
 
+  it('sends the writes of one turn to a partner in one request, and later ones in the next', async () => {
+    const { time, a, b } = await writerAndPartners();
+    const confirmAll = (names: string[]) =>
+      names.map((name) => {
+        const room = a.store.getOrCreate({ name, homeRegion: 'us-east' }).room;
+        a.durable.mark(room.sid);
+        return a.durable.confirm([room], time.nowMs() + DEADLINE_MS).then(() => time.nowMs());
+      });
+    const startMs = time.nowMs();
+    const first = confirmAll(['r1', 'r2', 'r3', 'r4', 'r5']);
+    await time.advance(1);
+    const second = confirmAll(['r6', 'r7']);
+    await time.advance(50);
+    // All five of the first turn went in the first request (acked after one round trip),
+    // the two of the next turn in a second request sent at 1 ms.
+    expect(await Promise.all(first)).toEqual(Array(5).fill(startMs + 2 * HOP_MS));
+    expect(await Promise.all(second)).toEqual(Array(2).fill(startMs + 1 + 2 * HOP_MS));
+    expect(a.durable.counters.replicateRequestsSent).toBe(2);
+    expect(b.durable.counters.replicateRequestsServed).toBe(2);
+    expect(a.durable.counters.writesAcked).toBe(7);
+  });
+
   it("keeps a later write's entry when an earlier write of the same sid is confirmed", async () => {
     // The create is sent at 0 ms; the delete of the same room 3 ms later. The partner takes
     // the create at 5 ms and answers, stops at 6 ms (the delete arrives at 8 ms and is never
