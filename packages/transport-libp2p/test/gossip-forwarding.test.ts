@@ -7,6 +7,7 @@
  * so gossip's lazy repair (IHAVE goes to peers outside the mesh) does not reach node 2
  * either: in roomring, anti-entropy repairs what a node without forwarding did not get.
  */
+import type { Libp2p } from '@libp2p/interface';
 import type { GossipMessage } from '@roomring/core';
 import { afterEach, expect, it } from 'vitest';
 import { generateClusterKey, type Libp2pTransport } from '../src/index.js';
@@ -83,6 +84,42 @@ it('with forwarding on, the far node gets the message forwarded and neighbours g
   // Node 2 forwarded m to its other mesh neighbour: at least one of 1 and 3 got a second copy.
   const copies = [1, 3].map((i) => r.nodes[i]!.metrics().gossipReceived - before[i]!);
   expect(Math.max(...copies)).toBeGreaterThanOrEqual(3);
+});
+
+/** Counts the IDONTWANT control messages `node` receives (gossipsub's handler for them). */
+function countIDontWants(node: Libp2pTransport): { count: number } {
+  const raw = (node as unknown as { running: { node: Libp2p } }).running.node;
+  const pubsub = raw.services.pubsub as unknown as {
+    handleIdontwant(id: string, idontwant: unknown[]): void;
+  };
+  const counter = { count: 0 };
+  const original = pubsub.handleIdontwant.bind(pubsub);
+  pubsub.handleIdontwant = (id, idontwant) => {
+    counter.count += idontwant.length;
+    original(id, idontwant);
+  };
+  return counter;
+}
+
+it('IDONTWANT follows the switch: none is sent for a topic nobody forwards', async () => {
+  // gossipsub sends IDONTWANT for received messages of 512 B or more.
+  const big = (label: string) => text(label.padEnd(1_024, '.'));
+  for (const forward of [false, true]) {
+    const r = await ring(forward);
+    const counters = r.nodes.map(countIDontWants);
+    await r.nodes[0]!.publish(TOPIC, big('m'));
+    await Promise.all([1, 3].map((i) => r.delivered(i, str(big('m')))));
+    // Fences after m on every link: each IDONTWANT for m went out before them.
+    for (const i of [1, 3]) await r.nodes[i]!.publish(TOPIC, text(`fence-${i}`));
+    await Promise.all(
+      [0, 2].flatMap((i) => [r.delivered(i, 'fence-1'), r.delivered(i, 'fence-3')]),
+    );
+    const received = counters.reduce((sum, c) => sum + c.count, 0);
+    if (forward) expect(received).toBeGreaterThan(0);
+    else expect(received).toBe(0);
+    await stopAll(r.nodes);
+    nodes = [];
+  }
 });
 
 it('forwarding can be turned off and on again at run time, per topic', async () => {
