@@ -127,8 +127,9 @@ const commands: Record<string, (...args: never[]) => unknown> = {
     latencies = on ? [] : undefined;
     return collected;
   },
-  memory: () => {
-    globalThis.gc?.();
+  /** process.memoryUsage(), after a full GC unless `collect` is false. */
+  memory: (collect = true) => {
+    if (collect) globalThis.gc?.();
     return process.memoryUsage();
   },
   create: async (name: string) => ({ ...(await node.createRoom({ name })) }),
