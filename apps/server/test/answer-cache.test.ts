@@ -57,15 +57,37 @@ describe('AnswerCache', () => {
     expect(json(afterStats).equals(toLivekitRoom(room))).toBe(true);
   });
 
-  it('holds at most roomsMax rooms, evicting the least recently answered', () => {
+  it('keeps every room of a working set as large as a generation, and holds at most two generations', () => {
     const { store: s } = store();
-    const cache = new AnswerCache(2);
-    const rooms = ['a', 'b', 'c'].map((name) => s.getOrCreate({ name, homeRegion: 'r' }).room);
-    const a = cache.answer(rooms[0]!, 'json');
-    cache.answer(rooms[1]!, 'json');
-    expect(cache.answer(rooms[0]!, 'json')).toBe(a); // a is now the most recent
-    cache.answer(rooms[2]!, 'json'); // evicts b
-    expect(cache.size).toBe(2);
-    expect(cache.answer(rooms[0]!, 'json')).toBe(a);
+    const cache = new AnswerCache(4);
+    const rooms = Array.from(
+      { length: 4 },
+      (_, i) => s.getOrCreate({ name: `r${i}`, homeRegion: 'r' }).room,
+    );
+    const first = rooms.map((room) => cache.answer(room, 'json'));
+    // Cycling through exactly a generation's worth of rooms: every answer stays cached.
+    for (let pass = 0; pass < 5; pass++) {
+      for (const [i, room] of rooms.entries()) expect(cache.answer(room, 'json')).toBe(first[i]);
+    }
+    for (let i = 0; i < 50; i++) {
+      cache.answer(s.getOrCreate({ name: `other-${i}`, homeRegion: 'r' }).room, 'json');
+      expect(cache.size).toBeLessThanOrEqual(8);
+    }
+    // Not answered for 50 other rooms (more than two generations): encoded again.
+    const again = cache.answer(rooms[0]!, 'json');
+    expect(again).not.toBe(first[0]);
+    expect(again.equals(first[0]!)).toBe(true);
+  });
+
+  it('keeps a room answered once per generation cached while many others pass', () => {
+    const { store: s } = store();
+    const cache = new AnswerCache(4);
+    const hot = s.getOrCreate({ name: 'hot', homeRegion: 'r' }).room;
+    const hotAnswer = cache.answer(hot, 'json');
+    for (let i = 1; i <= 100; i++) {
+      cache.answer(s.getOrCreate({ name: `cold-${i}`, homeRegion: 'r' }).room, 'json');
+      // Once every 4 other rooms: within a generation.
+      if (i % 4 === 0) expect(cache.answer(hot, 'json')).toBe(hotAnswer);
+    }
   });
 });
