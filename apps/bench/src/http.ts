@@ -123,7 +123,7 @@ export function explain(results: readonly BenchResult[]): string[] {
   }
   if (missed('roomring new-room CreateRoom')) {
     lines.push(
-      'Not met, new rooms: an acknowledged new room costs both roomring processes the durable replicate request and its answer, and the gossip publish of the record (gossipsub signs every message with ed25519; every hop is noise- and pnet-encrypted). Cutting the CPU per replicated record is issue #15 (target <= 10 us per record per receiving process).',
+      'Not met, new rooms: an acknowledged new room costs both roomring processes the durable replicate request and its answer, and the gossip publish of the record (gossipsub signs every message with ed25519; every hop is noise- and pnet-encrypted). The ratio was 1.68 before replicate requests shared one stream per partner (pipelined, packages/transport-libp2p/README.md) and before the answer cache stopped paying 5-7 us per miss (apps/server/src/answer-cache.ts); three runs since measured 1.82-1.91 (the first two before the cache change). A separate 2-node run with new-room load only measured 140-170 us per request for both processes at steady state, against ~220 in this suite, where new-room rounds alternate with the other targets. Cutting the CPU per replicated record is issue #15 (target <= 10 us per record per receiving process).',
       '',
     );
   }
