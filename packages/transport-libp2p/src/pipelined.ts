@@ -37,7 +37,6 @@ import {
   RequestAbortedError,
   RequestTimeoutError,
   ResponseIncompleteError,
-  TooManyPendingRequestsError,
   TransportError,
 } from './errors.js';
 import {
@@ -49,7 +48,8 @@ import {
   FRAME_HEADER_BYTES,
 } from './frames.js';
 import type { Libp2pTransportMetrics } from './metrics.js';
-import { openError, parsePeerId } from './request.js';
+import { admitRequest, openError, parsePeerId } from './request.js';
+import type { ResponderContext } from './respond.js';
 
 /** Appended to a request protocol to name its pipelined variant. */
 export const PIPELINED_SUFFIX = '/pipelined';
@@ -348,18 +348,7 @@ export class PipelinedRequester {
     const { ctx } = this;
     const { metrics } = ctx;
     if (ctx.stopSignal.aborted) throw ctx.stopSignal.reason;
-    if (frame.byteLength > ctx.frameBytesMax) {
-      metrics.framesTooLarge++;
-      throw new FrameTooLargeError(
-        `request of ${frame.byteLength} B > frameBytesMax ${ctx.frameBytesMax}`,
-      );
-    }
-    if (metrics.requestsPending >= ctx.requestsPendingMax) {
-      metrics.requestsShed++;
-      throw new TooManyPendingRequestsError(`${ctx.requestsPendingMax} requests already pending`);
-    }
-    metrics.requestsStarted++;
-    metrics.requestsPending++;
+    admitRequest(ctx, frame);
     const startedAt = performance.now();
     try {
       const session = await this.session(peer, protocol, timeoutMs, signal);
@@ -429,16 +418,19 @@ export class PipelinedRequester {
 
 // -- responder ------------------------------------------------------------------------------
 
-export interface PipelinedResponderContext {
-  readonly frameBytesMax: number;
-  readonly inboundStreamsPerProtocolMax: number;
-  readonly inboundStreamsPerPeerMax: number;
-  readonly streamIdleTimeoutMs: number;
-  readonly metrics: Libp2pTransportMetrics;
-  readonly stopSignal: AbortSignal;
-  readonly active: Map<string, number>;
-  readonly activeByPeer: Map<string, number>;
-}
+/** What a pipelined session needs of the responder's context (shared with streams, so the
+ *  per-protocol and per-peer counts cover both). */
+export type PipelinedResponderContext = Pick<
+  ResponderContext,
+  | 'frameBytesMax'
+  | 'inboundStreamsPerProtocolMax'
+  | 'inboundStreamsPerPeerMax'
+  | 'streamIdleTimeoutMs'
+  | 'metrics'
+  | 'stopSignal'
+  | 'active'
+  | 'activeByPeer'
+>;
 
 function increment(map: Map<string, number>, key: string, by: number): void {
   const value = (map.get(key) ?? 0) + by;

@@ -120,17 +120,13 @@ function validateOptions(options: RequestOptions): void {
   }
 }
 
-/** One request; see `Transport.request`. `getContext` throws when the transport is stopped. */
-export async function* runRequest(
-  getContext: () => RequestContext,
-  peer: string,
-  protocol: string,
+/** The requester's limits, checked before anything is sent: the frame's size and
+ *  `requestsPendingMax`. Counts the request as started and pending when admitted (the caller
+ *  decrements `requestsPending` when it ends). */
+export function admitRequest(
+  ctx: Pick<RequestContext, 'frameBytesMax' | 'requestsPendingMax' | 'metrics'>,
   frame: Uint8Array,
-  options: RequestOptions,
-): AsyncGenerator<Uint8Array, void, undefined> {
-  const ctx = getContext();
-  validateOptions(options);
-  const peerId = parsePeerId(peer);
+): void {
   const { metrics } = ctx;
   if (frame.byteLength > ctx.frameBytesMax) {
     metrics.framesTooLarge++;
@@ -144,6 +140,21 @@ export async function* runRequest(
   }
   metrics.requestsStarted++;
   metrics.requestsPending++;
+}
+
+/** One request; see `Transport.request`. `getContext` throws when the transport is stopped. */
+export async function* runRequest(
+  getContext: () => RequestContext,
+  peer: string,
+  protocol: string,
+  frame: Uint8Array,
+  options: RequestOptions,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const ctx = getContext();
+  validateOptions(options);
+  const peerId = parsePeerId(peer);
+  const { metrics } = ctx;
+  admitRequest(ctx, frame);
   const deadline = createDeadline(
     options.timeoutMs,
     `${protocol} request to ${peer}`,

@@ -122,6 +122,13 @@ export async function readAll(
   return read;
 }
 
+/** Creates a requester and a responder, connected (requester dialled). */
+export async function pair(harness: Harness): Promise<{ client: Transport; server: Transport }> {
+  const [server, client] = await harness.create(2);
+  await connect(harness, client!, server!);
+  return { client: client!, server: server! };
+}
+
 /** `a` dials `b` at its first listen address; resolves once both list the other. */
 export async function connect(harness: Harness, a: Transport, b: Transport): Promise<void> {
   const address = b.listenAddresses()[0];

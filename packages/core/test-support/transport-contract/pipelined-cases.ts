@@ -6,8 +6,6 @@
  * not fail the others or the next one; a responder that goes away fails what is pending.
  */
 import { expect } from 'vitest';
-import type { Transport } from '../../src/transport.js';
-import type { TransportContractHarness } from './harness.js';
 import {
   bytes,
   type ContractCase,
@@ -16,6 +14,7 @@ import {
   expectKind,
   type Gate,
   gate,
+  pair,
   readAll,
   readStream,
   settled,
@@ -25,14 +24,6 @@ import {
 
 const OPTIONS = { timeoutMs: 10_000, framesMax: 1, pipelined: true };
 const SHORT_TIMEOUT_MS = 500;
-
-async function pair(
-  h: TransportContractHarness,
-): Promise<{ client: Transport; server: Transport }> {
-  const [server, client] = await h.create(2);
-  await connect(h, client!, server!);
-  return { client: client!, server: server! };
-}
 
 export const PIPELINED_CASES = {
   'pipelined-out-of-order': {

@@ -8,17 +8,17 @@
  * transport's pending requests.
  */
 import { expect } from 'vitest';
-import type { RequestHandler, Transport } from '../../src/transport.js';
+import type { RequestHandler } from '../../src/transport.js';
 import type { TransportContractHarness } from './harness.js';
 import {
   bytes,
   type ContractCase,
-  connect,
   expectAtDeadline,
   expectKind,
   expectNumberedPrefix,
   gate,
   numbered,
+  pair,
   readAll,
   readStream,
   settled,
@@ -32,15 +32,6 @@ const OPTIONS = { timeoutMs: 10_000, framesMax: 10 };
  *  loopback round trips on a loaded machine, and twice a real harness's timing slack, so a
  *  transport that waits double the deadline fails the case. */
 const SHORT_TIMEOUT_MS = 500;
-
-/** Creates a requester and a responder, connected (requester dialled). */
-async function pair(
-  h: TransportContractHarness,
-): Promise<{ client: Transport; server: Transport }> {
-  const [server, client] = await h.create(2);
-  await connect(h, client!, server!);
-  return { client: client!, server: server! };
-}
 
 /** A responder streaming numbered frames of `frameBytes`, one per `paceMs`, up to `count`;
  *  `closed` turns true when its generator is finished or stopped (the transport called
