@@ -13,8 +13,9 @@
  * BATCH_RECORD_BYTES_MAX bytes). An idle partner gets a write at once (no added delay:
  * the pump runs as a microtask, so writes of one event-loop turn share a request);
  * a busy one gets one request per round trip instead of one per write, which is what lets a
- * node acknowledge thousands of writes per second without opening a stream for each (a
- * partner serves at most 32 replicate streams at once and answers busy beyond).
+ * node acknowledge thousands of writes per second (a partner serves at most 8 replicate
+ * requests from one peer at once, 32 in all, and answers busy beyond). The requests ask for
+ * the transport's pipelined path: one long-lived stream per partner, not one per request.
  */
 import {
   BATCH_RECORD_BYTES_MAX,
@@ -33,8 +34,8 @@ export const REPLICATE_PROTOCOL = '/roomring/replicate/1';
 
 /**
  * Replicate requests outstanding per partner. 2: one on the wire while the next batch fills;
- * with a ~1-3 ms round trip a partner then takes one request per ~1 ms, and even 16 writers
- * stay far below the partner's 32 inbound replicate streams.
+ * with a ~1-3 ms round trip a partner then takes one request per ~1 ms, and a writer stays
+ * far below the 8 requests a partner serves from one peer at once.
  */
 export const REPLICATE_IN_FLIGHT_PER_PEER = 2;
 
