@@ -33,8 +33,9 @@ interface ForwardingInternals {
 
 /**
  * Installs the switch on `node`'s gossipsub; `unforwarded` is read on every forward and every
- * received message. Returns false (and forwards everything, as gossipsub does; or sends
- * IDONTWANT as it does) when the library no longer has a method this relies on.
+ * received message. Returns false when the library no longer has a method this relies on;
+ * that part of the switch is then not installed (gossipsub forwards, or sends IDONTWANT, as
+ * it does by itself), which the gossip-forwarding tests catch.
  */
 export function forwardOnly(node: Libp2p<Services>, unforwarded: ReadonlySet<string>): boolean {
   const pubsub = node.services.pubsub as unknown as ForwardingInternals;

@@ -29,7 +29,8 @@
  * (`RequestOptions.pipelined`).
  */
 
-import type { Connection, Libp2p, Stream } from '@libp2p/interface';
+import { setMaxListeners } from 'node:events';
+import type { Connection, Stream } from '@libp2p/interface';
 import type { RequestHandler } from '@roomring/core';
 import {
   FrameTooLargeError,
@@ -43,13 +44,18 @@ import {
   dataFrame,
   decodeResponseFrame,
   ErrorCode,
-  type ErrorCodeValue,
   errorFrame,
   FRAME_HEADER_BYTES,
 } from './frames.js';
-import type { Libp2pTransportMetrics } from './metrics.js';
-import { admitRequest, openError, parsePeerId } from './request.js';
-import type { ResponderContext } from './respond.js';
+import { admitRequest, openError, parsePeerId, type RequestContext } from './request.js';
+import {
+  claimServingSlot,
+  describe,
+  isPromiseLike,
+  type ResponderContext,
+  releaseServingSlot,
+} from './respond.js';
+import { raceSignal } from './signals.js';
 
 /** Appended to a request protocol to name its pipelined variant. */
 export const PIPELINED_SUFFIX = '/pipelined';
@@ -178,13 +184,11 @@ function asError(reason: unknown): Error {
 
 // -- requester ------------------------------------------------------------------------------
 
-export interface PipelinedContext {
-  readonly node: Libp2p;
-  readonly frameBytesMax: number;
-  readonly requestsPendingMax: number;
-  readonly metrics: Libp2pTransportMetrics;
-  readonly stopSignal: AbortSignal;
-}
+/** What the requester needs of the stream requester's context (the same limits and counters). */
+export type PipelinedContext = Pick<
+  RequestContext,
+  'node' | 'frameBytesMax' | 'requestsPendingMax' | 'metrics' | 'stopSignal'
+>;
 
 interface Waiter {
   resolve(answer: Uint8Array): void;
@@ -204,7 +208,7 @@ class Session {
     frameBytesMax: number,
     private readonly what: string,
     private readonly idleCloseMs: number,
-    private readonly onEnd: (session: Session) => void,
+    private readonly onEnd: () => void,
   ) {
     this.reader = new FrameReader(ID_BYTES + FRAME_HEADER_BYTES + frameBytesMax);
     stream.addEventListener('message', (event) => this.onMessage(toBytes(event.data)));
@@ -221,13 +225,12 @@ class Session {
     this.armIdle();
   }
 
-  get open(): boolean {
-    return !this.ended && this.stream.status === 'open';
-  }
-
   /** Sends one request; resolves with its answer's payload. `timeoutMs` and `signal` bound
    *  only this request: the session stays open for the others. */
   call(frame: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    if (this.ended) {
+      return Promise.reject(new ResponseIncompleteError(`${this.what}: session ended`));
+    }
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffff_ffff ? 1 : this.nextId + 1;
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -271,7 +274,7 @@ class Session {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.idleTimer);
-    this.onEnd(this);
+    this.onEnd();
     for (const waiter of [...this.waiters.values()]) waiter.reject(reason);
     if (this.stream.status === 'open') this.stream.abort(reason);
   }
@@ -282,7 +285,7 @@ class Session {
     this.idleTimer = setTimeout(() => {
       if (this.waiters.size > 0 || this.ended) return;
       this.ended = true;
-      this.onEnd(this);
+      this.onEnd();
       this.stream.close().catch(() => this.stream.abort(new Error('idle session close failed')));
     }, this.idleCloseMs);
     this.idleTimer.unref?.();
@@ -382,7 +385,11 @@ export class PipelinedRequester {
     const existing = this.sessions.get(key);
     if (existing !== undefined) return existing;
     const what = `${protocol} session to ${peer}`;
-    const opening = (async () => {
+    // Only forget it while the map still points at this session (not at a newer one).
+    const forget = (): void => {
+      if (this.sessions.get(key) === opening) this.sessions.delete(key);
+    };
+    const opening: Promise<Session> = (async () => {
       const peerId = parsePeerId(peer);
       const signals = [AbortSignal.timeout(timeoutMs), this.ctx.stopSignal];
       if (signal) signals.push(signal);
@@ -401,17 +408,10 @@ export class PipelinedRequester {
         }
         throw openError(error, peer, protocol);
       }
-      return new Session(stream, this.ctx.frameBytesMax, what, this.idleCloseMs, (ended) => {
-        // Only forget it if the map still points at this session (not at a newer one).
-        void this.sessions.get(key)?.then((current) => {
-          if (current === ended) this.sessions.delete(key);
-        });
-      });
+      return new Session(stream, this.ctx.frameBytesMax, what, this.idleCloseMs, forget);
     })();
     this.sessions.set(key, opening);
-    opening.catch(() => {
-      if (this.sessions.get(key) === opening) this.sessions.delete(key);
-    });
+    opening.catch(forget);
     return opening;
   }
 }
@@ -432,12 +432,6 @@ export type PipelinedResponderContext = Pick<
   | 'activeByPeer'
 >;
 
-function increment(map: Map<string, number>, key: string, by: number): void {
-  const value = (map.get(key) ?? 0) + by;
-  if (value <= 0) map.delete(key);
-  else map.set(key, value);
-}
-
 /**
  * Serves one pipelined session: every request on it is handled as it arrives and answered
  * when its handler settles. Never rejects and never throws into libp2p: a malformed frame
@@ -452,11 +446,11 @@ export function servePipelined(
 ): void {
   const { metrics } = ctx;
   const from = connection.remotePeer.toString();
-  const peerKey = `${protocol}\n${from}`;
   const reader = new FrameReader(ID_BYTES + ctx.frameBytesMax);
-  /** Why the session ended, once it has; and the waits of handlers still running. */
-  let closedReason: Error | undefined;
-  const cancels = new Set<(reason: Error) => void>();
+  /** Aborted when the session closes: handlers still running are no longer waited for. */
+  const closed = new AbortController();
+  // One listener per request being served, bounded by inboundStreamsPerPeerMax: not a leak.
+  setMaxListeners(Number.POSITIVE_INFINITY, closed.signal);
   let inFlight = 0;
   let requesterDone = false;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -482,74 +476,48 @@ export function servePipelined(
       if (stream.status === 'open') stream.abort(asError(error));
     }
   };
-  const fail = (id: number, code: ErrorCodeValue, message: string): void => {
-    answer(id, errorFrame(code, message));
-  };
 
   const serveOne = async (id: number, request: Uint8Array): Promise<void> => {
-    const active = ctx.active.get(protocol) ?? 0;
-    const fromPeer = ctx.activeByPeer.get(peerKey) ?? 0;
-    if (active >= ctx.inboundStreamsPerProtocolMax || fromPeer >= ctx.inboundStreamsPerPeerMax) {
-      metrics.responsesShed++;
-      const why =
-        fromPeer >= ctx.inboundStreamsPerPeerMax
-          ? `serving ${fromPeer} ${protocol} requests from this peer, the limit`
-          : `serving ${active} ${protocol} requests, the limit`;
-      fail(id, ErrorCode.busy, why);
+    const busy = claimServingSlot(ctx, protocol, from);
+    if (busy !== undefined) {
+      answer(id, errorFrame(ErrorCode.busy, busy));
       return;
     }
-    increment(ctx.active, protocol, 1);
-    increment(ctx.activeByPeer, peerKey, 1);
     inFlight++;
     clearTimeout(idleTimer);
     metrics.responsesStarted++;
     metrics.responsesActive++;
-    let cancel: ((reason: Error) => void) | undefined;
     try {
       const current = handler();
       if (current === undefined) throw new Error(`no handler for ${protocol}`);
       const result = current(request, from);
-      if (result == null || typeof (result as PromiseLike<unknown>).then !== 'function') {
+      if (!isPromiseLike(result)) {
         throw new Error('handler did not answer with a single frame (a Promise)');
       }
       // The handler keeps running if the session closes; we stop waiting for it.
-      const frame = await new Promise<unknown>((resolve, reject) => {
-        if (closedReason !== undefined) return reject(closedReason);
-        cancel = reject;
-        cancels.add(reject);
-        Promise.resolve(result).then(resolve, reject);
-      });
-      if (closedReason !== undefined) throw closedReason;
-      if (!(frame instanceof Uint8Array))
+      const frame: unknown = await raceSignal(result, closed.signal);
+      if (!(frame instanceof Uint8Array)) {
         throw new Error('handler produced a non-Uint8Array frame');
+      }
       if (frame.byteLength > ctx.frameBytesMax) {
         metrics.framesTooLarge++;
-        fail(
-          id,
-          ErrorCode.frameTooLarge,
-          `response frame of ${frame.byteLength} B > frameBytesMax ${ctx.frameBytesMax}`,
-        );
+        const why = `response frame of ${frame.byteLength} B > frameBytesMax ${ctx.frameBytesMax}`;
+        answer(id, errorFrame(ErrorCode.frameTooLarge, why));
       } else {
         answer(id, dataFrame(frame));
       }
       metrics.responsesCompleted++;
     } catch (error) {
-      if (closedReason !== undefined) {
+      if (closed.signal.aborted) {
         metrics.responsesFailed++;
       } else {
         metrics.responseHandlerErrors++;
         metrics.responsesCompleted++;
-        fail(
-          id,
-          ErrorCode.handler,
-          error instanceof Error ? error.message || error.name : String(error),
-        );
+        answer(id, errorFrame(ErrorCode.handler, describe(error)));
       }
     } finally {
-      if (cancel !== undefined) cancels.delete(cancel);
       metrics.responsesActive--;
-      increment(ctx.active, protocol, -1);
-      increment(ctx.activeByPeer, peerKey, -1);
+      releaseServingSlot(ctx, protocol, from);
       inFlight--;
       if (inFlight === 0) armIdle();
       closeIfDone();
@@ -580,9 +548,7 @@ export function servePipelined(
     () => {
       clearTimeout(idleTimer);
       ctx.stopSignal.removeEventListener('abort', onStop);
-      closedReason = new ResponseIncompleteError('session closed');
-      for (const cancel of cancels) cancel(closedReason);
-      cancels.clear();
+      closed.abort(new ResponseIncompleteError('session closed'));
     },
     { once: true },
   );

@@ -111,7 +111,7 @@ function closeWhenRemoteDone(stream: Stream): void {
   stream.addEventListener('close', () => clearTimeout(timer), { once: true });
 }
 
-function validateOptions(options: RequestOptions): void {
+export function validateOptions(options: RequestOptions): void {
   if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
     throw new RangeError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
   }

@@ -62,7 +62,7 @@ function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
@@ -74,7 +74,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
   );
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<Uint8Array> {
+export function isPromiseLike(value: unknown): value is PromiseLike<Uint8Array> {
   return value != null && typeof (value as { then?: unknown }).then === 'function';
 }
 
@@ -286,19 +286,11 @@ export async function serveStream(
 ): Promise<void> {
   const { metrics } = ctx;
   const exchange = new Exchange(stream, ctx);
-  const active = ctx.active.get(protocol) ?? 0;
-  const peerKey = `${protocol}\n${connection.remotePeer.toString()}`;
-  const fromPeer = ctx.activeByPeer.get(peerKey) ?? 0;
-  // Per peer too: one peer that opens streams and never writes cannot hold every slot of a
-  // protocol (replicate, sync) from the others.
-  if (active >= ctx.inboundStreamsPerProtocolMax || fromPeer >= ctx.inboundStreamsPerPeerMax) {
-    metrics.responsesShed++;
+  const from = connection.remotePeer.toString();
+  const busy = claimServingSlot(ctx, protocol, from);
+  if (busy !== undefined) {
     try {
-      const why =
-        fromPeer >= ctx.inboundStreamsPerPeerMax
-          ? `serving ${fromPeer} ${protocol} requests from this peer, the limit`
-          : `serving ${active} ${protocol} requests, the limit`;
-      await exchange.fail(ErrorCode.busy, why);
+      await exchange.fail(ErrorCode.busy, busy);
     } catch (error) {
       stream.abort(asError(error));
     } finally {
@@ -306,8 +298,6 @@ export async function serveStream(
     }
     return;
   }
-  ctx.active.set(protocol, active + 1);
-  ctx.activeByPeer.set(peerKey, fromPeer + 1);
   metrics.responsesStarted++;
   metrics.responsesActive++;
   const onClose = () =>
@@ -316,7 +306,7 @@ export async function serveStream(
   stream.addEventListener('close', onClose);
   ctx.stopSignal.addEventListener('abort', onStop, { once: true });
   try {
-    await answer(exchange, handler, connection.remotePeer.toString(), ctx);
+    await answer(exchange, handler, from, ctx);
     metrics.responsesCompleted++;
   } catch (error) {
     metrics.responsesFailed++;
@@ -326,11 +316,53 @@ export async function serveStream(
     stream.removeEventListener('close', onClose);
     ctx.stopSignal.removeEventListener('abort', onStop);
     metrics.responsesActive--;
-    const remaining = (ctx.active.get(protocol) ?? 1) - 1;
-    if (remaining <= 0) ctx.active.delete(protocol);
-    else ctx.active.set(protocol, remaining);
-    const remainingFromPeer = (ctx.activeByPeer.get(peerKey) ?? 1) - 1;
-    if (remainingFromPeer <= 0) ctx.activeByPeer.delete(peerKey);
-    else ctx.activeByPeer.set(peerKey, remainingFromPeer);
+    releaseServingSlot(ctx, protocol, from);
   }
+}
+
+type SlotContext = Pick<
+  ResponderContext,
+  | 'active'
+  | 'activeByPeer'
+  | 'inboundStreamsPerProtocolMax'
+  | 'inboundStreamsPerPeerMax'
+  | 'metrics'
+>;
+
+function add(map: Map<string, number>, key: string, by: number): void {
+  const value = (map.get(key) ?? 0) + by;
+  if (value <= 0) map.delete(key);
+  else map.set(key, value);
+}
+
+/**
+ * Takes one of `protocol`'s serving slots for a request from `from`, or says why not (the
+ * busy answer's text; counted in `responsesShed`). Per peer too: one peer that opens streams
+ * and never writes cannot hold every slot of a protocol (replicate, sync) from the others.
+ * Streams and pipelined requests share the slots. Give it back with releaseServingSlot.
+ */
+export function claimServingSlot(
+  ctx: SlotContext,
+  protocol: string,
+  from: string,
+): string | undefined {
+  const active = ctx.active.get(protocol) ?? 0;
+  const peerKey = `${protocol}\n${from}`;
+  const fromPeer = ctx.activeByPeer.get(peerKey) ?? 0;
+  if (fromPeer >= ctx.inboundStreamsPerPeerMax) {
+    ctx.metrics.responsesShed++;
+    return `serving ${fromPeer} ${protocol} requests from this peer, the limit`;
+  }
+  if (active >= ctx.inboundStreamsPerProtocolMax) {
+    ctx.metrics.responsesShed++;
+    return `serving ${active} ${protocol} requests, the limit`;
+  }
+  add(ctx.active, protocol, 1);
+  add(ctx.activeByPeer, peerKey, 1);
+  return undefined;
+}
+
+export function releaseServingSlot(ctx: SlotContext, protocol: string, from: string): void {
+  add(ctx.active, protocol, -1);
+  add(ctx.activeByPeer, `${protocol}\n${from}`, -1);
 }

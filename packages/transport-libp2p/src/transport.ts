@@ -41,7 +41,7 @@ import {
   SESSIONS_PER_CONNECTION_MAX,
   servePipelined,
 } from './pipelined.js';
-import { parsePeerId, type RequestContext, runRequest } from './request.js';
+import { parsePeerId, type RequestContext, runRequest, validateOptions } from './request.js';
 import { type ResponderContext, serveStream } from './respond.js';
 
 /** libp2p's own per-connection inbound stream limit sits this far above ours, so that our
@@ -434,12 +434,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
     options: RequestOptions,
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const running = this.current();
-    if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
-      throw new RangeError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
-    }
-    if (!(Number.isInteger(options.framesMax) && options.framesMax >= 1)) {
-      throw new RangeError(`framesMax must be a positive integer, got ${options.framesMax}`);
-    }
+    validateOptions(options);
     yield await running.pipelined.request(peer, protocol, frame, options.timeoutMs, options.signal);
   }
 

@@ -21,6 +21,7 @@ import {
   text,
   track,
 } from './observe.js';
+import { stopFailsPendingCase, unsupportedProtocolCase } from './request-cases.js';
 
 const OPTIONS = { timeoutMs: 10_000, framesMax: 1, pipelined: true };
 const SHORT_TIMEOUT_MS = 500;
@@ -155,18 +156,10 @@ export const PIPELINED_CASES = {
     },
   },
 
-  'pipelined-unsupported-protocol': {
-    title: 'pipelined: a protocol the peer does not handle fails the request (remote)',
-    async run(h) {
-      const { client, server } = await pair(h);
-      const read = await readAll(
-        h,
-        client.request(server.peerId, '/contract/none/1', bytes(''), OPTIONS),
-        'unhandled protocol',
-      );
-      expectKind(h, read.outcome, ['remote'], 'unhandled protocol');
-    },
-  },
+  'pipelined-unsupported-protocol': unsupportedProtocolCase(
+    'pipelined: a protocol the peer does not handle fails the request (remote)',
+    { pipelined: true },
+  ),
 
   'pipelined-responder-stops': {
     title:
@@ -213,32 +206,8 @@ export const PIPELINED_CASES = {
     },
   },
 
-  'pipelined-stop': {
-    title: "pipelined: stop() fails the requester's pending pipelined requests (closed)",
-    async run(h) {
-      const { client, server } = await pair(h);
-      const never = gate();
-      let entered = false;
-      try {
-        server.handle('/contract/never/1', async () => {
-          entered = true;
-          await never.promise;
-          return bytes('too late');
-        });
-        const read = readStream(
-          h,
-          client.request(server.peerId, '/contract/never/1', bytes(''), {
-            ...OPTIONS,
-            timeoutMs: 60_000,
-          }),
-        );
-        await h.until(() => entered, h.patienceMs, 'the handler runs');
-        await settled(h, track(h, client.stop()), 'requester stops');
-        await settled(h, read.outcome, 'pending request after stop');
-        expectKind(h, read.outcome, ['closed'], 'pending request after stop');
-      } finally {
-        never.open();
-      }
-    },
-  },
+  'pipelined-stop': stopFailsPendingCase(
+    "pipelined: stop() fails the requester's pending pipelined requests (closed)",
+    { pipelined: true },
+  ),
 } as const satisfies Record<string, ContractCase>;

@@ -8,7 +8,7 @@
  * transport's pending requests.
  */
 import { expect } from 'vitest';
-import type { RequestHandler } from '../../src/transport.js';
+import type { RequestHandler, RequestOptions } from '../../src/transport.js';
 import type { TransportContractHarness } from './harness.js';
 import {
   bytes,
@@ -95,6 +95,60 @@ function orderedFrame(i: number): Uint8Array {
   return frame;
 }
 
+/** A request for a protocol the peer does not handle fails (remote), with `extra` options
+ *  (the pipelined cases run it again with `pipelined: true`). */
+export function unsupportedProtocolCase(
+  title: string,
+  extra: Partial<RequestOptions>,
+): ContractCase {
+  return {
+    title,
+    async run(h) {
+      const { client, server } = await pair(h);
+      const read = await readAll(
+        h,
+        client.request(server.peerId, '/contract/none/1', bytes(''), { ...OPTIONS, ...extra }),
+        'unhandled protocol',
+      );
+      expectKind(h, read.outcome, ['remote'], 'unhandled protocol');
+      expect(read.frames).toEqual([]);
+    },
+  };
+}
+
+/** stop() fails the requester's pending requests (closed), made with `extra` options. */
+export function stopFailsPendingCase(title: string, extra: Partial<RequestOptions>): ContractCase {
+  return {
+    title,
+    async run(h) {
+      const { client, server } = await pair(h);
+      const never = gate();
+      let entered = false;
+      try {
+        server.handle('/contract/never/1', async () => {
+          entered = true;
+          await never.promise;
+          return bytes('too late');
+        });
+        const read = readStream(
+          h,
+          client.request(server.peerId, '/contract/never/1', bytes(''), {
+            timeoutMs: 60_000,
+            framesMax: 1,
+            ...extra,
+          }),
+        );
+        await h.until(() => entered, h.patienceMs, 'the handler runs');
+        await settled(h, track(h, client.stop()), 'requester stops');
+        await settled(h, read.outcome, 'pending request after stop');
+        expectKind(h, read.outcome, ['closed'], 'pending request after stop');
+      } finally {
+        never.open();
+      }
+    },
+  };
+}
+
 export const REQUEST_CASES = {
   'request-single-frame': {
     title:
@@ -174,19 +228,10 @@ export const REQUEST_CASES = {
     },
   },
 
-  'request-unsupported-protocol': {
-    title: 'request: a protocol the peer does not handle fails the request (remote)',
-    async run(h) {
-      const { client, server } = await pair(h);
-      const read = await readAll(
-        h,
-        client.request(server.peerId, '/contract/none/1', bytes(''), OPTIONS),
-        'unhandled protocol',
-      );
-      expectKind(h, read.outcome, ['remote'], 'unhandled protocol');
-      expect(read.frames).toEqual([]);
-    },
-  },
+  'request-unsupported-protocol': unsupportedProtocolCase(
+    'request: a protocol the peer does not handle fails the request (remote)',
+    {},
+  ),
 
   'request-unknown-peer': {
     title:
@@ -384,32 +429,8 @@ export const REQUEST_CASES = {
     },
   },
 
-  'stop-fails-pending-requests': {
-    title: "stop: stop() fails the transport's pending requests (closed) instead of leaving them",
-    async run(h) {
-      const { client, server } = await pair(h);
-      const never = gate();
-      let entered = false;
-      try {
-        server.handle('/contract/never/1', async () => {
-          entered = true;
-          await never.promise;
-          return bytes('too late');
-        });
-        const read = readStream(
-          h,
-          client.request(server.peerId, '/contract/never/1', bytes(''), {
-            timeoutMs: 60_000,
-            framesMax: 1,
-          }),
-        );
-        await h.until(() => entered, h.patienceMs, 'the handler runs');
-        await settled(h, track(h, client.stop()), 'requester stops');
-        await settled(h, read.outcome, 'pending request after stop');
-        expectKind(h, read.outcome, ['closed'], 'pending request after stop');
-      } finally {
-        never.open();
-      }
-    },
-  },
+  'stop-fails-pending-requests': stopFailsPendingCase(
+    "stop: stop() fails the transport's pending requests (closed) instead of leaving them",
+    {},
+  ),
 } as const satisfies Record<string, ContractCase>;
