@@ -161,6 +161,19 @@ export class ClusterView {
     return out;
   }
 
+  /**
+   * Whether `peers` include every other member gossip would reach now: the ring's members
+   * (alive or suspect). Checked per durable write, so a cluster larger than `peers` answers
+   * from the cached ring size alone.
+   */
+  reachesEveryMember(peers: readonly PeerId[]): boolean {
+    if (peers.length < this.membership.ringSize() - 1) return false;
+    for (const member of this.membership.ringMembers()) {
+      if (!peers.includes(member.peerId)) return false;
+    }
+    return true;
+  }
+
   /** Alive members this node is connected to (anti-entropy's candidates). */
   connectedAliveMembers(): MemberView[] {
     return this.membership

@@ -105,6 +105,23 @@ export class Replicator {
     this.afterEnqueue();
   }
 
+  /**
+   * Takes `records` out of the batch not yet published (a durable write whose replicate
+   * requests reach every other member, write-path.ts); returns the ones it held, as queued.
+   */
+  withdraw(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[] {
+    const withdrawn: Readonly<RoomRecord>[] = [];
+    for (const record of records) {
+      const queued = this.batch.get(record.sid);
+      if (queued === undefined) continue;
+      this.batch.delete(record.sid);
+      this.batchBytes -= this.batchSizes.get(record.sid) ?? 0;
+      this.batchSizes.delete(record.sid);
+      withdrawn.push(queued);
+    }
+    return withdrawn;
+  }
+
   /** Records waiting for the next flush. */
   pending(): number {
     return this.batch.size;

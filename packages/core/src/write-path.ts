@@ -69,6 +69,12 @@ export interface WritePathHost {
   isMember(peer: PeerId): boolean;
   /** Merges a record; true when this node now holds it (false: rejected, e.g. clock bound). */
   mergeRemote(record: RoomRecord): boolean;
+  /** Whether `partners` are every other member gossip would reach now (alive or suspect). */
+  reachesEveryMember(partners: readonly PeerId[]): boolean;
+  /** Takes `records` out of the gossip batch not yet published; returns those it held. */
+  withholdGossip(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[];
+  /** Queues `records` for gossip again, in one message. */
+  gossip(records: readonly Readonly<RoomRecord>[]): void;
 }
 
 export interface WritePathCounters {
@@ -80,6 +86,10 @@ export interface WritePathCounters {
   partnerFailures: number;
   /** Replicate requests sent; each carries every write queued for that partner. */
   replicateRequestsSent: number;
+  /** Records kept out of gossip: their partners were every other member (see replicate). */
+  gossipWithheld: number;
+  /** Withheld records gossiped after all: a partner did not confirm holding them. */
+  gossipResent: number;
 }
 
 export class WritePath {
@@ -94,6 +104,8 @@ export class WritePath {
     replicateRequestsRejected: 0,
     partnerFailures: 0,
     replicateRequestsSent: 0,
+    gossipWithheld: 0,
+    gossipResent: 0,
   };
 
   constructor(
@@ -118,8 +130,17 @@ export class WritePath {
     return this.pending;
   }
 
-  /** Resolves once minAcks partners hold every record (all of one room name); rejects with
-   *  UnavailableError otherwise. */
+  /**
+   * Resolves once minAcks partners hold every record (all of one room name); rejects with
+   * UnavailableError otherwise.
+   *
+   * The records also wait in the gossip batch (the local change queued them). When the
+   * partners are every other member gossip would reach (a cluster of replicationFanout + 1
+   * nodes or fewer, e.g. one node in each of three regions), that publish would only bring
+   * each member a record its replicate request brings it anyway: the records are taken out
+   * of the batch, and gossiped after all unless every partner confirms holding them.
+   * Anti-entropy stays the backstop, as for any gossip.
+   */
   async replicate(records: readonly Readonly<RoomRecord>[], deadlineAtMs: number): Promise<void> {
     if (this.config.minAcks === 0) return;
     const remainingMs = deadlineAtMs - this.host.nowMs();
@@ -134,6 +155,10 @@ export class WritePath {
         this.config.retryAfterMs,
       );
     }
+    const withheld = this.host.reachesEveryMember(partners)
+      ? this.host.withholdGossip(records)
+      : [];
+    this.counters.gossipWithheld += withheld.length;
     this.pending++;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -142,6 +167,10 @@ export class WritePath {
         const settle = (ok: boolean): void => {
           if (ok) acks++;
           else failures++;
+          if (acks + failures === partners.length && failures > 0 && withheld.length > 0) {
+            this.counters.gossipResent += withheld.length;
+            this.host.gossip(withheld);
+          }
           if (acks === this.config.minAcks) resolve();
           else if (partners.length - failures < this.config.minAcks) {
             reject(

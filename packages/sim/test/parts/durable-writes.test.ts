@@ -45,6 +45,10 @@ function durableNode(
     isMember: (peer) => members.includes(peer),
     mergeRemote: (record) => store.merge(record).kind !== 'rejected',
     incarnation: (name, sid) => store.incarnations(name).find((r) => r.sid === sid),
+    // No gossip here: every write goes by replicate requests alone.
+    reachesEveryMember: () => false,
+    withholdGossip: () => [],
+    gossip: () => {},
   });
   durable.register();
   return { store, transport, durable };
