@@ -20,7 +20,7 @@
  */
 import type { Message } from '@bufbuild/protobuf';
 import type { RoomRecord } from '@roomring/protocol';
-import { toLivekitRoom } from './room-mapping.js';
+import { roomJson, toLivekitRoom } from './room-mapping.js';
 import type { Codec } from './twirp.js';
 
 export const ANSWER_CACHE_ROOMS_MAX = 10_000;
@@ -73,7 +73,8 @@ export class AnswerCache {
     if (place) this.current.set(room, entry);
     const cached = codec === 'json' ? entry.json : entry.protobuf;
     if (cached) return cached;
-    const bytes = encodeAnswer(toLivekitRoom(room), codec);
+    const bytes =
+      codec === 'json' ? Buffer.from(roomJson(room)) : encodeAnswer(toLivekitRoom(room), codec);
     if (codec === 'json') entry.json = bytes;
     else entry.protobuf = bytes;
     return bytes;
