@@ -29,8 +29,8 @@ export interface DurableWritesHost {
   mergeRemote(record: RoomRecord): boolean;
   /** The incarnation `sid` of `name` this node holds, if any. */
   incarnation(name: string, sid: string): Readonly<RoomRecord> | undefined;
-  /** See WritePathHost: a write every other member receives by replicate skips gossip. */
-  reachesEveryMember(partners: readonly PeerId[]): boolean;
+  /** See WritePathHost: a write every peer receives by replicate skips gossip. */
+  reachesEveryPeer(partners: readonly PeerId[]): boolean;
   withholdGossip(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[];
   gossip(records: readonly Readonly<RoomRecord>[]): void;
 }
@@ -58,7 +58,7 @@ export class DurableWrites {
       partnersFor: (name, count) => host.partnersFor(name, count),
       isMember: (peer) => host.isMember(peer),
       mergeRemote: (record) => host.mergeRemote(record) && this.holdsAsSent(record),
-      reachesEveryMember: (partners) => host.reachesEveryMember(partners),
+      reachesEveryPeer: (partners) => host.reachesEveryPeer(partners),
       withholdGossip: (records) => host.withholdGossip(records),
       gossip: (records) => host.gossip(records),
     });

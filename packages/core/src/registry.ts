@@ -180,7 +180,7 @@ export class RegistryCore {
       isMember: (peer) => this.cluster.membership.nodeIdOfPeer(peer) !== undefined,
       mergeRemote: (record) => this.replica.mergeRemote(record),
       incarnation: (name, sid) => store.incarnations(name).find((r) => r.sid === sid),
-      reachesEveryMember: (partners) => this.cluster.reachesEveryMember(partners),
+      reachesEveryPeer: (partners) => this.cluster.reachesEveryPeer(partners),
       withholdGossip: (records) => this.replica.replicator.withdraw(records),
       gossip: (records) => this.replica.replicator.enqueueTogether(records),
     });

@@ -107,7 +107,7 @@ export class Replicator {
 
   /**
    * Takes `records` out of the batch not yet published (a durable write whose replicate
-   * requests reach every other member, write-path.ts); returns the ones it held, as queued.
+   * requests reach every peer gossip would, write-path.ts); returns the ones it held, as queued.
    */
   withdraw(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[] {
     const withdrawn: Readonly<RoomRecord>[] = [];

@@ -69,8 +69,9 @@ export interface WritePathHost {
   isMember(peer: PeerId): boolean;
   /** Merges a record; true when this node now holds it (false: rejected, e.g. clock bound). */
   mergeRemote(record: RoomRecord): boolean;
-  /** Whether `partners` are every other member gossip would reach now (alive or suspect). */
-  reachesEveryMember(partners: readonly PeerId[]): boolean;
+  /** Whether `partners` are every peer gossip would reach now (connected peers, members
+   *  alive or suspect). */
+  reachesEveryPeer(partners: readonly PeerId[]): boolean;
   /** Takes `records` out of the gossip batch not yet published; returns those it held. */
   withholdGossip(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[];
   /** Queues `records` for gossip again, in one message. */
@@ -86,7 +87,7 @@ export interface WritePathCounters {
   partnerFailures: number;
   /** Replicate requests sent; each carries every write queued for that partner. */
   replicateRequestsSent: number;
-  /** Records kept out of gossip: their partners were every other member (see replicate). */
+  /** Records kept out of gossip: their partners were every peer gossip reaches (replicate). */
   gossipWithheld: number;
   /** Withheld records gossiped after all: a partner did not confirm holding them. */
   gossipResent: number;
@@ -135,8 +136,8 @@ export class WritePath {
    * UnavailableError otherwise.
    *
    * The records also wait in the gossip batch (the local change queued them). When the
-   * partners are every other member gossip would reach (a cluster of replicationFanout + 1
-   * nodes or fewer, e.g. one node in each of three regions), that publish would only bring
+   * partners are every peer gossip would reach (a cluster of replicationFanout + 1 nodes or
+   * fewer, e.g. one node in each of three regions), that publish would only bring
    * each member a record its replicate request brings it anyway: the records are taken out
    * of the batch, and gossiped after all unless every partner confirms holding them.
    * Anti-entropy stays the backstop, as for any gossip.
@@ -155,9 +156,7 @@ export class WritePath {
         this.config.retryAfterMs,
       );
     }
-    const withheld = this.host.reachesEveryMember(partners)
-      ? this.host.withholdGossip(records)
-      : [];
+    const withheld = this.host.reachesEveryPeer(partners) ? this.host.withholdGossip(records) : [];
     this.counters.gossipWithheld += withheld.length;
     this.pending++;
     try {

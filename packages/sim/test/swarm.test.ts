@@ -42,10 +42,11 @@ describe('swarm', () => {
     // resync forgot a fresh record its witness had not heard of yet. 3021: a change made
     // while cut off reached peers by IWANT after the heal, its room's tombstone collected.
     // 7431: a delete made while cut off spread after the heal and was collected before it
-    // reached every node.
+    // reached every node. 1799: a delete kept out of gossip because its partners were every
+    // ring member, while a node declared dead but still connected (cut off one way) needed it.
     const seeds = [
-      559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1986, 2648, 3021, 3472, 4411, 7431,
-      8882,
+      559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1799, 1986, 2648, 3021, 3472, 4411,
+      7431, 8882,
     ];
     for (const seed of seeds) {
       const result = await runSeed(seed);

@@ -76,6 +76,27 @@ describe('durable writes and gossip', () => {
     for (const room of rooms) expect(c.node('euc-1').getRoom(room.name)?.sid).toBe(room.sid);
   });
 
+  it('gossips it to a member declared dead whose connection still stands', async () => {
+    const c = await startedCluster({ nodes: THREE_REGIONS, seed: simSeed(64) });
+    cluster = c;
+    // euc-1 is cut off one way: the others stop hearing it and declare it dead, but it still
+    // hears them (and must get every delete before its tombstone is collected).
+    c.cutOneWay(['euc-1'], ['use-1', 'usw-1']);
+    const dead = () =>
+      c
+        .node('use-1')
+        .members()
+        .find((m) => m.nodeId === 'euc-1')?.state;
+    await c.until(() => dead() === 'dead', 10_000);
+    expect(c.node('use-1').status().connectedPeers).toBeGreaterThanOrEqual(2);
+    const { writer, before, rooms } = await createAtWriter(c, 'cut');
+    await c.advance(100);
+    const after = writer.status().counters;
+    expect(after.writes.gossipWithheld - before.writes.gossipWithheld).toBe(0);
+    expect(after.replication.recordsPublished - before.replication.recordsPublished).toBe(ROOMS);
+    for (const room of rooms) expect(c.node('euc-1').getRoom(room.name)?.sid).toBe(room.sid);
+  });
+
   it('gossips at once in a cluster larger than the partners', async () => {
     const c = await startedCluster({ nodes: FIVE_NODES, seed: simSeed(63) });
     cluster = c;

@@ -46,7 +46,7 @@ function durableNode(
     mergeRemote: (record) => store.merge(record).kind !== 'rejected',
     incarnation: (name, sid) => store.incarnations(name).find((r) => r.sid === sid),
     // No gossip here: every write goes by replicate requests alone.
-    reachesEveryMember: () => false,
+    reachesEveryPeer: () => false,
     withholdGossip: () => [],
     gossip: () => {},
   });
