@@ -123,7 +123,7 @@ export function explain(results: readonly BenchResult[]): string[] {
   }
   if (missed('roomring new-room CreateRoom')) {
     lines.push(
-      'Not met, new rooms: an acknowledged new room costs both roomring processes the durable replicate request and its answer, and the gossip publish of the record (gossipsub signs every message with ed25519; every hop is noise- and pnet-encrypted). The ratio was 1.68 before replicate requests shared one stream per partner (pipelined, packages/transport-libp2p/README.md) and before the answer cache stopped paying 5-7 us per miss (apps/server/src/answer-cache.ts); three runs since measured 1.82-1.91 (the first two before the cache change). A separate 2-node run with new-room load only measured 140-170 us per request for both processes at steady state, against ~220 in this suite, where new-room rounds alternate with the other targets. Cutting the CPU per replicated record is issue #15 (target <= 10 us per record per receiving process).',
+      'Not met, new rooms: an acknowledged new room costs both roomring processes the durable replicate request and its answer (pipelined on one stream per partner, packages/transport-libp2p/README.md); in this 2-node cluster the partner is every peer, so the record is not gossiped as well (docs/protocol/replication.md). Runs of the same code differ widely here: on 2026-12-06 the ratio measured 1.68 before pipelining, 1.82-1.91 after it, then 1.91, 2.45 and 2.25 in the three runs after the gossip copy and an exception noise built for every chunk it read were gone (the last also without protobuf-es encoding each new answer). Per-round CPU per new room ranged from 128 to 233 us within single runs. Cutting the CPU per replicated record is issue #15.',
       '',
     );
   }
