@@ -7,11 +7,10 @@
  * so gossip's lazy repair (IHAVE goes to peers outside the mesh) does not reach node 2
  * either: in roomring, anti-entropy repairs what a node without forwarding did not get.
  */
-import type { Libp2p } from '@libp2p/interface';
 import type { GossipMessage } from '@roomring/core';
 import { afterEach, expect, it } from 'vitest';
 import { generateClusterKey, type Libp2pTransport } from '../src/index.js';
-import { connectRing, deferred, startNodes, stopAll, str, text } from './helpers.js';
+import { connectRing, deferred, rawNode, startNodes, stopAll, str, text } from './helpers.js';
 
 const TOPIC = 'roomring/rooms/1';
 
@@ -88,7 +87,7 @@ it('with forwarding on, the far node gets the message forwarded and neighbours g
 
 /** Counts the IDONTWANT control messages `node` receives (gossipsub's handler for them). */
 function countIDontWants(node: Libp2pTransport): { count: number } {
-  const raw = (node as unknown as { running: { node: Libp2p } }).running.node;
+  const raw = rawNode(node);
   const pubsub = raw.services.pubsub as unknown as {
     handleIdontwant(id: string, idontwant: unknown[]): void;
   };

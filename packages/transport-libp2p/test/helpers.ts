@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Libp2p } from '@libp2p/interface';
 import {
   createLibp2pTransport,
   type Libp2pTransport,
@@ -25,6 +26,11 @@ export async function startNodes(
 
 export async function stopAll(nodes: readonly Libp2pTransport[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.stop()));
+}
+
+/** The libp2p node inside a started transport, for tests that reach below its API. */
+export function rawNode(transport: Libp2pTransport): Libp2p {
+  return (transport as unknown as { running: { node: Libp2p } }).running.node;
 }
 
 /** `127.0.0.1:<port>` of a started node, taken from its own listen address. */

@@ -5,7 +5,7 @@
  * frame limits apply per request, that a malformed or oversized frame costs only the session
  * that sent it, and that an idle session is closed.
  */
-import type { Libp2p, Stream } from '@libp2p/interface';
+import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ import {
   deferred,
   failure,
   hostPort,
+  rawNode,
   startNodes,
   stopAll,
   str,
@@ -40,10 +41,6 @@ const KIB = 1024;
 const OPTIONS = { timeoutMs: 10_000, framesMax: 1, pipelined: true };
 const DIAL = { timeoutMs: 5_000 };
 const PROTOCOL = '/test/echo/1';
-
-function rawNode(transport: Libp2pTransport): Libp2p {
-  return (transport as unknown as { running: { node: Libp2p } }).running.node;
-}
 
 /** Streams of `protocol` on `from`'s connections to `to`, open now. */
 function openStreams(from: Libp2pTransport, to: Libp2pTransport, protocol: string): Stream[] {

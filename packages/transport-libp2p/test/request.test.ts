@@ -1,4 +1,3 @@
-import type { Libp2p } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
   deferred,
   failure,
   hostPort,
+  rawNode,
   startNodes,
   stopAll,
   str,
@@ -357,7 +357,7 @@ describe('request limits', () => {
     await hog.dial(hostPort(server), DIAL);
     await other.dial(hostPort(server), DIAL);
     // The hog opens 12 streams (the whole protocol limit) and never writes a request.
-    const raw = (hog as unknown as { running: { node: Libp2p } }).running.node;
+    const raw = rawNode(hog);
     const silent = await Promise.all(
       Array.from({ length: 12 }, () =>
         raw.dialProtocol(peerIdFromString(server.peerId), '/test/echo/1'),

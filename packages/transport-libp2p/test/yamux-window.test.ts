@@ -8,7 +8,7 @@ import type { Connection, Libp2p } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateClusterKey, type Libp2pTransport } from '../src/index.js';
-import { collect, hostPort, startNodes, stopAll, text } from './helpers.js';
+import { collect, hostPort, rawNode, startNodes, stopAll, text } from './helpers.js';
 
 const KIB = 1024;
 /** yamux frame types (spec): 0 data, 1 window update. */
@@ -50,7 +50,7 @@ describe('yamux flow control (patched)', () => {
       for (let i = 0; i < count!; i++) yield new Uint8Array(size!).fill(i & 0xff);
     });
     await client.dial(hostPort(server), { timeoutMs: 5_000 });
-    const raw = (client as unknown as { running: { node: Libp2p } }).running.node;
+    const raw = rawNode(client);
     const updates = countWindowUpdates(raw, server.peerId);
     const options = { timeoutMs: 30_000, framesMax: 10_000 };
 

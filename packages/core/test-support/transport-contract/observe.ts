@@ -4,7 +4,12 @@
  * happens unless the clock is driven, and on a real network.
  */
 import { expect } from 'vitest';
-import type { GossipMessage, GossipVerdict, Transport } from '../../src/transport.js';
+import type {
+  GossipMessage,
+  GossipVerdict,
+  RequestHandler,
+  Transport,
+} from '../../src/transport.js';
 import type { TransportContractHarness, TransportErrorKind } from './harness.js';
 
 type Harness = TransportContractHarness;
@@ -182,6 +187,30 @@ export function gate(): Gate {
     open = resolve;
   });
   return { promise, open };
+}
+
+/** A handler that answers nothing until `release()`; `entered()` counts the requests it holds. */
+export interface HoldingHandler {
+  readonly handler: RequestHandler;
+  /** Resolves at `release()` (for other handlers of the case that must hang as long). */
+  readonly released: Promise<void>;
+  entered(): number;
+  release(): void;
+}
+
+export function holdingHandler(): HoldingHandler {
+  const released = gate();
+  let entered = 0;
+  return {
+    handler: async () => {
+      entered++;
+      await released.promise;
+      return bytes('too late');
+    },
+    released: released.promise,
+    entered: () => entered,
+    release: () => released.open(),
+  };
 }
 
 const encoder = new TextEncoder();

@@ -14,6 +14,7 @@ import {
   expectKind,
   type Gate,
   gate,
+  holdingHandler,
   pair,
   readAll,
   readStream,
@@ -90,12 +91,9 @@ export const PIPELINED_CASES = {
       'pipelined: a request never answered fails (timeout) at timeoutMs; one sent after it still succeeds',
     async run(h) {
       const { client, server } = await pair(h);
-      const never = gate();
+      const never = holdingHandler();
       try {
-        server.handle('/contract/never/1', async () => {
-          await never.promise;
-          return bytes('too late');
-        });
+        server.handle('/contract/never/1', never.handler);
         server.handle('/contract/echo/1', async (request) => request);
         const silent = readStream(
           h,
@@ -115,7 +113,7 @@ export const PIPELINED_CASES = {
         expect(echo.outcome.error).toBeUndefined();
         expect(echo.frames.map(text)).toEqual(['still here']);
       } finally {
-        never.open();
+        never.release();
       }
     },
   },
@@ -168,15 +166,9 @@ export const PIPELINED_CASES = {
       const [server, client, other] = await h.create(3);
       await connect(h, client!, server!);
       await connect(h, client!, other!);
-      const never = gate();
-      let entered = 0;
+      const never = holdingHandler();
       try {
-        const hold = async () => {
-          entered++;
-          await never.promise;
-          return bytes('too late');
-        };
-        server!.handle('/contract/hold/1', hold);
+        server!.handle('/contract/hold/1', never.handler);
         other!.handle('/contract/hold/1', async (request) => request);
         const reads = [0, 1, 2].map(() =>
           readStream(
@@ -187,7 +179,7 @@ export const PIPELINED_CASES = {
             }),
           ),
         );
-        await h.until(() => entered === 3, h.patienceMs, 'three handlers run');
+        await h.until(() => never.entered() === 3, h.patienceMs, 'three handlers run');
         await settled(h, track(h, server!.stop()), 'responder stops');
         for (const read of reads) {
           await settled(h, read.outcome, 'request after the responder stopped');
@@ -201,7 +193,7 @@ export const PIPELINED_CASES = {
         expect(fine.outcome.error).toBeUndefined();
         expect(fine.frames.map(text)).toEqual(['other']);
       } finally {
-        never.open();
+        never.release();
       }
     },
   },

@@ -17,6 +17,7 @@ import {
   expectKind,
   expectNumberedPrefix,
   gate,
+  holdingHandler,
   numbered,
   pair,
   readAll,
@@ -122,14 +123,9 @@ export function stopFailsPendingCase(title: string, extra: Partial<RequestOption
     title,
     async run(h) {
       const { client, server } = await pair(h);
-      const never = gate();
-      let entered = false;
+      const never = holdingHandler();
       try {
-        server.handle('/contract/never/1', async () => {
-          entered = true;
-          await never.promise;
-          return bytes('too late');
-        });
+        server.handle('/contract/never/1', never.handler);
         const read = readStream(
           h,
           client.request(server.peerId, '/contract/never/1', bytes(''), {
@@ -138,12 +134,12 @@ export function stopFailsPendingCase(title: string, extra: Partial<RequestOption
             ...extra,
           }),
         );
-        await h.until(() => entered, h.patienceMs, 'the handler runs');
+        await h.until(() => never.entered() === 1, h.patienceMs, 'the handler runs');
         await settled(h, track(h, client.stop()), 'requester stops');
         await settled(h, read.outcome, 'pending request after stop');
         expectKind(h, read.outcome, ['closed'], 'pending request after stop');
       } finally {
-        never.open();
+        never.release();
       }
     },
   };
@@ -289,16 +285,13 @@ export const REQUEST_CASES = {
       'deadline: a responder that never answers, or stalls mid-stream, fails the request (timeout) at timeoutMs',
     async run(h) {
       const { client, server } = await pair(h);
-      const never = gate();
+      const never = holdingHandler();
       try {
-        server.handle('/contract/never/1', async () => {
-          await never.promise;
-          return bytes('too late');
-        });
+        server.handle('/contract/never/1', never.handler);
         server.handle('/contract/stall/1', async function* () {
           yield numbered(0);
           yield numbered(1);
-          await never.promise;
+          await never.released;
         });
         const options = { timeoutMs: SHORT_TIMEOUT_MS, framesMax: 10 };
         const silent = readStream(
@@ -321,7 +314,7 @@ export const REQUEST_CASES = {
           Array.from(numbered(1)),
         ]);
       } finally {
-        never.open();
+        never.release();
       }
     },
   },
@@ -354,14 +347,9 @@ export const REQUEST_CASES = {
     title: "request: the caller's signal fails a pending request (aborted) when it aborts",
     async run(h) {
       const { client, server } = await pair(h);
-      const never = gate();
-      let entered = false;
+      const never = holdingHandler();
       try {
-        server.handle('/contract/never/1', async () => {
-          entered = true;
-          await never.promise;
-          return bytes('too late');
-        });
+        server.handle('/contract/never/1', never.handler);
         const controller = new AbortController();
         const read = readStream(
           h,
@@ -370,14 +358,14 @@ export const REQUEST_CASES = {
             signal: controller.signal,
           }),
         );
-        await h.until(() => entered, h.patienceMs, 'the handler runs');
+        await h.until(() => never.entered() === 1, h.patienceMs, 'the handler runs');
         const abortedAtMs = h.nowMs();
         controller.abort();
         await settled(h, read.outcome, 'aborted request');
         expectKind(h, read.outcome, ['aborted'], 'aborted request');
         expectAtDeadline(h, abortedAtMs, read.outcome, 0, 'abort');
       } finally {
-        never.open();
+        never.release();
       }
     },
   },
