@@ -188,10 +188,9 @@ const RSS_SETTLE_MS = 3_000;
  * Memory at rest, what the RSS target is judged by: RSS of the largest node this long after
  * the last write, with no GC forced. A node holding 1M rooms spends nearly all its life at
  * rest; the reading 3 s after a 100k burst still holds that burst's buffers and V8's young
- * generation at full size. Measured every few seconds after the last step of one run: the
- * largest node at 615 MiB after 3 s, 600 after 20 s, 569-572 from 30 s to 60 s (V8's memory
- * reducer has run by then, and released part-empty pages); the others alike, 30-50 MiB lower.
- * In the next run: 684 MiB after 3 s, 656 at rest. The native part varies run to run.
+ * generation at full size. Read every few seconds after the last step of one run, RSS fell
+ * until about 30 s (V8's memory reducer releasing part-empty pages) and stayed flat to 60 s
+ * (docs/operations.md, Memory).
  */
 const RSS_AT_REST_MS = 30_000;
 

@@ -162,20 +162,15 @@ export class ClusterView {
   }
 
   /**
-   * Whether `peers` include every peer gossip would reach now: every connected peer (a member
-   * declared dead whose connection still stands receives gossip; swarm seed 1799: a node
-   * one-way cut off, dead to the others but reachable, missed a delete's tombstone and served
-   * the room again) and every ring member (alive or suspect). Checked per durable write, so a
-   * cluster larger than `peers` answers from the sizes alone.
+   * Whether `peers` include every peer gossip would reach now: every connected peer, whatever
+   * its state (a member declared dead whose connection still stands receives gossip; swarm
+   * seed 1799: a node one-way cut off, dead to the others but reachable, missed a delete's
+   * tombstone and served the room again). A member not connected gets neither; anti-entropy
+   * brings it both. Checked per durable write: a larger cluster answers from the size alone.
    */
   reachesEveryPeer(peers: readonly PeerId[]): boolean {
-    if (peers.length < this.connected.size || peers.length < this.membership.ringSize() - 1) {
-      return false;
-    }
+    if (peers.length < this.connected.size) return false;
     for (const peer of this.connected) if (!peers.includes(peer)) return false;
-    for (const member of this.membership.ringMembers()) {
-      if (!peers.includes(member.peerId)) return false;
-    }
     return true;
   }
 

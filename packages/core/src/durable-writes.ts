@@ -8,7 +8,7 @@
 import type { RoomRecord } from '@roomring/protocol';
 import type { NodeConfig } from './config.js';
 import type { PeerId, Transport } from './transport.js';
-import { WritePath, type WritePathCounters } from './write-path.js';
+import { WritePath, type WritePathCounters, type WritePathHost } from './write-path.js';
 
 /** Unacknowledged local writes remembered for re-confirmation on retry; oldest evicted. */
 export const UNACKED_MAX = 100_000;
@@ -18,21 +18,10 @@ interface UnackedWrite {
   inflight: Promise<void> | undefined;
 }
 
-export interface DurableWritesHost {
-  nowMs(): number;
-  stamp(): number;
-  /** Connected partners for a room, best first, at most `count`. */
-  partnersFor(name: string, count: number): PeerId[];
-  /** Whether `peer` is a known member allowed to send us writes. */
-  isMember(peer: PeerId): boolean;
-  /** Merges a record from another node; true when this node now holds it. */
-  mergeRemote(record: RoomRecord): boolean;
+/** The write path's host (WritePathHost), plus what re-confirmation needs. */
+export interface DurableWritesHost extends WritePathHost {
   /** The incarnation `sid` of `name` this node holds, if any. */
   incarnation(name: string, sid: string): Readonly<RoomRecord> | undefined;
-  /** See WritePathHost: a write every peer receives by replicate skips gossip. */
-  reachesEveryPeer(partners: readonly PeerId[]): boolean;
-  withholdGossip(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[];
-  gossip(records: readonly Readonly<RoomRecord>[]): void;
 }
 
 export class DurableWrites {

@@ -69,8 +69,7 @@ export interface WritePathHost {
   isMember(peer: PeerId): boolean;
   /** Merges a record; true when this node now holds it (false: rejected, e.g. clock bound). */
   mergeRemote(record: RoomRecord): boolean;
-  /** Whether `partners` are every peer gossip would reach now (connected peers, members
-   *  alive or suspect). */
+  /** Whether `partners` are every peer gossip would reach now (every connected peer). */
   reachesEveryPeer(partners: readonly PeerId[]): boolean;
   /** Takes `records` out of the gossip batch not yet published; returns those it held. */
   withholdGossip(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[];

@@ -1,5 +1,5 @@
 /**
- * A durable write whose replicate requests reach every other member skips gossip
+ * A durable write whose replicate requests reach every connected peer skips gossip
  * (packages/core/src/write-path.ts, replicate): in a cluster of replicationFanout + 1 nodes
  * (here one node in each of three regions, minAcks 1, fanout 2) each partner receives the
  * record by its replicate request, so the publish would only bring it a second time. Gossip
@@ -36,7 +36,7 @@ async function createAtWriter(c: SimCluster, prefix: string) {
 }
 
 describe('durable writes and gossip', () => {
-  it('does not gossip a write every other member confirmed by replicate', async () => {
+  it('does not gossip a write every connected peer confirmed by replicate', async () => {
     const c = await startedCluster({ nodes: THREE_REGIONS, seed: simSeed(61) });
     cluster = c;
     const { writer, before, rooms } = await createAtWriter(c, 'quiet');
