@@ -7,7 +7,7 @@
  */
 import type { RoomRecord } from '@roomring/protocol';
 import type { NodeConfig } from './config.js';
-import type { PeerId, Transport } from './transport.js';
+import type { Transport } from './transport.js';
 import { WritePath, type WritePathCounters, type WritePathHost } from './write-path.js';
 
 /** Unacknowledged local writes remembered for re-confirmation on retry; oldest evicted. */
