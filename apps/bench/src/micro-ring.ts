@@ -103,6 +103,24 @@ export async function run(): Promise<BenchResult[]> {
     note: `bare hashring: ${Math.round(bareLookups).toLocaleString('en-US')} ops/s`,
   });
 
+  // 1b. isOwner(): what every node asks of every room it merges (its own hosting), measured
+  // right after, over rooms of the 3 home regions alike.
+  collectGarbage();
+  const asker = members[0]!.nodeId;
+  const ownerChecks = measureOpsPerSec(() => {
+    for (let i = 0; i < LOOKUP_BATCH; i++) {
+      sink += placement.isOwner(asker, rooms[cursor]!, REGIONS[cursor % 3]!) ? 1 : 0;
+      cursor = (cursor + 1) % NAME_COUNT;
+    }
+  }, LOOKUP_BATCH);
+  results.push({
+    suite: SUITE,
+    name: 'isOwner() of one node, 3 regions x 3 nodes / owner() lookups',
+    value: ownerChecks / lookups,
+    unit: 'ratio',
+    note: `${Math.round(ownerChecks).toLocaleString('en-US')} ops/s; rooms of the other 2 regions need no md5`,
+  });
+
   // 2. replicaPartners(): once per acknowledged write.
   collectGarbage();
   const self = members[3]!.nodeId;

@@ -132,6 +132,16 @@ export class ClusterView {
     return this.placement.owner(room.name, room.homeRegion, room.pinnedNode || undefined);
   }
 
+  /** Whether this node hosts `room` on the current rings (no digest for another region's). */
+  ownsRoom(room: Readonly<RoomRecord>): boolean {
+    return this.placement.isOwner(
+      this.config.nodeId,
+      room.name,
+      room.homeRegion,
+      room.pinnedNode || undefined,
+    );
+  }
+
   /** Connected replica partners for a room, best first: the ring's preference list with
    *  unreachable members skipped (asking for a few extra gives alternates). */
   partnersFor(name: string, count: number): PeerId[] {

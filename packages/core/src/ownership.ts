@@ -22,8 +22,8 @@ import type { Runtime } from './runtime.js';
 export const OWNERSHIP_SCAN_STEP_ROOMS = 1_000;
 
 export interface RoomOwnershipHost {
-  /** The node that hosts `room` on the current rings. */
-  ownerOfRoom(room: Readonly<RoomRecord>): string | undefined;
+  /** Whether this node hosts `room` on the current rings. */
+  ownsRoom(room: Readonly<RoomRecord>): boolean;
   /** Whether the node is stopping or stopped (a ring scan in progress ends). */
   stopping(): boolean;
   /** Deletes `room`, which expired here, as a local change (gossiped, not acknowledged). */
@@ -116,7 +116,7 @@ export class RoomOwnership {
     );
     for (const name of this.expiry.takeDue(now, this.config.scanBatchMax)) {
       const room = this.store.get(name);
-      if (!room || this.host.ownerOfRoom(room) !== this.config.nodeId) continue;
+      if (!room || !this.host.ownsRoom(room)) continue;
       const due = this.expiryOf(room);
       if (due === undefined) continue;
       if (due > now) {
@@ -143,7 +143,7 @@ export class RoomOwnership {
   }
 
   private update(name: string, room: Readonly<RoomRecord> | undefined): void {
-    const owns = room !== undefined && this.host.ownerOfRoom(room) === this.config.nodeId;
+    const owns = room !== undefined && this.host.ownsRoom(room);
     if (owns === this.owned.has(name)) return;
     if (owns) {
       // The store's copy of the name as the key, never `name`: that one may be a slice of a

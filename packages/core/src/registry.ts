@@ -202,7 +202,7 @@ export class RegistryCore {
       },
     });
     this.ownership = new RoomOwnership(config, store, this.runtime, this.events, {
-      ownerOfRoom: (room) => this.cluster.ownerOfRoom(room),
+      ownsRoom: (room) => this.cluster.ownsRoom(room),
       stopping: () => this.state === 'stopping' || this.state === 'stopped',
       expire: (room) => this.replica.localDelete(store.delete(room.name), room.sid, false),
     });

@@ -22,6 +22,10 @@ export interface Placement {
    *  region's ring owner; if that region has no ring member, the next region in the failover
    *  order. undefined only when no member is alive anywhere. `''` means no pinned node. */
   owner(name: string, homeRegion: string, pinnedNode?: string): string | undefined;
+  /** `owner(name, homeRegion, pinnedNode) === nodeId`, without the room's digest when nodeId
+   *  is not on the room's owner ring or is alone on it: every node asks it of every room it
+   *  merges, and hosts only its own region's share. */
+  isOwner(nodeId: string, name: string, homeRegion: string, pinnedNode?: string): boolean;
   /** The room's owner on one region's ring; undefined when that region has no ring member. */
   ownerInRegion(name: string, region: string): string | undefined;
   /** Region order used for a home region (home first). Unknown home regions go first too. */
@@ -134,6 +138,16 @@ class RingPlacement implements Placement {
     if (this.ringRegions.length === 0) return undefined;
     // An unknown home region (a room record can name any region): rare, so computed per call.
     return this.firstRing(this.regionOrder(homeRegion))?.owner(name);
+  }
+
+  isOwner(nodeId: string, name: string, homeRegion: string, pinnedNode?: string): boolean {
+    if (pinnedNode !== undefined && pinnedNode !== '' && this.ringMemberById.has(pinnedNode)) {
+      return pinnedNode === nodeId;
+    }
+    const ring = this.ownerRingByHome.get(homeRegion);
+    // No ring for the home region (unknown, or no ring at all): owner() decides, rarely.
+    if (ring === undefined) return this.owner(name, homeRegion) === nodeId;
+    return ring.has(nodeId) && ring.owner(name) === nodeId;
   }
 
   ownerInRegion(name: string, region: string): string | undefined {

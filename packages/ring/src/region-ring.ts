@@ -169,6 +169,7 @@ export class RegionRing {
   /** Per point, the index of its member in `nodeIds`. */
   private readonly owners: Uint16Array;
   private readonly nodeIds: readonly string[];
+  private readonly memberIds: ReadonlySet<string>;
   /** walk()'s scratch: `seen[m] === epoch` marks member m as met in the current walk. */
   private readonly seen: Uint32Array;
   private epoch = 0;
@@ -214,6 +215,7 @@ export class RegionRing {
     this.values = values;
     this.owners = owners;
     this.nodeIds = members.map((m) => m.nodeId);
+    this.memberIds = new Set(this.nodeIds);
     this.seen = new Uint32Array(members.length);
   }
 
@@ -235,9 +237,17 @@ export class RegionRing {
     return lo === values.length ? 0 : lo;
   }
 
-  /** The room's owner on this ring: the first point clockwise from md5(`room:` + name). */
+  /** The room's owner on this ring: the first point clockwise from md5(`room:` + name). Every
+   *  point of a one-member ring is that member's (a weight is at least 1), so it owns every
+   *  room without the digest. */
   owner(name: string): string {
+    if (this.memberCount === 1) return this.nodeIds[0]!;
     return this.nodeIds[this.owners[this.find(roomKeyPoint(name))]!]!;
+  }
+
+  /** Whether `nodeId` is a member of this ring. */
+  has(nodeId: string): boolean {
+    return this.memberIds.has(nodeId);
   }
 
   /**

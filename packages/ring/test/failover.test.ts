@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createPlacement, type MemberState, type RingMember } from '../src/index.js';
-import { member, membersArb, regionArb, roomNames, SEED } from './fixtures.js';
+import { member, membersArb, regionArb, regionMembers, roomNames, SEED } from './fixtures.js';
 
 const NAMES = roomNames(2000, 'failover');
 
@@ -156,6 +156,42 @@ describe('pinnedNode', () => {
     const placement = createPlacement({ members: cluster() });
     for (const name of NAMES.slice(0, 200)) {
       expect(placement.owner(name, 'us', '')).toBe(placement.owner(name, 'us'));
+    }
+  });
+});
+
+describe('isOwner', () => {
+  it('is owner(...) === nodeId for every member and a stranger, any home, pin or state', () => {
+    fc.assert(
+      fc.property(
+        membersArb(),
+        regionArb,
+        fc.option(fc.oneof(fc.constant(''), fc.constant('stranger'), fc.string({ maxLength: 12 }))),
+        fc.array(fc.string({ minLength: 1, maxLength: 24 }), { minLength: 1, maxLength: 20 }),
+        (members, home, pin, names) => {
+          const placement = createPlacement({ members });
+          const pinned = pin ?? undefined;
+          for (const name of names) {
+            const owner = placement.owner(name, home, pinned);
+            for (const nodeId of [...members.map((m) => m.nodeId), 'stranger']) {
+              expect(placement.isOwner(nodeId, name, home, pinned)).toBe(owner === nodeId);
+            }
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('a one-member ring owns every room of its region, and its member owns none elsewhere', () => {
+    const placement = createPlacement({
+      members: [member('solo', 'eu'), ...regionMembers('us', 3)],
+    });
+    for (const name of NAMES.slice(0, 500)) {
+      expect(placement.owner(name, 'eu')).toBe('solo');
+      expect(placement.isOwner('solo', name, 'eu')).toBe(true);
+      expect(placement.isOwner('solo', name, 'us')).toBe(false);
+      expect(placement.isOwner('us-0', name, 'eu')).toBe(false);
     }
   });
 });

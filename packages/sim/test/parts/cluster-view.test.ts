@@ -242,6 +242,13 @@ describe('ClusterView', () => {
       expect(['a', 'b']).toContain(east[0]);
     }
     expect(owners(roomNamed(a.store, 'pinned', 'us-west', 'b'))).toEqual(['b', 'b', 'b']);
+    // ownsRoom is each node's own side of the same answer.
+    for (const name of ['west-0', 'east-0', 'east-1', 'east-2', 'pinned']) {
+      const room = a.store.get(name)!;
+      const expected = owners(room).map((owner, i) => owner === ['a', 'b', 'c'][i]);
+      expect(nodes.map((n) => n.view.ownsRoom(room))).toEqual(expected);
+      expect(expected.filter(Boolean)).toHaveLength(1);
+    }
     expect(a.view.memberOfPeer('pc')?.nodeId).toBe('c');
     expect(
       b.view

@@ -81,7 +81,7 @@ function ownershipNode(
     options.runtime ?? runtimeOn(time, 1),
     events,
     {
-      ownerOfRoom: (room) => owners.get(room.name) ?? placement.defaultOwner,
+      ownsRoom: (room) => (owners.get(room.name) ?? placement.defaultOwner) === 'a',
       stopping: () => placement.stopping,
       expire: (room) => {
         expired.push(room.name);
