@@ -15,13 +15,14 @@
  *
  * wrk runs with the same connections and duration for every target; targets alternate
  * within each round and the median round is reported, so a noisy neighbour hits all alike.
- * Then autocannon holds roomring at half its measured maximum rate to read its p99.
+ * Then wrk, paced, holds roomring at half its measured maximum rate to read its p99, and
+ * autocannon does the same for context.
  */
 import { type LocalNode, startLocalCluster, stopLocalCluster } from '@roomring/cli';
 import { ensureSchema } from './baselines/index.js';
 import { atLeast, atMost, type BenchResult, formatNumber } from './harness.js';
 import { processCpuMs } from './infra/process-cpu.js';
-import { runAtRate } from './infra/rate.js';
+import { type RateResult, runAtRate, runAutocannonAtRate } from './infra/rate.js';
 import { ensureTools, type ServiceHandle, startPostgres, startRedis } from './infra/services.js';
 import { type HttpTarget, type LoadResult, runWrk } from './infra/wrk.js';
 import {
@@ -100,6 +101,7 @@ export function explain(results: readonly BenchResult[]): string[] {
     'Baselines: one fastify server each with the same Twirp CreateRoom and the same token verification as roomring;',
     'PostgreSQL 15 (pool of 10, one get-or-create statement per miss) with an in-memory cache in front, measured warm (every room cached) and with no cache (what every request costs for rooms the cache lacks, as after a failover);',
     "Redis (one Lua get-or-create per call, as LiveKit's open-source multi-node mode keeps rooms in Redis). All on 127.0.0.1; PostgreSQL and Redis run on the same 2 cores.",
+    `p99 at half the maximum rate: wrk (1 thread, ${CONNECTIONS} connections, ${AT_RATE_S} s) paced to half of roomring's median-round rate; each request takes the next slot of one fixed schedule (wrk's delay hook reading the monotonic clock, apps/bench/src/infra/wrk.ts), slots missed while every connection waited are sent as soon as one is free (up to 1 s behind), and latency runs from the request's write to its answer, as in the throughput rows. Then autocannon (overallRate, in its own Node.js process, as this row was measured before) at the same rate for context.`,
     "Server CPU per request: the CPU time (user + system, from /proc) of the target's server processes during the round, divided by the answers it gave: both roomring nodes; the baseline process plus PostgreSQL (postmaster and backends) or redis-server. The \"x\" ratios are judged by it (the other target's CPU per request over roomring's), since req/s on 2 shared cores also measures how wrk and the other processes were scheduled; the req/s ratio of the same run is in each note.",
     '',
   ];
@@ -129,7 +131,7 @@ export function explain(results: readonly BenchResult[]): string[] {
   }
   if (missed('roomring existing-room CreateRoom p99')) {
     lines.push(
-      'Not met, p99 at half the maximum rate: autocannon (in its own process) shares the 2 cores with the server, the second node and the idle baselines; its own scheduling shows in the tail.',
+      "Not met, p99 at half the maximum rate: the note gives p90 and the largest latency, to tell a few stalls from a slow whole; the client's CPU per request shows what it took from the 2 cores the servers share.",
       '',
     );
   }
@@ -368,18 +370,35 @@ export async function run(): Promise<{ results: BenchResult[]; markdown: string[
     );
 
     const halfRate = Math.round(rps('roomring') / 2);
-    log(`roomring at half its maximum rate: ${formatNumber(halfRate)} req/s for ${AT_RATE_S} s`);
-    const atRate = await runAtRate(
-      { ...targets.find((t) => t.key === 'roomring')!.http, startIndex: 0 },
-      { ratePerSec: halfRate, connections: CONNECTIONS, durationS: AT_RATE_S },
+    const atRateTarget = { ...targets.find((t) => t.key === 'roomring')!.http, startIndex: 0 };
+    const atRateInit = { ratePerSec: halfRate, connections: CONNECTIONS, durationS: AT_RATE_S };
+    const clientUs = (run: RateResult) =>
+      run.requests > 0 ? (run.clientCpuMs * 1000) / run.requests : 0;
+    const rateNote = (run: RateResult) =>
+      `asked ${formatNumber(halfRate)} req/s, got ${formatNumber(run.rps)}; p50 ${formatNumber(run.latencyMs.p50)} ms, p90 ${formatNumber(run.latencyMs.p90)} ms, max ${formatNumber(run.latencyMs.max)} ms; the client's own CPU ${formatNumber(clientUs(run))} us/request`;
+    log(
+      `roomring at half its maximum rate: ${formatNumber(halfRate)} req/s for ${AT_RATE_S} s, wrk`,
     );
+    const paced = await runAtRate(atRateTarget, atRateInit);
+    const { met } = atMost(paced.latencyMs.p99, 10);
     results.push({
       suite: SUITE,
       name: 'roomring existing-room CreateRoom p99 at half the maximum rate',
-      value: atRate.latencyMs.p99,
+      value: paced.latencyMs.p99,
       unit: 'ms',
-      ...atMost(atRate.latencyMs.p99, 10),
-      note: `asked ${formatNumber(halfRate)} req/s, got ${formatNumber(atRate.rps)}; p50 ${formatNumber(atRate.latencyMs.p50)} ms (autocannon)`,
+      target: '<= 10',
+      // At a lower rate than asked, the p99 did not measure the target's load.
+      met: met && paced.rateMet,
+      note: `${rateNote(paced)} (wrk, paced${paced.rateMet ? '' : '; rate off by more than 10%, not judged met'})`,
+    });
+    log(`the same with autocannon, for context`);
+    const autocannon = await runAutocannonAtRate(atRateTarget, atRateInit);
+    results.push({
+      suite: SUITE,
+      name: 'the same p99, autocannon as the client',
+      value: autocannon.latencyMs.p99,
+      unit: 'ms',
+      note: `context: the client the row above used to be measured with; ${rateNote(autocannon)}`,
     });
     return { results, markdown: explain(results) };
   } finally {

@@ -1,14 +1,17 @@
 /**
- * Latency of an HTTP POST endpoint at a fixed request rate, with autocannon's `overallRate`.
+ * Latency of an HTTP POST endpoint at a fixed request rate.
  *
  * wrk measures throughput (closed loop: as fast as the server answers); latency is only
- * meaningful at a rate the server can sustain, which autocannon paces. autocannon uses a whole
- * core by itself on this 2-core machine (PLATFORM.md, "HTTP load generation"), so it runs in a
- * child process, never in the bench's own event loop, where it would slow the servers under
- * test and its own timers alike. The child is a generated .mjs file, so it needs no tsx.
+ * meaningful at a rate the server can sustain. `runAtRate` paces wrk itself (wrk.ts,
+ * paceScript): a C client that costs the 2 shared cores little, as in the throughput rows.
  *
- * Note autocannon paces per connection (rate / connections each, a token per second), so it is
- * an "open-ish" loop: a stalled connection does not send its share late in a burst.
+ * `runAutocannonAtRate` does the same with autocannon's `overallRate`, kept as the context row
+ * it was measured against. autocannon uses a whole core by itself at full speed on this
+ * 2-core machine (PLATFORM.md, "HTTP load generation"), so it runs in a child process, never
+ * in the bench's own event loop, where it would slow the servers under test and its own
+ * timers alike. The child is a generated .mjs file, so it needs no tsx. It paces per
+ * connection (rate / connections each, a token per second), so it is an "open-ish" loop: a
+ * stalled connection does not send its share late in a burst.
  */
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -20,6 +23,7 @@ import {
   type HttpTarget,
   LoadInitError,
   type LoadResult,
+  runWrk,
   validateTarget,
 } from './wrk.js';
 
@@ -43,6 +47,33 @@ export interface RateResult extends LoadResult {
 
 /** A run whose achieved 2xx rate is off by more than 10% did not measure the asked rate. */
 export const RATE_TOLERANCE = 0.1;
+
+function rateMet(rps: number, targetRatePerSec: number): boolean {
+  return Math.abs(rps - targetRatePerSec) <= RATE_TOLERANCE * targetRatePerSec;
+}
+
+/**
+ * Sends `init.ratePerSec` requests per second for `init.durationS` with wrk (one thread), each
+ * connection taking the next slot of one schedule (wrk.ts, paceScript), and returns the
+ * latencies, each from the request's write to its answer. The achieved 2xx rate is `rps`
+ * whether or not it met the target (see `rateMet`).
+ */
+export async function runAtRate(target: HttpTarget, init: RateInit): Promise<RateResult> {
+  if (!Number.isInteger(init.ratePerSec) || init.ratePerSec < 1) {
+    throw new LoadInitError(`ratePerSec must be an integer >= 1, got ${init.ratePerSec}`);
+  }
+  const result = await runWrk(target, {
+    ratePerSec: init.ratePerSec,
+    durationS: init.durationS,
+    ...(init.connections === undefined ? {} : { connections: init.connections }),
+    ...(init.timeoutS === undefined ? {} : { timeoutS: init.timeoutS }),
+  });
+  return {
+    ...result,
+    targetRatePerSec: init.ratePerSec,
+    rateMet: rateMet(result.rps, init.ratePerSec),
+  };
+}
 /** The child prints one JSON line of ~600 bytes; 64 KB leaves room for a stack trace. */
 const CHILD_OUTPUT_BYTES = 65_536;
 const RESULT_PREFIX = 'ACJSON ';
@@ -102,6 +133,7 @@ const result = await autocannon({
   ],
 });
 const l = result.latency;
+const cpu = process.cpuUsage();
 process.stdout.write('${RESULT_PREFIX}' + JSON.stringify({
   requests: result.requests.total,
   durationS: result.duration,
@@ -110,6 +142,7 @@ process.stdout.write('${RESULT_PREFIX}' + JSON.stringify({
   errors: result.errors,
   timeouts: result.timeouts,
   p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, mean: l.mean,
+  cpuMs: (cpu.user + cpu.system) / 1000,
 }) + '\\n');
 `;
 
@@ -125,6 +158,7 @@ interface ChildJson {
   p99: number;
   max: number;
   mean: number;
+  cpuMs: number;
 }
 
 const CHILD_JSON_FIELDS: readonly (keyof ChildJson)[] = [
@@ -139,6 +173,7 @@ const CHILD_JSON_FIELDS: readonly (keyof ChildJson)[] = [
   'p99',
   'max',
   'mean',
+  'cpuMs',
 ];
 
 /** Parses the child's result line; undefined if absent or malformed. */
@@ -159,16 +194,17 @@ export function parseAutocannonOutput(
     socketErrors: Math.max(0, json.errors - json.timeouts),
     timeouts: json.timeouts,
     latencyMs: { p50: json.p50, p90: json.p90, p99: json.p99, max: json.max, mean: json.mean },
+    clientCpuMs: json.cpuMs,
     targetRatePerSec,
-    rateMet: Math.abs(rps - targetRatePerSec) <= RATE_TOLERANCE * targetRatePerSec,
+    rateMet: rateMet(rps, targetRatePerSec),
   };
 }
 
 /**
- * Sends `init.ratePerSec` requests per second for `init.durationS` and returns the latencies.
- * The achieved 2xx rate is `rps` whether or not it met the target (see `rateMet`).
+ * runAtRate's work done by autocannon in a child process. The achieved 2xx rate is `rps`
+ * whether or not it met the target (see `rateMet`).
  */
-export async function runAtRate(target: HttpTarget, init: RateInit): Promise<RateResult> {
+export async function runAutocannonAtRate(target: HttpTarget, init: RateInit): Promise<RateResult> {
   validateTarget(target);
   const connections = init.connections ?? DEFAULT_CONNECTIONS;
   const timeoutS = init.timeoutS ?? DEFAULT_TIMEOUT_S;

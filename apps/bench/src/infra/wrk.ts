@@ -8,6 +8,10 @@
  *
  * Bodies come from a generated Lua script: body i = bodyPrefix + i + bodySuffix, so one target
  * can hit N existing rooms (bodyCount N) or only new rooms (huge bodyCount, fresh prefix).
+ *
+ * With `ratePerSec` the same script paces wrk to a fixed rate (rate.ts): its `delay()` hook
+ * hands each request the next slot of a schedule, one slot every 1/rate s per thread, read
+ * from the monotonic clock through LuaJIT's ffi (wrk's Lua has no clock of its own).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,6 +45,11 @@ export interface WrkInit {
   durationS: number;
   /** A response slower than this counts as a timeout. @default DEFAULT_TIMEOUT_S (2) */
   timeoutS?: number;
+  /**
+   * Requests per second over all threads, paced (paceScript); absent: as fast as the server
+   * answers. At most PACED_RATE_MAX.
+   */
+  ratePerSec?: number;
 }
 
 export interface LoadResult {
@@ -54,6 +63,8 @@ export interface LoadResult {
   socketErrors: number;
   timeouts: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** CPU time (user + system) of the load generator itself over its whole run. */
+  clientCpuMs: number;
 }
 
 export const DEFAULT_CONNECTIONS = 64;
@@ -64,6 +75,15 @@ const WRK_OUTPUT_BYTES = 65_536;
 /** Lua numbers are doubles printed with %.14g: indexes stay exact integers below 1e14. */
 const BODY_INDEX_MAX = 1e14;
 const RESULT_PREFIX = 'WRKJSON ';
+/** One slot per 10 us per thread at most: far above what a server here answers (~80k/s). */
+export const PACED_RATE_MAX = 100_000;
+/**
+ * How far the paced schedule may fall behind the clock, in ms. Slots that pass while every
+ * connection waits for an answer are sent as soon as one is free (as open-loop clients would
+ * keep arriving), but a stall longer than this drops the older slots instead of sending them
+ * all in one burst afterwards.
+ */
+export const PACE_BACKLOG_MS = 1_000;
 
 /** wrk failed, or printed no result line. */
 export class WrkError extends Error {
@@ -111,7 +131,11 @@ export function luaString(value: string): string {
  * The Lua script. Thread t of T sends indexes start + t, start + t + T, ... (mod bodyCount),
  * so threads never repeat each other's bodies within one cycle.
  */
-export function wrkScript(target: HttpTarget, threads: number): string {
+export function wrkScript(
+  target: HttpTarget,
+  threads: number,
+  init: Pick<WrkInit, 'ratePerSec'> = {},
+): string {
   const headers = [...Object.entries(target.headers)]
     .map(([name, value]) => `[${luaString(name)}] = ${luaString(value)}`)
     .join(', ');
@@ -136,14 +160,52 @@ function request()
   return wrk.format("POST", nil, headers, prefix .. string.format("%d", i) .. suffix)
 end
 
+${init.ratePerSec === undefined ? '' : paceScript(init.ratePerSec / threads)}
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     '${RESULT_PREFIX}{"requests":%d,"durationUs":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"maxUs":%d,"meanUs":%.3f}\\n',
+    '"status":%d,"timeout":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"maxUs":%d,"meanUs":%.3f,' ..
+    '"cpuMs":%.1f}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, latency.mean))
+    latency.max, latency.mean, os.clock() * 1000))
+end
+`;
+}
+
+/**
+ * The pacing part of the script, for one thread's share of the rate. wrk calls delay() before
+ * each request of a connection and sends it that many ms later (whole ms; a fraction is cut),
+ * then measures its latency from the write. So each call takes the next slot of one schedule
+ * shared by the thread's connections, and waits for it rounded up: never early, at most 1 ms
+ * late, and the rate holds over the run because slots are fixed in time, not spaced from the
+ * previous answer.
+ */
+export function paceScript(ratePerThread: number): string {
+  return `local ffi_ok, ffi = pcall(require, "ffi")
+if not ffi_ok then error("pacing needs wrk built with LuaJIT (its ffi reads the clock)") end
+ffi.cdef[[
+typedef struct { long roomring_sec; long roomring_nsec; } roomring_timespec;
+int clock_gettime(int clock_id, roomring_timespec *ts);
+]]
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("roomring_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.roomring_sec) * 1000 + tonumber(ts.roomring_nsec) / 1e6
+end
+local interval_ms = ${1000 / ratePerThread}
+local backlog_ms = ${PACE_BACKLOG_MS}
+local next_slot = nil
+
+function delay()
+  local now = now_ms()
+  if next_slot == nil or next_slot < now - backlog_ms then next_slot = now end
+  local wait = next_slot - now
+  next_slot = next_slot + interval_ms
+  if wait <= 0 then return 0 end
+  return math.ceil(wait)
 end
 `;
 }
@@ -161,6 +223,8 @@ interface WrkJson {
   p99Us: number;
   maxUs: number;
   meanUs: number;
+  /** os.clock(): the wrk process's CPU time, all threads. */
+  cpuMs: number;
 }
 
 const WRK_JSON_FIELDS: readonly (keyof WrkJson)[] = [
@@ -176,6 +240,7 @@ const WRK_JSON_FIELDS: readonly (keyof WrkJson)[] = [
   'p99Us',
   'maxUs',
   'meanUs',
+  'cpuMs',
 ];
 
 /** Parses the result line of `wrkScript`'s done(); undefined if absent or malformed. */
@@ -202,6 +267,7 @@ export function parseWrkOutput(stdout: string): LoadResult | undefined {
       max: json.maxUs / 1000,
       mean: json.meanUs / 1000,
     },
+    clientCpuMs: json.cpuMs,
   };
 }
 
@@ -223,10 +289,19 @@ export async function runWrk(target: HttpTarget, init: WrkInit): Promise<LoadRes
   if (!Number.isInteger(timeoutS) || timeoutS < 1) {
     throw new LoadInitError(`timeoutS must be a whole number >= 1, got ${timeoutS}`);
   }
+  const rate = init.ratePerSec;
+  if (
+    rate !== undefined &&
+    !(Number.isInteger(rate) && rate >= threads && rate <= PACED_RATE_MAX)
+  ) {
+    throw new LoadInitError(
+      `ratePerSec must be an integer in threads (${threads})..${PACED_RATE_MAX}, got ${rate}`,
+    );
+  }
   const dir = await makeTempDir('roomring-bench-wrk-');
   try {
     const script = join(dir, 'post.lua');
-    await writeFile(script, wrkScript(target, threads));
+    await writeFile(script, wrkScript(target, threads, init));
     const run = spawnTracked(
       'wrk',
       [
