@@ -197,8 +197,11 @@ export class RegistryCore {
       },
       forgotWrite: (sid) => this.durable.forget(sid),
       forgotVisible: (room) => {
+        // The forgotten incarnation is no longer in the store, so afterChange cannot find it
+        // to announce it; its sid still tells afterChange that the visible room changed, so
+        // the name stops being hosted here (or the next incarnation is, if one shows now).
         this.events.emit('room-deleted', { room, origin: 'remote' });
-        this.ownership.afterChange(room.name, undefined, 'remote');
+        this.ownership.afterChange(room.name, room.sid, 'remote');
       },
     });
     this.ownership = new RoomOwnership(config, store, this.runtime, this.events, {

@@ -11,10 +11,13 @@
  * - every queue within its limit (pending writes, gossip batch, members);
  * - no member declared dead while healthy (not crashed, stopped, cut off or on a degraded
  *   network, as seen by the node that declared it);
+ * - a node hosts (owns) only rooms it holds visible;
  * - once faults stop: every running node's digest equal, conflicts resolved, everyone alive,
  *   within CONVERGENCE bound (convergenceBoundMs);
  * - then no acknowledged room lost: each acknowledged sid is visible with its name on every
- *   node, unless a delete, an expiry or a first-writer supersede removed it.
+ *   node, unless a delete, an expiry or a first-writer supersede removed it;
+ * - then, once the rings agree (RINGS_AGREE_MS): each node hosts exactly the visible rooms
+ *   its rings give it, so every room has one host.
  */
 import {
   heartbeatPublishIntervalMs,
@@ -114,6 +117,15 @@ function weighted<T>(random: SeededRandom, table: readonly [T, number][]): T {
  * differed in two sessions, and O(log N) rounds to spread to everyone; then the owner's
  * supersede (two sync intervals) and its gossip.
  */
+/** After convergence, how long the nodes' rings may still differ (they are rebuilt at most
+ *  every 100 ms after membership changes). */
+const RINGS_AGREE_MS = 1_000;
+/**
+ * Virtual time allowed after the rings agree for the ownership scan of the last ring change:
+ * it re-evaluates OWNERSHIP_SCAN_STEP_ROOMS rooms per 0 ms timer, and a swarm holds far fewer.
+ */
+const OWNERSHIP_SETTLE_MS = 50;
+
 export function convergenceBoundMs(config: NodeConfig, nodes: number): number {
   const rounds = 8 + 2 * Math.ceil(Math.log2(Math.max(2, nodes)));
   // A large cluster hears a non-neighbour only every publish interval, and its silence
@@ -352,6 +364,61 @@ class Harness {
     this.convergedAfterMs = this.now() - start;
     this.log(`converged after ${this.convergedAfterMs} ms (bound ${this.boundMs})`);
     this.checkNothingLost();
+    // The rings follow membership after a coalescing delay (core cluster-view.ts): they must
+    // agree soon after, then the ownership scan of the last change finishes.
+    const ringsAgree = await this.waitFor(
+      () => new Set(this.running().map((n) => n.status().ringChecksum)).size === 1,
+      RINGS_AGREE_MS,
+      checkEscapes,
+    );
+    if (!ringsAgree) {
+      throw new Violation(`rings still differ ${RINGS_AGREE_MS} ms after convergence`);
+    }
+    await this.advanceChecked(OWNERSHIP_SETTLE_MS, checkEscapes);
+    this.checkOwnership();
+  }
+
+  /**
+   * Once converged (and the ownership scan of the last ring change done): each node hosts
+   * exactly the visible rooms the rings give it, so every room has one host.
+   */
+  private checkOwnership(): void {
+    const hosts = new Map<string, string>();
+    for (const node of this.running()) {
+      const id = node.config.nodeId;
+      const owned = new Set(node.ownedRooms());
+      for (const room of node.listRooms()) {
+        const owner = node.ownerOf(room.name).owner;
+        if ((owner === id) !== owned.has(room.name)) {
+          throw new Violation(
+            `${id} ${owned.has(room.name) ? 'hosts' : 'does not host'} ${room.name}, whose owner on its rings is ${owner}`,
+          );
+        }
+        owned.delete(room.name);
+        if (owner === id) {
+          const other = hosts.get(room.name);
+          if (other !== undefined) {
+            const rings = this.running()
+              .map(
+                (n) =>
+                  `${n.config.nodeId}: ${n.status().ringChecksum} ${n
+                    .ring()
+                    .members()
+                    .map((m) => `${m.nodeId}/${m.region}/w${m.weight}/${m.state}`)
+                    .join(',')}`,
+              )
+              .join('\n  ');
+            throw new Violation(`${room.name} is hosted by both ${other} and ${id}\n  ${rings}`);
+          }
+          hosts.set(room.name, id);
+        }
+      }
+      if (owned.size > 0) {
+        throw new Violation(
+          `${id} hosts rooms it holds no visible room of: ${[...owned].join(', ')}`,
+        );
+      }
+    }
   }
 
   private async advanceChecked(ms: number, checkEscapes: () => void): Promise<void> {
@@ -449,6 +516,13 @@ class Harness {
           throw new Violation(
             `${spec.nodeId} shows ${room.name} as ${room.sid} again after it was deleted there`,
           );
+        }
+      }
+      // A node hosts only rooms it holds visible (RoomOwnership: every change of a name's
+      // visible room passes through afterChange).
+      for (const name of node.ownedRooms()) {
+        if (!names.has(name)) {
+          throw new Violation(`${spec.nodeId} hosts ${name} but holds no visible room of it`);
         }
       }
     }

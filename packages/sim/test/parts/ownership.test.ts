@@ -132,6 +132,26 @@ describe('RoomOwnership', () => {
     expect(ownership.ownedCount()).toBe(0);
   });
 
+  it('a visible room forgotten (a resync) stops being hosted and indexed, given the sid it was', () => {
+    const node = ownershipNode({ unreportedRoomTtlMs: 1_000 });
+    const { store, ownership } = node;
+    node.owners.set('theirs', 'b');
+    const r = node.create('r');
+    node.create('theirs');
+    expect(ownership.ownedRooms()).toEqual(['r']);
+    expect(ownership.expiryCandidates()).toBe(1);
+    expect(store.forget('r', r.sid)?.sid).toBe(r.sid);
+    ownership.afterChange('r', r.sid, 'remote');
+    expect(ownership.ownedRooms()).toEqual([]);
+    expect(ownership.expiryCandidates()).toBe(0);
+    // The name created again is hosted and indexed like any new room.
+    const again = node.create('r');
+    expect(again.sid).not.toBe(r.sid);
+    expect(ownership.ownedRooms()).toEqual(['r']);
+    expect(ownership.expiryCandidates()).toBe(1);
+    expect(node.log.slice(-1)).toEqual([`ownership-gained r ${again.sid}`]);
+  });
+
   it('an older incarnation of a concurrent create supersedes; a re-create is a delete and a create', async () => {
     const node = ownershipNode();
     const { time, store, ownership, log } = node;
