@@ -76,7 +76,14 @@ export class RoomOwnership {
     }
     if (before === undefined && room) {
       if (events.has('room-created')) events.emit('room-created', { room, origin });
-    } else if (before !== undefined && !room) {
+      // A name without a visible room is neither hosted nor indexed: every change of a
+      // name's visible room comes through here with the sid it replaced (the swarm checks
+      // that hosted rooms are visible). So only a room this node hosts has anything to
+      // record, and the other regions' new rooms, most of a fill, cost no lookup here.
+      if (this.host.ownsRoom(room)) this.gain(room);
+      return;
+    }
+    if (before !== undefined && !room) {
       const gone = this.store.incarnations(name).find((r) => r.sid === before);
       if (gone && events.has('room-deleted')) events.emit('room-deleted', { room: gone, origin });
     } else if (before !== undefined && room) {
@@ -146,13 +153,7 @@ export class RoomOwnership {
     const owns = room !== undefined && this.host.ownsRoom(room);
     if (owns === this.owned.has(name)) return;
     if (owns) {
-      // The store's copy of the name as the key, never `name`: that one may be a slice of a
-      // whole gossip batch (store/src/detach-string.ts), kept alive as long as the key.
-      this.owned.add(room!.name);
-      // tick() dropped it from the expiry index if it fell due while another node owned it
-      // (its owner died near the deadline): due now, it expires at the next tick.
-      this.expiry.set(room!.name, this.expiryOf(room!));
-      this.events.emit('ownership-gained', { name, sid: room!.sid });
+      this.gain(room!);
     } else {
       this.owned.delete(name);
       // Only owned rooms are indexed (indexExpiry); the new owner indexes it.
@@ -160,6 +161,16 @@ export class RoomOwnership {
       const sid = room?.sid ?? '';
       this.events.emit('ownership-lost', { name, sid });
     }
+  }
+
+  private gain(room: Readonly<RoomRecord>): void {
+    // The store's copy of the name as the key, never the caller's: that one may be a slice
+    // of a whole gossip batch (store/src/detach-string.ts), kept alive as long as the key.
+    this.owned.add(room.name);
+    // tick() dropped it from the expiry index if it fell due while another node owned it
+    // (its owner died near the deadline): due now, it expires at the next tick.
+    this.expiry.set(room.name, this.expiryOf(room));
+    this.events.emit('ownership-gained', { name: room.name, sid: room.sid });
   }
 
   /**
