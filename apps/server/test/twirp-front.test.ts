@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/single-node.js';
 import { ALL_GRANTS, sdkToken } from './helpers/tokens.js';
@@ -124,6 +124,45 @@ describe('Twirp front (real sockets)', () => {
     expect(ok.status).toBe(200);
     expect(server!.node.getRoom('small')).toBeDefined();
     expect(server!.node.getRoom('x'.repeat(100))).toBeUndefined();
+  });
+
+  it('reads a body that came with its head in one read, and one that comes later as it arrives', async () => {
+    const port = await listen();
+    const token = await sdkToken(ALL_GRANTS);
+    // Head and body in one write: one read on the server, the body taken from its buffer.
+    const body = '{"name":"one-read","metadata":"m"}';
+    const socket = createConnection({ host: '127.0.0.1', port });
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.write(
+      `POST ${CREATE} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+    await once(socket, 'end');
+    const raw = Buffer.concat(chunks).toString('utf8');
+    expect(raw.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      name: 'one-read',
+      metadata: 'm',
+    });
+    // The rest of a body sent after the server took the request: read as it arrives.
+    const [head, rest] = ['{"name":', '"later-room"}'];
+    const headers = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'content-length': String(head.length + rest.length),
+    };
+    const req = httpRequest({ host: '127.0.0.1', port, path: CREATE, method: 'POST', headers });
+    const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+    req.write(head);
+    await gaugeReaches(port, 'roomring_http_in_flight', 1);
+    req.end(rest);
+    const [res] = await answered;
+    const later = await answerOf(res);
+    expect(later.status).toBe(200);
+    expect(JSON.parse(later.body)).toMatchObject({ name: 'later-room' });
   });
 
   it('a client that leaves mid-body or while queued gives its slot and place back', async () => {
