@@ -172,15 +172,24 @@ export class ClusterView {
   }
 
   /**
-   * Whether `peers` include every peer gossip would reach now: every connected peer, whatever
-   * its state (a member declared dead whose connection still stands receives gossip; swarm
-   * seed 1799: a node one-way cut off, dead to the others but reachable, missed a delete's
-   * tombstone and served the room again). A member not connected gets neither; anti-entropy
-   * brings it both. Checked per durable write: a larger cluster answers from the size alone.
+   * Whether `peers` include every peer gossip would reach: every connected peer, whatever its
+   * state (a member declared dead whose connection still stands receives gossip; swarm seed
+   * 1799: a node one-way cut off, dead to the others but reachable, missed a delete's
+   * tombstone and served the room again), and every ring member (alive or suspect), connected
+   * or not. A ring member not connected right now still gets a publish once it is back, from
+   * gossipsub's message cache, well before anti-entropy; without it a delete kept out of
+   * gossip reached such a member only by anti-entropy, after the others had collected the
+   * tombstone, and it gave the room back (swarm seed 5065). Checked per durable write, so a
+   * cluster larger than `peers` answers from the sizes alone.
    */
   reachesEveryPeer(peers: readonly PeerId[]): boolean {
-    if (peers.length < this.connected.size) return false;
+    if (peers.length < this.connected.size || peers.length < this.membership.ringSize() - 1) {
+      return false;
+    }
     for (const peer of this.connected) if (!peers.includes(peer)) return false;
+    for (const member of this.membership.ringMembers()) {
+      if (!peers.includes(member.peerId)) return false;
+    }
     return true;
   }
 

@@ -69,7 +69,8 @@ export interface WritePathHost {
   isMember(peer: PeerId): boolean;
   /** Merges a record; true when this node now holds it (false: rejected, e.g. clock bound). */
   mergeRemote(record: RoomRecord): boolean;
-  /** Whether `partners` are every peer gossip would reach now (every connected peer). */
+  /** Whether `partners` are every peer gossip would reach (every connected peer, and every
+   *  ring member, connected or not). */
   reachesEveryPeer(partners: readonly PeerId[]): boolean;
   /** Takes `records` out of the gossip batch not yet published; returns those it held. */
   withholdGossip(records: readonly Readonly<RoomRecord>[]): Readonly<RoomRecord>[];
