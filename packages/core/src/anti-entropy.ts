@@ -109,6 +109,9 @@ export interface AntiEntropyHost {
   setTimer(delayMs: number, callback: () => void): void;
   /** Whether the node runs sessions now (running, not resyncing). */
   syncing(): boolean;
+  /** Whether `peer` holds history from before this store began (Isolation.peerHistoryIsOlder):
+   *  a session with it compares every differing bucket at once. */
+  peerHistoryIsOlder(peer: PeerId): boolean;
   isConnected(peer: PeerId): boolean;
 }
 
@@ -466,7 +469,15 @@ export class AntiEntropy {
       // session that deferred buckets is followed by another one then (followUp). (Requiring it to differ
       // in two sessions in a row, as before, starved a record half the peers lacked: random
       // peers alternated between having it and not. Found by the swarm, seed 77.)
-      const settled = this.settledDifferences(buckets, digests);
+      // A peer whose history reaches back before this store's may hold records gossip will
+      // never bring (this node restarted empty while it kept them): nothing is deferred, so
+      // the first session with it is complete and the records are held twice again as soon
+      // as possible (swarm seed 8075: the lone survivor of a regional outage was killed
+      // 1.8 s after it served again, and the room-15 bucket, which held a room created here
+      // meanwhile, had been deferred at every session with it).
+      const settled = this.host.peerHistoryIsOlder(peer)
+        ? new Set(buckets)
+        : this.settledDifferences(buckets, digests);
       const outcome = await this.repair(peer, store, buckets, settled);
       for (const bucket of outcome.bucketsCompared) this.differing.delete(bucket);
       this.counters.sessionsCompleted++;

@@ -135,6 +135,18 @@ export class Isolation {
     }
   }
 
+  /**
+   * Whether `peer`'s history reaches back before this node's: it may hold records written
+   * before this store began (this node restarted empty, or a lone survivor kept them through
+   * an outage) that no gossip will ever bring here. Until one complete session with it
+   * (sessionCompleted then adopts its history), anti-entropy compares every bucket that
+   * differs from it at once instead of deferring held ones.
+   */
+  peerHistoryIsOlder(peer: PeerId): boolean {
+    const member = this.host.memberOfPeer(peer);
+    return member !== undefined && member.historySinceMs < this.historySinceMs;
+  }
+
   /** First contact after an isolation longer than tombstoneTtlMs: resync. */
   rejoined(cutOffAtMs: number): void {
     if (this.host.nodeState() !== 'running') return;

@@ -172,6 +172,7 @@ export class RegistryCore {
       },
       syncing: () => this.nodeState() === 'running',
       isConnected: (peer) => this.cluster.isConnected(peer),
+      peerHistoryIsOlder: (peer) => this.isolation.peerHistoryIsOlder(peer),
     });
     this.durable = new DurableWrites(config, this.transport, {
       nowMs,

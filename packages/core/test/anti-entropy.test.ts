@@ -244,7 +244,12 @@ function pair(a: RoomStore, b: RoomStore, config: NodeConfig): [Side, Side] {
   return [x!, y!];
 }
 
-function group(stores: RoomStore[], config: NodeConfig): Side[] {
+function group(
+  stores: RoomStore[],
+  config: NodeConfig,
+  /** Peers whose history reaches back before `self`'s store (AntiEntropyHost). */
+  olderHistory: (self: PeerId, peer: PeerId) => boolean = () => false,
+): Side[] {
   const peers = new Map<PeerId, DirectTransport>();
   const side = (store: RoomStore): Side => {
     const transport = new DirectTransport(store.nodeId, peers);
@@ -261,6 +266,7 @@ function group(stores: RoomStore[], config: NodeConfig): Side[] {
       setTimer: () => undefined,
       syncing: () => true,
       isConnected: () => true,
+      peerHistoryIsOlder: (peer) => olderHistory(store.nodeId, peer),
     });
     sync.register();
     return { store, sync, transport };
@@ -419,6 +425,29 @@ describe('sessions', () => {
     sessionClock.nowMs += settle;
     expect((await sc!.sync.syncWith('d'))?.bucketsDeferred).toBe(0);
     expect(c.get('lost-quiet')).toBeDefined();
+  });
+
+  it('a peer whose history reaches back before this store is compared in full at once', async () => {
+    // c restarted empty and has since created a room of its own in the only bucket; d (the
+    // lone survivor of an outage) still holds one from before c's restart. Gossip will never
+    // bring it, and until c holds it one more crash loses it (swarm seed 8075).
+    const c = newStore('c', 1, 7);
+    const d = newStore('d', 1, 9);
+    c.getOrCreate({ name: 'made-since', homeRegion: 'eu' });
+    const kept = d.getOrCreate({ name: 'kept-through-outage', homeRegion: 'eu' }).room;
+    const [sc] = group([c, d], CONFIG, (self, peer) => self === 'c' && peer === 'd');
+    const outcome = await sc!.sync.syncWith('d');
+    expect(outcome).toMatchObject({ bucketsDiffering: 1, bucketsDeferred: 0, complete: true });
+    expect(c.get('kept-through-outage')?.sid).toBe(kept.sid);
+
+    // The same stores with equal histories: the held bucket waits one settle period.
+    const e = newStore('e', 1, 7);
+    const f = newStore('f', 1, 9);
+    e.getOrCreate({ name: 'made-since', homeRegion: 'eu' });
+    f.getOrCreate({ name: 'kept-through-outage', homeRegion: 'eu' });
+    const [se] = group([e, f], CONFIG);
+    expect(await se!.sync.syncWith('f')).toMatchObject({ bucketsDeferred: 1, complete: false });
+    expect(e.get('kept-through-outage')).toBeUndefined();
   });
 
   it('a node holding nothing pulls whole buckets, without summaries', async () => {
