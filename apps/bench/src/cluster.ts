@@ -11,7 +11,9 @@
  * - RSS per node at 100k and 1M rooms.
  *
  * All five processes share the same 2 cores as the bench itself, so every figure here is
- * pessimistic for a real deployment with a core or more per node.
+ * pessimistic for a real deployment with a core or more per node. They run the built
+ * JavaScript (`pnpm bench` builds it first), as a deployment does: from source, tsx's loader
+ * thread and its heap would add ~50 MiB to each node's RSS.
  */
 import { type NodeProcess, type NodeSpec, startNode, stopAll } from '@roomring/node/testing';
 import { atMost, type BenchResult } from './harness.js';
@@ -46,9 +48,11 @@ const PROFILE = { profile: 'lan' } as const;
 async function startCluster(clusterOptions: Record<string, unknown>): Promise<NodeProcess[]> {
   const nodeArgs = NODE_ARGS;
   const options = { ...PROFILE, ...clusterOptions };
-  const first = await startNode({ ...SPECS[0]!, options, nodeArgs });
+  const first = await startNode({ ...SPECS[0]!, options, nodeArgs, built: true });
   const rest = await Promise.all(
-    SPECS.slice(1).map((s) => startNode({ ...s, seeds: [first.address], options, nodeArgs })),
+    SPECS.slice(1).map((s) =>
+      startNode({ ...s, seeds: [first.address], options, nodeArgs, built: true }),
+    ),
   );
   const nodes = [first, ...rest];
   // Until every node sees every other alive and the gossip mesh has formed.
@@ -217,6 +221,7 @@ async function coldJoin(nodes: NodeProcess[], rooms: number, timeoutMs: number):
     seeds: [nodes[0]!.address],
     options: { ...PROFILE, minAcks: 0 },
     nodeArgs: NODE_ARGS,
+    built: true,
   });
   const joinStarted = Date.now();
   try {
@@ -240,7 +245,7 @@ function fillTable(steps: readonly (FillStep & { rooms: number })[]): string[] {
   return [
     '### The fill to 1M rooms, step by step',
     '',
-    "Each step: all 5 nodes create 20k rooms at once (256 in flight each), measured until every node holds every room. CPU is the 5 processes' CPU over the step, per record and per process. Suspicions and deaths: member-suspect and member-dead events any node emitted during the step. Loop delay and GC pause: the largest of any node during the step (a node whose event loop stalls sends no heartbeat meanwhile).",
+    "The nodes run the built JavaScript (packages/node/dist), not the source through tsx. Each step: all 5 nodes create 20k rooms at once (256 in flight each), measured until every node holds every room. CPU is the 5 processes' CPU over the step, per record and per process. Suspicions and deaths: member-suspect and member-dead events any node emitted during the step. Loop delay and GC pause: the largest of any node during the step (a node whose event loop stalls sends no heartbeat meanwhile).",
     '',
     '| rooms after | time (ms) | records/s | CPU us/record/process | suspicions | deaths | loop delay max (ms) | GC pause max (ms) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
