@@ -11,7 +11,8 @@
  *
  * - no member's history reaches back before the cut-off (every other node restarted empty
  *   while it was alone): nobody can have deleted what it holds, so it is the authority and
- *   simply serves again: the others pull everything from it (a lone survivor);
+ *   simply serves again: it starts a session with every member, which makes each pull
+ *   everything from it at once (a lone survivor);
  * - otherwise it lists the sids of the member with the oldest history (a witness of the
  *   whole isolation) and forgets each of its incarnations created well before the cut-off
  *   that the witness no longer holds (deleted and collected meanwhile), then serves again
@@ -173,6 +174,16 @@ export class Isolation {
     if (candidates.length === 0) {
       this.counters.isolationsAuthoritative++;
       this.end(undefined);
+      // Every other store was rebuilt while this node was alone, so it holds the only copy
+      // of what it kept, and one more crash loses it. A session it starts with each member
+      // makes that member pull from it at once (a responder seeing differing digests pulls
+      // back, and compares every bucket with a peer whose history is older than its own),
+      // not whenever a random session happens to meet it (swarm seed 8075).
+      for (const member of this.host.members()) {
+        if (member.state === 'alive' && this.host.isConnected(member.peerId)) {
+          this.host.syncWith(member.peerId);
+        }
+      }
       return;
     }
     const witnesses = candidates

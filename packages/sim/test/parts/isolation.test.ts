@@ -174,7 +174,9 @@ describe('Isolation', () => {
       isolationsAuthoritative: 1,
       recordsForgotten: 0,
     });
-    expect(calls).toEqual({ listed: [], pulled: [], synced: [] });
+    // It lists and pulls nothing, and starts a session with every live connected member,
+    // which pulls what only this node holds (the dead one is not asked).
+    expect(calls).toEqual({ listed: [], pulled: [], synced: ['pb'] });
     expect(store.get('kept')?.sid).toBe(kept.sid);
   });
 
