@@ -50,10 +50,11 @@ describe('swarm', () => {
     // 8075: the lone survivor of a regional outage was killed 1.8 s after it served again, and
     // the nodes restarted empty had deferred the bucket holding its acknowledged room.
     // 7292 (the generator): a pause, then a pause and a partition, missed a delete for longer
-    // than the TTL; pauses now count in a node's deaf chain, as cuts do.
+    // than the TTL; pauses now count in a node's deaf chain, as cuts do. 2717 (the checker): a
+    // node that heard nobody past the TTL saw its own unacknowledged delete undone by its resync.
     const seeds = [
-      559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1799, 1986, 2648, 3021, 3472, 4411,
-      5065, 7292, 7431, 8075, 8882,
+      559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1799, 1986, 2648, 2717, 3021, 3472,
+      4411, 5065, 7292, 7431, 8075, 8882,
     ];
     for (const seed of seeds) {
       const result = await runSeed(seed);

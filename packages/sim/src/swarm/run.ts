@@ -202,8 +202,8 @@ class Harness {
   private readonly deleteIssued = new Set<string>();
   /** Sids whose delete was acknowledged. */
   private readonly deleteAcked = new Set<string>();
-  /** Nodes cut off from every other (alone in a partition, their outbound traffic
-   *  blackholed, or the survivor of an outage), and sids they deleted meanwhile: such a delete
+  /** Nodes cut off from every other (alone in a partition, their outbound or inbound
+   *  traffic blackholed, or the survivor of an outage), and sids they deleted meanwhile: such a delete
    *  cannot be acknowledged, and is undone if the isolation outlasts the tombstone TTL while
    *  another node still holds the room (docs/protocol/sync.md, GC-horizon rule). */
   private readonly alone = new Set<string>();
@@ -1007,6 +1007,9 @@ class Harness {
           this.health.cut(a, b, true, now);
           // What it sends never arrives: its deletes stay its own.
           if (a.length === 1) this.alone.add(a[0]!);
+          // It hears nobody: no partner's answer reaches it, so its deletes are never
+          // acknowledged, and past the TTL its resync undoes them (swarm seed 2717).
+          if (b.length === 1) this.alone.add(b[0]!);
         }
         this.activeCut = { until: now + ms, deaf };
         this.log(
