@@ -821,8 +821,6 @@ class Harness {
 
   // ------------------------------------------------------------------------------ faults
 
-  /** After a cut heals, the time within which the cluster repairs what it missed: the
-   *  documented convergence bound. */
   /** When the deaf chain a cut or pause starting now would join began (now if none). */
   private deafSince(id: string, now: number): number {
     const chain = this.deafChain.get(id);
@@ -834,6 +832,8 @@ class Harness {
     this.deafChain.set(id, { since, endedAt });
   }
 
+  /** After a cut heals, the time within which the cluster repairs what it missed: the
+   *  documented convergence bound. */
   private repairMs(): number {
     const nodes = this.scenario.nodes;
     return convergenceBoundMs(this.c.node(nodes[0]!.nodeId).config, nodes.length);
