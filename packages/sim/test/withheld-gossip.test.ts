@@ -1,10 +1,10 @@
 /**
  * A durable write whose replicate requests reach every connected peer and every ring member
- * skips gossip
- * (packages/core/src/write-path.ts, replicate): in a cluster of replicationFanout + 1 nodes
- * (here one node in each of three regions, minAcks 1, fanout 2) each partner receives the
- * record by its replicate request, so the publish would only bring it a second time. Gossip
- * still carries it when a partner does not confirm, and in a larger cluster.
+ * skips gossip (packages/core/src/write-path.ts, replicate): in a cluster of
+ * replicationFanout + 1 nodes (here one node in each of three regions, minAcks 1, fanout 2)
+ * each partner receives the record by its replicate request, so the publish would only bring
+ * it a second time. Gossip still carries it when a partner does not confirm, while a ring
+ * member is not connected, and in a larger cluster.
  */
 import { REPLICATE_PROTOCOL } from '@roomring/core';
 import { type SimCluster, simSeed } from '@roomring/sim';

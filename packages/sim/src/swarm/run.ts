@@ -203,9 +203,9 @@ class Harness {
   /** Sids whose delete was acknowledged. */
   private readonly deleteAcked = new Set<string>();
   /** Nodes cut off from every other (alone in a partition, their outbound or inbound
-   *  traffic blackholed, or the survivor of an outage), and sids they deleted meanwhile: such a delete
-   *  cannot be acknowledged, and is undone if the isolation outlasts the tombstone TTL while
-   *  another node still holds the room (docs/protocol/sync.md, GC-horizon rule). */
+   *  traffic blackholed, or the survivor of an outage), and sids they deleted meanwhile: such
+   *  a delete cannot be acknowledged, and is undone if the isolation outlasts the tombstone
+   *  TTL while another node still holds the room (docs/protocol/sync.md, GC-horizon rule). */
   private readonly alone = new Set<string>();
   private readonly deletedWhileAlone = new Set<string>();
   /** Sids a node deleted on its own (an API delete or an expiry). */
