@@ -9,15 +9,13 @@ import type { RoomStore } from '@roomring/store';
 import type { NodeConfig } from './config.js';
 import type { RegistryEventEmitter, RoomOrigin } from './events.js';
 import { ExpiryIndex, expiryOf } from './lifecycle.js';
-import type { Runtime } from './runtime.js';
+import type { CancelTimer, Runtime } from './runtime.js';
 
 /**
  * Rooms one step of the ownership scan re-evaluates (at most; scanBatchMax if smaller). A
- * room costs an md5 for its owner and, when it moved, an event (~5-10 us): 1,000 rooms hold
- * the event loop ~5-10 ms. A region failing over hands thousands of rooms to a survivor at
- * the very moment that region's clients arrive there; scanned 20,000 at a time, the step
- * blocked the survivor's requests for 120 ms and the clients piled up (docs/benchmarks.md,
- * incident replay).
+ * room costs an md5 for its owner and, when it moved, an event (~1-2 us when the core is
+ * free): 1,000 rooms hold the event loop ~1-2 ms, 5-15 ms on a contended core. Scanned
+ * 20,000 at a time, one step blocked a failover survivor's requests for 120 ms.
  */
 export const OWNERSHIP_SCAN_STEP_ROOMS = 1_000;
 
@@ -35,6 +33,8 @@ export class RoomOwnership {
   private readonly owned = new Set<string>();
   private readonly expiry = new ExpiryIndex();
   private scan: Iterator<Readonly<RoomRecord>> | undefined;
+  /** The start of the next scan, while it waits for the rings to settle (ringsChanged). */
+  private scanStart: CancelTimer | undefined;
 
   constructor(
     private readonly config: NodeConfig,
@@ -100,13 +100,41 @@ export class RoomOwnership {
     this.indexExpiry(name, room);
   }
 
-  /** Re-evaluates ownership of every room after the rings changed, at most
-   *  min(scanBatchMax, OWNERSHIP_SCAN_STEP_ROOMS) per step. */
+  /**
+   * Re-evaluates ownership of every room after the rings changed, at most
+   * min(scanBatchMax, OWNERSHIP_SCAN_STEP_ROOMS) per step, starting heartbeatIntervalMs after
+   * the change; the changes that arrive meanwhile are covered by the same scan, as it reads
+   * the rings as they are when it walks. A change during a scan restarts it.
+   *
+   * Why wait: ring changes come in bursts (a death seen by its connection, then by the
+   * membership; a region's several nodes; a join), and each scan walks every visible room
+   * (~1 s of CPU at 1M rooms). And the moment a member dies is the moment its clients move to
+   * the survivors: in the incident replay a scan at once (~30 ms of CPU per survivor, steps of
+   * 1,000 rooms) raised that second's p99 from 37-61 ms to 136-280 ms, as the survivors were
+   * slow to take the moved clients' first connections (docs/operations.md, Load balancing and
+   * failover). Nothing on the request path reads `owned`: owner lookups use the rings. It
+   * drives the expiry index (which tick() checks against the rings before expiring anything)
+   * and the ownership events, which come this much later.
+   */
   ringsChanged(): void {
-    const restart = this.scan !== undefined;
-    this.scan = this.store.visibleRooms()[Symbol.iterator]();
-    // Rooms no longer visible are dropped from `owned` by afterChange; only rings moved here.
-    if (!restart) this.runtime.timers.setTimer(0, () => this.scanStep());
+    if (this.scan !== undefined) {
+      // Rooms no longer visible are dropped from `owned` by afterChange; only rings moved here.
+      this.scan = this.store.visibleRooms()[Symbol.iterator]();
+      return;
+    }
+    if (this.scanStart !== undefined) return;
+    this.scanStart = this.runtime.timers.setTimer(this.config.heartbeatIntervalMs, () => {
+      this.scanStart = undefined;
+      this.scan = this.store.visibleRooms()[Symbol.iterator]();
+      this.scanStep();
+    });
+  }
+
+  /** Drops a pending or running scan (the node stops). */
+  stop(): void {
+    this.scanStart?.();
+    this.scanStart = undefined;
+    this.scan = undefined;
   }
 
   /**
@@ -136,7 +164,11 @@ export class RoomOwnership {
 
   private scanStep(): void {
     const scan = this.scan;
-    if (!scan || this.host.stopping()) return;
+    if (!scan) return;
+    if (this.host.stopping()) {
+      this.scan = undefined;
+      return;
+    }
     const rooms = Math.min(this.config.scanBatchMax, OWNERSHIP_SCAN_STEP_ROOMS);
     for (let i = 0; i < rooms; i++) {
       const step = scan.next();

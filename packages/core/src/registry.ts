@@ -241,6 +241,7 @@ export class RegistryCore {
     this.state = 'stopping';
     for (const cancel of this.timers) cancel();
     this.timers = [];
+    this.ownership.stop();
     if (wasRunning) {
       this.replica.replicator.flush();
       this.cluster.membership.leave();

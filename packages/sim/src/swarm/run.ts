@@ -114,8 +114,9 @@ function weighted<T>(random: SeededRandom, table: readonly [T, number][]): T {
  *  every 100 ms after membership changes). */
 const RINGS_AGREE_MS = 1_000;
 /**
- * Virtual time allowed after the rings agree for the ownership scan of the last ring change:
- * it re-evaluates OWNERSHIP_SCAN_STEP_ROOMS rooms per 0 ms timer, and a swarm holds far fewer.
+ * Virtual time allowed after the rings agree for the ownership scan of the last ring change,
+ * on top of the heartbeatIntervalMs it waits to start (RoomOwnership.ringsChanged): it
+ * re-evaluates OWNERSHIP_SCAN_STEP_ROOMS rooms per 0 ms timer, and a swarm holds far fewer.
  */
 const OWNERSHIP_SETTLE_MS = 50;
 
@@ -374,7 +375,8 @@ class Harness {
     if (!ringsAgree) {
       throw new Violation(`rings still differ ${RINGS_AGREE_MS} ms after convergence`);
     }
-    await this.advanceChecked(OWNERSHIP_SETTLE_MS, checkEscapes);
+    const scanWaitMs = Math.max(...this.running().map((n) => n.config.heartbeatIntervalMs));
+    await this.advanceChecked(scanWaitMs + OWNERSHIP_SETTLE_MS, checkEscapes);
     this.checkOwnership();
   }
 

@@ -51,7 +51,8 @@ interface OwnershipNode {
   log: string[];
   /** Owner by room name; `defaultOwner` for the others. */
   owners: Map<string, string>;
-  placement: { defaultOwner: string; stopping: boolean };
+  /** `ownsCalls`: how many times the ownership asked whether this node owns a room. */
+  placement: { defaultOwner: string; stopping: boolean; ownsCalls: number };
   expired: string[];
   /** A local create as the registry makes it: the store, then afterChange. */
   create(name: string): Readonly<RoomRecord>;
@@ -73,7 +74,7 @@ function ownershipNode(
   const events = new RegistryEventEmitter();
   const log = eventLog(events);
   const owners = new Map<string, string>();
-  const placement = { defaultOwner: 'a', stopping: false };
+  const placement = { defaultOwner: 'a', stopping: false, ownsCalls: 0 };
   const expired: string[] = [];
   const ownership: RoomOwnership = new RoomOwnership(
     config,
@@ -81,7 +82,10 @@ function ownershipNode(
     options.runtime ?? runtimeOn(time, 1),
     events,
     {
-      ownsRoom: (room) => (owners.get(room.name) ?? placement.defaultOwner) === 'a',
+      ownsRoom: (room) => {
+        placement.ownsCalls++;
+        return (owners.get(room.name) ?? placement.defaultOwner) === 'a';
+      },
       stopping: () => placement.stopping,
       expire: (room) => {
         expired.push(room.name);
@@ -238,6 +242,36 @@ describe('RoomOwnership', () => {
     expect(node.ownership.ownedCount()).toBe(7);
   });
 
+  it('scans heartbeatIntervalMs after a ring change, once for a burst of changes', async () => {
+    const node = ownershipNode({ scanBatchMax: 100 });
+    const { ownership, time, config } = node;
+    const wait = config.heartbeatIntervalMs;
+    node.placement.defaultOwner = 'b';
+    for (let i = 0; i < 10; i++) node.create(`r${i}`);
+    node.placement.ownsCalls = 0;
+    const walked = () => node.placement.ownsCalls;
+    // A burst: the rings change three times within the wait, the rooms move to this node.
+    node.placement.defaultOwner = 'a';
+    ownership.ringsChanged();
+    await time.advance(wait / 2);
+    ownership.ringsChanged();
+    await time.advance(wait / 2 - 1);
+    ownership.ringsChanged();
+    expect([ownership.ownedCount(), walked()]).toEqual([0, 0]);
+    await time.advance(1);
+    // One walk over the 10 rooms, on the rings as they were then.
+    expect([ownership.ownedCount(), walked()]).toEqual([10, 10]);
+    expect(node.log.filter((line) => line.startsWith('ownership-gained'))).toHaveLength(10);
+    await time.advance(wait * 3);
+    expect(walked()).toBe(10);
+    // stop() drops a scan still waiting: the rooms move away, nothing walks them.
+    node.placement.defaultOwner = 'b';
+    ownership.ringsChanged();
+    ownership.stop();
+    await time.advance(wait * 2);
+    expect([ownership.ownedCount(), walked()]).toEqual([10, 10]);
+  });
+
   it('takes at most OWNERSHIP_SCAN_STEP_ROOMS per step, whatever scanBatchMax allows', () => {
     const steps: (() => void)[] = [];
     const time = createVirtualTime();
@@ -275,12 +309,12 @@ describe('RoomOwnership', () => {
     expect(ownership.expiryCandidates()).toBe(0);
     node.placement.defaultOwner = 'a';
     ownership.ringsChanged();
-    await node.time.advance(1);
+    await node.time.advance(node.config.heartbeatIntervalMs);
     expect(ownership.ownedCount()).toBe(4);
     expect(ownership.expiryCandidates()).toBe(4);
     node.owners.set('r0', 'b');
     ownership.ringsChanged();
-    await node.time.advance(1);
+    await node.time.advance(node.config.heartbeatIntervalMs);
     expect(ownership.expiryCandidates()).toBe(3);
     await node.time.advance(1_000);
     ownership.tick();
@@ -369,7 +403,7 @@ describe('RoomOwnership', () => {
     }
     node.placement.defaultOwner = 'a';
     node.ownership.ringsChanged();
-    await node.time.advance(0);
+    await node.time.advance(node.config.heartbeatIntervalMs);
     expect(node.ownership.ownedRooms()).toEqual(['y']);
     for (let i = 0; i < 50; i++) {
       await node.time.advance(100);
