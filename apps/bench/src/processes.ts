@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEV_API_KEY, DEV_API_SECRET } from '@roomring/cli';
+import { DEV_API_KEY, DEV_API_SECRET, LOCAL_NODE_RUNTIME_ARGS } from '@roomring/cli';
 import { signJwt } from '@roomring/server';
 import { BASELINE_MAIN } from './baselines/index.js';
 
@@ -130,7 +130,9 @@ export function spawnBaseline(args: BaselineArgs, name: string): Promise<Spawned
   }
   if (args.cacheRoomsMax !== undefined) flags.push('--cache-rooms-max', String(args.cacheRoomsMax));
   if (args.warmPrefix !== undefined) flags.push('--warm-prefix', args.warmPrefix);
-  return spawnReady([...tsEntry(BASELINE_MAIN), ...flags], name);
+  // The runtime flags roomring's local nodes run with (one V8 helper thread), so both designs
+  // share the cores on the same terms.
+  return spawnReady([...LOCAL_NODE_RUNTIME_ARGS, ...tsEntry(BASELINE_MAIN), ...flags], name);
 }
 
 /** A token every target accepts (the ceiling ignores it): create, list and admin rooms. */

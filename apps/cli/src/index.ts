@@ -16,6 +16,7 @@ export {
   DEV_API_KEY,
   DEV_API_SECRET,
   describeCluster,
+  LOCAL_NODE_RUNTIME_ARGS,
   type LocalClusterOptions,
   type LocalNode,
   startLocalCluster,

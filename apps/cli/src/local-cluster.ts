@@ -43,6 +43,16 @@ const STOP_TIMEOUT_MS = 10_000;
 const here = dirname(fileURLToPath(import.meta.url));
 const serverDir = join(here, '..', '..', 'server');
 
+/**
+ * Node.js flags of every node process of a local cluster. The nodes share the machine's
+ * cores, and V8 gives each process 4 helper threads by default (concurrent GC marking,
+ * parallel scavenges): in the incident replay on 2 cores, one node's marking ran 4 helpers
+ * at 104-126% of a core for ~80 ms, 35-55 s after a failover raised its load, its own event
+ * loop waited for a core meanwhile, and that second's p99 reached 107-288 ms in half the runs
+ * (docs/operations.md, Load balancing and failover). One helper per node: none in 4 runs.
+ */
+export const LOCAL_NODE_RUNTIME_ARGS: readonly string[] = ['--v8-pool-size=1'];
+
 function serverCommand(fromSource: boolean): string[] {
   const built = join(serverDir, 'dist', 'main.js');
   if (!fromSource && existsSync(built)) return [built];
@@ -139,6 +149,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const p2pPort = options.p2pBasePort + index;
       const nodeId = `${region}-${k}`;
       const args = [
+        ...LOCAL_NODE_RUNTIME_ARGS,
         ...command,
         '--dev',
         '--profile',
