@@ -94,8 +94,12 @@ const LOAD_PRIORITY = -10;
 const CONVERGE_TIMEOUT_MS = 20_000;
 const ROOMRING_HTTP_PORT = 18_880;
 const ROOMRING_P2P_PORT = 18_890;
-/** roomring's targets (issue #6). */
+/** roomring's targets (issue #6; the failover second's, issue #14: the second right after
+ *  the kill may reach WORST_SECOND_TARGET_MS, every other second P99_TARGET_MS). */
 const P99_TARGET_MS = 50;
+const WORST_SECOND_TARGET_MS = 100;
+/** The second right after the kill (the load generator counts seconds from 1). */
+const KILL_SECOND = KILL_AT_S + 1;
 const ERROR_RATE_TARGET = 0.001;
 const AMPLIFICATION_TARGET = 1.05;
 
@@ -476,6 +480,10 @@ export interface RunFigures {
   /** Attempts per call among calls started after the kill. */
   amplificationAfterKill: number;
   p99WorstMs: number;
+  /** The second of p99WorstMs. */
+  p99WorstAt: number;
+  /** The worst per-second p99 but the kill's second's. */
+  p99WorstOtherMs: number;
   p99MedianAfterKillMs: number;
   /** Seconds from the kill until every later second is healthy; null: not within the run. */
   recoveryS: number | null;
@@ -500,6 +508,13 @@ export function figures(run: IncidentRun): RunFigures {
       break;
     }
   }
+  let worst: IncidentSecond | undefined;
+  let p99WorstOtherMs = 0;
+  for (const s of run.seconds) {
+    if (s.p99Ms === null) continue;
+    if (worst === undefined || s.p99Ms > (worst.p99Ms ?? 0)) worst = s;
+    if (s.t !== KILL_SECOND) p99WorstOtherMs = Math.max(p99WorstOtherMs, s.p99Ms);
+  }
   const startedAfter = after.reduce((sum, s) => sum + s.callsStarted, 0);
   const attemptsAfter = after.reduce((sum, s) => sum + s.attempts, 0);
   return {
@@ -510,6 +525,8 @@ export function figures(run: IncidentRun): RunFigures {
     amplification: run.calls === 0 ? 0 : run.attempts / run.calls,
     amplificationAfterKill: startedAfter === 0 ? 0 : attemptsAfter / startedAfter,
     p99WorstMs: p99s.length === 0 ? 0 : Math.max(...p99s),
+    p99WorstAt: worst?.t ?? 0,
+    p99WorstOtherMs,
     p99MedianAfterKillMs: afterP99[Math.floor(afterP99.length / 2)] ?? 0,
     recoveryS,
     dbQueriesAfterKill: after.reduce((sum, s) => sum + s.dbQueries, 0),
@@ -548,8 +565,16 @@ function resultsOf(suite: string, run: IncidentRun, f: RunFigures): BenchResult[
       name: name('worst per-second p99'),
       value: f.p99WorstMs,
       unit: 'ms',
-      ...(target ? atMost(f.p99WorstMs, P99_TARGET_MS) : {}),
-      note: `median second after the kill: ${formatNumber(f.p99MedianAfterKillMs)} ms`,
+      ...(target ? atMost(f.p99WorstMs, WORST_SECOND_TARGET_MS) : {}),
+      note: `second ${f.p99WorstAt}${f.p99WorstAt === KILL_SECOND ? ` (the kill at the end of second ${KILL_AT_S})` : ''}; median second after the kill: ${formatNumber(f.p99MedianAfterKillMs)} ms`,
+    },
+    {
+      suite,
+      name: name('worst per-second p99 of the other seconds'),
+      value: f.p99WorstOtherMs,
+      unit: 'ms',
+      ...(target ? atMost(f.p99WorstOtherMs, P99_TARGET_MS) : {}),
+      note: `every second but the kill's (second ${KILL_SECOND})`,
     },
     {
       suite,
