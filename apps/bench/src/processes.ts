@@ -92,12 +92,18 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
 
 /** The ceiling: a bare node:http server answering `body` to every request. */
 export function spawnCeiling(body: string): Promise<Spawned> {
-  return spawnReady([join(here, 'ceiling-server.mjs'), body], 'ceiling');
+  return spawnReady(
+    [...LOCAL_NODE_RUNTIME_ARGS, join(here, 'ceiling-server.mjs'), body],
+    'ceiling',
+  );
 }
 
 /** The fastify floor: fastify with roomring's body parser answering `body`, nothing else. */
 export function spawnFastifyFloor(body: string): Promise<Spawned> {
-  return spawnReady([join(here, 'fastify-floor.mjs'), body], 'fastify floor');
+  return spawnReady(
+    [...LOCAL_NODE_RUNTIME_ARGS, join(here, 'fastify-floor.mjs'), body],
+    'fastify floor',
+  );
 }
 
 export interface BaselineArgs {
@@ -130,8 +136,8 @@ export function spawnBaseline(args: BaselineArgs, name: string): Promise<Spawned
   }
   if (args.cacheRoomsMax !== undefined) flags.push('--cache-rooms-max', String(args.cacheRoomsMax));
   if (args.warmPrefix !== undefined) flags.push('--warm-prefix', args.warmPrefix);
-  // The runtime flags roomring's local nodes run with (one V8 helper thread), so both designs
-  // share the cores on the same terms.
+  // The runtime flags roomring's local nodes run with (one V8 helper thread), as the ceiling
+  // and the fastify floor: every server under test shares the cores on the same terms.
   return spawnReady([...LOCAL_NODE_RUNTIME_ARGS, ...tsEntry(BASELINE_MAIN), ...flags], name);
 }
 
