@@ -39,9 +39,15 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns `node args`, resolves once it prints `ready <port>` on stdout. */
+/**
+ * Spawns `node args`, resolves once it prints `ready <port>` on stdout. With the runtime flags
+ * roomring's local nodes run with (one V8 helper thread): every server under test shares the
+ * cores on the same terms.
+ */
 export async function spawnReady(args: readonly string[], name: string): Promise<Spawned> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...LOCAL_NODE_RUNTIME_ARGS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -92,18 +98,12 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
 
 /** The ceiling: a bare node:http server answering `body` to every request. */
 export function spawnCeiling(body: string): Promise<Spawned> {
-  return spawnReady(
-    [...LOCAL_NODE_RUNTIME_ARGS, join(here, 'ceiling-server.mjs'), body],
-    'ceiling',
-  );
+  return spawnReady([join(here, 'ceiling-server.mjs'), body], 'ceiling');
 }
 
 /** The fastify floor: fastify with roomring's body parser answering `body`, nothing else. */
 export function spawnFastifyFloor(body: string): Promise<Spawned> {
-  return spawnReady(
-    [...LOCAL_NODE_RUNTIME_ARGS, join(here, 'fastify-floor.mjs'), body],
-    'fastify floor',
-  );
+  return spawnReady([join(here, 'fastify-floor.mjs'), body], 'fastify floor');
 }
 
 export interface BaselineArgs {
@@ -136,9 +136,7 @@ export function spawnBaseline(args: BaselineArgs, name: string): Promise<Spawned
   }
   if (args.cacheRoomsMax !== undefined) flags.push('--cache-rooms-max', String(args.cacheRoomsMax));
   if (args.warmPrefix !== undefined) flags.push('--warm-prefix', args.warmPrefix);
-  // The runtime flags roomring's local nodes run with (one V8 helper thread), as the ceiling
-  // and the fastify floor: every server under test shares the cores on the same terms.
-  return spawnReady([...LOCAL_NODE_RUNTIME_ARGS, ...tsEntry(BASELINE_MAIN), ...flags], name);
+  return spawnReady([...tsEntry(BASELINE_MAIN), ...flags], name);
 }
 
 /** A token every target accepts (the ceiling ignores it): create, list and admin rooms. */

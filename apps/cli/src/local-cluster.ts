@@ -46,10 +46,11 @@ const serverDir = join(here, '..', '..', 'server');
 /**
  * Node.js flags of every node process of a local cluster. The nodes share the machine's
  * cores, and V8 gives each process 4 helper threads by default (concurrent GC marking,
- * parallel scavenges): in the incident replay on 2 cores, one node's marking ran 4 helpers
- * at 104-126% of a core for ~80 ms, 35-55 s after a failover raised its load, its own event
- * loop waited for a core meanwhile, and that second's p99 reached 107-288 ms in half the runs
- * (docs/operations.md, Load balancing and failover). One helper per node: none in 4 runs.
+ * parallel scavenges): in the incident replay on 2 cores, one node's helper threads ran at
+ * 104-126% of a core for ~80 ms, 32-55 s after a failover raised its load, its own event loop
+ * waited for a core meanwhile, and that second's p99 reached 58-288 ms in 7 of 13 runs
+ * (docs/operations.md, Load balancing and failover). With one helper per node, every second but
+ * the kill's stayed under 46 ms in the 10 runs measured since.
  */
 export const LOCAL_NODE_RUNTIME_ARGS: readonly string[] = ['--v8-pool-size=1'];
 

@@ -13,9 +13,9 @@ import type { CancelTimer, Runtime } from './runtime.js';
 
 /**
  * Rooms one step of the ownership scan re-evaluates (at most; scanBatchMax if smaller). A
- * room costs an md5 for its owner and, when it moved, an event (~1-2 us when the core is
- * free): 1,000 rooms hold the event loop ~1-2 ms, 5-15 ms on a contended core. Scanned
- * 20,000 at a time, one step blocked a failover survivor's requests for 120 ms.
+ * room costs an md5 for its owner and, when it moved, an event: measured in the incident
+ * replay, 1,000 rooms held the event loop 0.5-1.5 ms, up to 15 ms on a contended core.
+ * Scanned 20,000 at a time, one step blocked a failover survivor's requests for 120 ms.
  */
 export const OWNERSHIP_SCAN_STEP_ROOMS = 1_000;
 
@@ -108,9 +108,10 @@ export class RoomOwnership {
    *
    * Why wait: ring changes come in bursts (a death seen by its connection, then by the
    * membership; a region's several nodes; a join), and each scan walks every visible room
-   * (~1 s of CPU at 1M rooms). And the moment a member dies is the moment its clients move to
-   * the survivors: in the incident replay a scan at once (~30 ms of CPU per survivor, steps of
-   * 1,000 rooms) raised that second's p99 from 37-61 ms to 136-280 ms, as the survivors were
+   * (~1 us each, so about a second at 1M rooms). And the moment a member dies is the moment
+   * its clients move to the survivors: in the incident replay a scan at once (15,000 rooms,
+   * 20-40 ms of CPU on the survivor) raised that second's p99 from 37-61 ms (the scan 1 s
+   * later) to 136-280 ms, as the survivors were
    * slow to take the moved clients' first connections (docs/operations.md, Load balancing and
    * failover). Nothing on the request path reads `owned`: owner lookups use the rings. It
    * drives the expiry index (which tick() checks against the rings before expiring anything)

@@ -496,7 +496,6 @@ function isHealthy(s: IncidentSecond): boolean {
 
 export function figures(run: IncidentRun): RunFigures {
   const after = run.seconds.filter((s) => s.t > KILL_AT_S);
-  const p99s = run.seconds.map((s) => s.p99Ms).filter((v): v is number => v !== null);
   const afterP99 = after
     .map((s) => s.p99Ms)
     .filter((v): v is number => v !== null)
@@ -508,11 +507,12 @@ export function figures(run: IncidentRun): RunFigures {
       break;
     }
   }
-  let worst: IncidentSecond | undefined;
+  let p99WorstMs = 0;
+  let p99WorstAt = 0;
   let p99WorstOtherMs = 0;
   for (const s of run.seconds) {
     if (s.p99Ms === null) continue;
-    if (worst === undefined || s.p99Ms > (worst.p99Ms ?? 0)) worst = s;
+    if (s.p99Ms > p99WorstMs) [p99WorstMs, p99WorstAt] = [s.p99Ms, s.t];
     if (s.t !== KILL_SECOND) p99WorstOtherMs = Math.max(p99WorstOtherMs, s.p99Ms);
   }
   const startedAfter = after.reduce((sum, s) => sum + s.callsStarted, 0);
@@ -524,8 +524,8 @@ export function figures(run: IncidentRun): RunFigures {
         : (run.failed + run.timedOut + run.shed) / (run.calls + run.shed),
     amplification: run.calls === 0 ? 0 : run.attempts / run.calls,
     amplificationAfterKill: startedAfter === 0 ? 0 : attemptsAfter / startedAfter,
-    p99WorstMs: p99s.length === 0 ? 0 : Math.max(...p99s),
-    p99WorstAt: worst?.t ?? 0,
+    p99WorstMs,
+    p99WorstAt,
     p99WorstOtherMs,
     p99MedianAfterKillMs: afterP99[Math.floor(afterP99.length / 2)] ?? 0,
     recoveryS,
