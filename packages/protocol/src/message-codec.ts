@@ -9,6 +9,9 @@
  *    trailing bytes) ('malformed');
  * 4. msgpackr decodes the now well-formed bytes;
  * 5. every field validated into a fresh typed message ('schema', 'limit').
+ *
+ * A room-batch written as our encoder writes it skips steps 3-5: room-batch-fast.ts reads it
+ * in one pass, under the same rules, or declines it to them.
  */
 import { asDecodeError, DecodeError, EncodeError, toEncodeError } from './errors.js';
 import { MESSAGE_BYTES_MAX, NESTING_DEPTH_MAX } from './limits.js';
@@ -16,6 +19,7 @@ import { messageFromEnvelope, messageToEnvelope } from './message-layouts.js';
 import { type Message, messageTypeOfCode, PROTOCOL_VERSION } from './messages.js';
 import { packValue, unpackRange } from './msgpack-codec.js';
 import { readArrayHeader, readSmallUint, skipValue } from './msgpack-scan.js';
+import { decodeRoomBatchFast } from './room-batch-fast.js';
 import { findLoneSurrogate } from './utf8.js';
 
 export type DecodeResult = { ok: true; message: Message } | { ok: false; error: DecodeError };
@@ -65,7 +69,16 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
   }
 }
 
-function readMessage(bytes: Uint8Array): Message {
+/** decodeMessage without the room-batch fast path: the reference it is tested against. */
+export function decodeMessageGeneral(bytes: Uint8Array): DecodeResult {
+  try {
+    return { ok: true, message: readMessage(bytes, false) };
+  } catch (error) {
+    return { ok: false, error: asDecodeError(error) };
+  }
+}
+
+function readMessage(bytes: Uint8Array, fast = true): Message {
   if (!(bytes instanceof Uint8Array)) {
     throw new DecodeError('malformed', '', 'input is not a Uint8Array');
   }
@@ -87,8 +100,15 @@ function readMessage(bytes: Uint8Array): Message {
   }
   const type = readSmallUint(bytes, version.next, end);
   if (type.value < 0) throw new DecodeError('malformed', '', 'type code is not a uint32');
-  if (messageTypeOfCode(type.value) === undefined) {
+  const typeName = messageTypeOfCode(type.value);
+  if (typeName === undefined) {
     throw new DecodeError('unknown-type', '', `unknown message type code ${type.value}`);
+  }
+  if (fast && typeName === 'room-batch') {
+    // Most messages a node receives: read straight into records when written as we write
+    // them (room-batch-fast.ts); anything else takes the general path below.
+    const batch = decodeRoomBatchFast(bytes, envelope.count, type.next);
+    if (batch !== undefined) return batch;
   }
   const valueEnd = skipValue(bytes, 0, end, NESTING_DEPTH_MAX);
   if (valueEnd !== end) {
