@@ -3,10 +3,12 @@
  * time and randomness injected). DESIGN.md section 4 (data model, merge rule, HLC, GC
  * horizon) and section 7 (bucket digests for anti-entropy).
  *
- * Layout: `bucketCount` Maps, one per digest bucket, keyed by room name (names are untrusted:
- * Maps only, never plain objects). A name's value is its single incarnation, or an array when
- * it holds several (a concurrent create, or re-creates after deletes). Every change XORs the
- * record's old 64-bit hash out of its bucket's digest and the new one in: O(1) per change.
+ * Layout: `bucketCount` tables, one per digest bucket, keyed by the room name's hash
+ * (name-table.ts; names are untrusted: Maps only, never plain objects). A name's value is its
+ * single incarnation, or an array when it holds several (a concurrent create, or re-creates
+ * after deletes). Every change XORs the record's old 64-bit hash out of its bucket's digest
+ * and the new one in: O(1) per change. Incarnations are made by newIncarnation() only
+ * (incarnation.ts: one object literal, which V8 then allocates in the old generation).
  */
 import { compareStamps, hlcWallMs, packHlc, type RoomRecord } from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
@@ -21,12 +23,14 @@ import {
   type Entry,
   entrySize,
   findSid,
-  Incarnation,
+  type Incarnation,
   isBehind,
+  newIncarnation,
   visibleOf,
 } from './incarnation.js';
 import { StringInterner } from './interner.js';
 import { roomNameHash32 } from './name-hash.js';
+import { NameTable } from './name-table.js';
 import { xorRecordHash } from './record-hash.js';
 import { newSid } from './sid.js';
 import { encodeStoreSnapshot, loadStoreSnapshot, type SnapshotLoadResult } from './snapshot.js';
@@ -203,16 +207,16 @@ function maxStamp(record: RoomRecord): number {
   return Math.max(record.createdAt, record.settingsAt, record.statsAt, record.deletedAt);
 }
 
-function* recordsOf(map: Map<string, Entry>): IterableIterator<StoredRoom> {
-  for (const entry of map.values()) {
-    if (entry instanceof Incarnation) yield entry;
+function* recordsOf(table: NameTable): IterableIterator<StoredRoom> {
+  for (const entry of table.values()) {
+    if (!Array.isArray(entry)) yield entry;
     else yield* entry;
   }
 }
 
 /** The first-created incarnation of an entry (the one the incarnation cap forgets). */
 function oldestOf(entry: Entry): Incarnation {
-  if (entry instanceof Incarnation) return entry;
+  if (!Array.isArray(entry)) return entry;
   let oldest = entry[0]!;
   for (let i = 1; i < entry.length; i++) {
     if (compareCreation(entry[i]!, oldest) < 0) oldest = entry[i]!;
@@ -233,7 +237,7 @@ export class RoomStoreImpl implements RoomStore {
   private readonly mask: number;
   private readonly random: Random;
   private readonly interner: StringInterner;
-  private buckets: Map<string, Entry>[];
+  private buckets: NameTable[];
   private readonly digests: Uint32Array;
   private nameCount = 0;
   private visibleCount = 0;
@@ -268,20 +272,20 @@ export class RoomStoreImpl implements RoomStore {
     this.digests = new Uint32Array(config.bucketCount * 2);
   }
 
-  private static emptyBuckets(count: number): Map<string, Entry>[] {
-    return Array.from({ length: count }, () => new Map<string, Entry>());
+  private static emptyBuckets(count: number): NameTable[] {
+    return Array.from({ length: count }, () => new NameTable());
   }
 
   // --- reads -------------------------------------------------------------------------------
 
   get(name: string): StoredRoom | undefined {
-    const entry = this.buckets[roomNameHash32(name) & this.mask]!.get(name);
+    const entry = this.entryOf(name);
     return entry === undefined ? undefined : visibleOf(entry);
   }
 
   losers(name: string): StoredRoom[] {
     const entry = this.entryOf(name);
-    if (entry === undefined || entry instanceof Incarnation) return [];
+    if (entry === undefined || !Array.isArray(entry)) return [];
     const visible = visibleOf(entry);
     if (visible === undefined) return [];
     const horizon = deleteHorizonOf(entry);
@@ -293,7 +297,7 @@ export class RoomStoreImpl implements RoomStore {
   incarnations(name: string): StoredRoom[] {
     const entry = this.entryOf(name);
     if (entry === undefined) return [];
-    return entry instanceof Incarnation ? [entry] : sortedByCreation(entry.slice());
+    return Array.isArray(entry) ? sortedByCreation(entry.slice()) : [entry];
   }
 
   counts(): StoreCounts {
@@ -320,7 +324,7 @@ export class RoomStoreImpl implements RoomStore {
   }
 
   *names(): IterableIterator<string> {
-    for (const bucket of this.buckets) yield* bucket.keys();
+    for (const bucket of this.buckets) yield* bucket.names();
   }
 
   bucketOf(name: string): number {
@@ -344,7 +348,7 @@ export class RoomStoreImpl implements RoomStore {
   }
 
   *records(): IterableIterator<StoredRoom> {
-    for (const map of this.buckets) yield* recordsOf(map);
+    for (const table of this.buckets) yield* recordsOf(table);
   }
 
   encodeSnapshot(): Uint8Array {
@@ -360,9 +364,9 @@ export class RoomStoreImpl implements RoomStore {
   getOrCreate(input: CreateRoomInput): GetOrCreateResult {
     const name = input.name;
     if (typeof name !== 'string') checkRoomName(name);
-    const bucket = roomNameHash32(name) & this.mask;
-    const map = this.buckets[bucket]!;
-    const entry = map.get(name);
+    const hash = roomNameHash32(name);
+    const table = this.buckets[hash & this.mask]!;
+    const entry = table.get(name, hash);
     // The hit path validates nothing: an existing room is returned unchanged and every other
     // input field is ignored (LiveKit), and a stored name was valid when it was stored.
     if (entry === undefined) {
@@ -384,7 +388,7 @@ export class RoomStoreImpl implements RoomStore {
     const stamp = this.hlc.now();
     // Detached: a name parsed from a request body or built by a template literal can be a
     // slice of the body or a cons string; the store keeps it as long as the room lives.
-    const room = new Incarnation(
+    const room = newIncarnation(
       detachString(name),
       this.freshSid(entry),
       stamp,
@@ -396,7 +400,7 @@ export class RoomStoreImpl implements RoomStore {
     room.maxParticipants = input.maxParticipants ?? 0;
     room.metadata = detachString(input.metadata ?? '');
     room.pinnedNode = this.interner.intern(input.pinnedNode ?? '');
-    this.insert(map, bucket, entry, room);
+    this.insert(table, hash, entry, room);
     return { room, created: true };
   }
 
@@ -437,7 +441,7 @@ export class RoomStoreImpl implements RoomStore {
     const offset = 2 * this.bucketOf(name);
     const stamp = this.hlc.now();
     const deleted: Incarnation[] = [visible];
-    if (!(entry instanceof Incarnation)) {
+    if (Array.isArray(entry)) {
       // The losers of a concurrent create go too (incarnations behind the horizon already
       // are over: no need to write them again).
       const horizon = deleteHorizonOf(entry);
@@ -456,12 +460,12 @@ export class RoomStoreImpl implements RoomStore {
   }
 
   forget(name: string, sid: string): StoredRoom | undefined {
-    const bucket = roomNameHash32(name) & this.mask;
-    const map = this.buckets[bucket]!;
-    const entry = map.get(name);
+    const hash = roomNameHash32(name);
+    const table = this.buckets[hash & this.mask]!;
+    const entry = table.get(name, hash);
     const target = entry === undefined ? undefined : findSid(entry, sid);
     if (entry === undefined || target === undefined) return undefined;
-    this.evict(map, bucket, entry, target);
+    this.evict(table, hash, entry, target);
     return target;
   }
 
@@ -475,9 +479,10 @@ export class RoomStoreImpl implements RoomStore {
     if (!this.hlc.observe(maxStamp(record))) return this.reject('clock-bound');
 
     const name = record.name;
-    const bucket = roomNameHash32(name) & this.mask;
-    const map = this.buckets[bucket]!;
-    const entry = map.get(name);
+    const hash = roomNameHash32(name);
+    const bucket = hash & this.mask;
+    const table = this.buckets[bucket]!;
+    const entry = table.get(name, hash);
     const before = entry === undefined ? undefined : visibleOf(entry);
     const local = entry === undefined ? undefined : findSid(entry, record.sid);
 
@@ -498,15 +503,15 @@ export class RoomStoreImpl implements RoomStore {
           }
           return this.reject('incarnation-limit');
         }
-        target = this.evict(map, bucket, target, oldest);
+        target = this.evict(table, hash, target, oldest);
         this.rejected['incarnation-limit']++;
         evicted = oldest;
       }
       const room = this.copyOf(record);
-      let after = this.insert(map, bucket, target, room);
+      let after = this.insert(table, hash, target, room);
       if (evicted !== undefined && evicted.deletedAt !== 0) {
         // The forgotten tombstone's horizon still holds over what is kept (and the newcomer).
-        const now = map.get(name)!;
+        const now = table.get(name, hash)!;
         this.closeBehindHorizon(now, bucket, evicted);
         const hidden = visibleOf(now);
         if (after !== undefined && hidden === undefined) this.visibleCount--;
@@ -583,7 +588,8 @@ export class RoomStoreImpl implements RoomStore {
   // --- internals ---------------------------------------------------------------------------
 
   private entryOf(name: string): Entry | undefined {
-    return this.buckets[roomNameHash32(name) & this.mask]!.get(name);
+    const hash = roomNameHash32(name);
+    return this.buckets[hash & this.mask]!.get(name, hash);
   }
 
   private visibleFor(name: string): Incarnation | undefined {
@@ -593,22 +599,23 @@ export class RoomStoreImpl implements RoomStore {
 
   /** Adds `room` to its name's entry; returns the name's visible incarnation afterwards. */
   private insert(
-    map: Map<string, Entry>,
-    bucket: number,
+    table: NameTable,
+    hash: number,
     entry: Entry | undefined,
     room: Incarnation,
   ): Incarnation | undefined {
+    const bucket = hash & this.mask;
     let after: Incarnation | undefined;
     if (entry === undefined) {
-      map.set(room.name, room);
+      table.set(room.name, hash, room);
       this.nameCount++;
       after = room.deletedAt === 0 ? room : undefined;
     } else {
       const before = visibleOf(entry);
       let next: Incarnation[];
-      if (entry instanceof Incarnation) {
+      if (!Array.isArray(entry)) {
         next = [entry, room];
-        map.set(room.name, next);
+        table.set(room.name, hash, next);
       } else {
         entry.push(room);
         next = entry;
@@ -623,7 +630,7 @@ export class RoomStoreImpl implements RoomStore {
     if (after !== undefined) this.visibleCount++;
     xorRecordHash(room, this.digests, 2 * bucket);
     // A name's first incarnation has no other to close (and no second lookup is needed).
-    if (entry !== undefined) this.closeBehindHorizon(map.get(room.name)!, bucket);
+    if (entry !== undefined) this.closeBehindHorizon(table.get(room.name, hash)!, bucket);
     return after;
   }
 
@@ -639,8 +646,8 @@ export class RoomStoreImpl implements RoomStore {
    */
   private closeBehindHorizon(entry: Entry, bucket: number, refused?: RoomRecord): void {
     // A lone incarnation is its own horizon or has none: nothing to close (no array built).
-    if (entry instanceof Incarnation && refused === undefined) return;
-    const list = entry instanceof Incarnation ? [entry] : entry;
+    if (!Array.isArray(entry) && refused === undefined) return;
+    const list = Array.isArray(entry) ? entry : [entry];
     let horizon: RoomRecord | undefined = deleteHorizonOf(list);
     if (
       refused !== undefined &&
@@ -666,23 +673,24 @@ export class RoomStoreImpl implements RoomStore {
   /** Removes one incarnation of a name (the incarnation cap of merge, forget()); returns the
    *  name's entry afterwards, undefined when it held only that one. */
   private evict(
-    map: Map<string, Entry>,
-    bucket: number,
+    table: NameTable,
+    hash: number,
     entry: Entry,
     victim: Incarnation,
   ): Entry | undefined {
+    const bucket = hash & this.mask;
     const visibleBefore = visibleOf(entry);
-    const kept = entry instanceof Incarnation ? [] : entry.filter((room) => room !== victim);
+    const kept = !Array.isArray(entry) ? [] : entry.filter((room) => room !== victim);
     xorRecordHash(victim, this.digests, 2 * bucket);
     this.incarnationCount--;
     if (victim.deletedAt === 0) this.liveCount--;
     let next: Entry | undefined;
     if (kept.length === 0) {
-      map.delete(victim.name);
+      table.delete(victim.name, hash);
       this.nameCount--;
     } else {
       next = kept.length === 1 ? kept[0]! : kept;
-      map.set(victim.name, next);
+      table.set(victim.name, hash, next);
     }
     const visibleAfter = next === undefined ? undefined : visibleOf(next);
     if (visibleBefore !== undefined) this.visibleCount--;
@@ -706,7 +714,7 @@ export class RoomStoreImpl implements RoomStore {
    */
   private msUntilFirstCollected(entry: Entry): number {
     let first = Number.POSITIVE_INFINITY;
-    for (const room of entry instanceof Incarnation ? [entry] : entry) {
+    for (const room of Array.isArray(entry) ? entry : [entry]) {
       if (room.deletedAt !== 0) first = Math.min(first, hlcWallMs(maxStamp(room)));
     }
     if (first === Number.POSITIVE_INFINITY) return this.tombstoneTtlMs;
@@ -714,14 +722,13 @@ export class RoomStoreImpl implements RoomStore {
   }
 
   private gcBucket(bucket: number, horizon: number): number {
-    const map = this.buckets[bucket]!;
+    const table = this.buckets[bucket]!;
     let dropped = 0;
-    // values(), not entries(): no [key, value] pair allocated per room on a 1M-room sweep.
-    for (const entry of map.values()) {
-      if (entry instanceof Incarnation) {
+    for (const entry of table.values()) {
+      if (!Array.isArray(entry)) {
         if (entry.deletedAt !== 0 && maxStamp(entry) < horizon) {
           xorRecordHash(entry, this.digests, 2 * bucket);
-          map.delete(entry.name);
+          table.delete(entry.name, roomNameHash32(entry.name));
           this.nameCount--;
           dropped++;
         }
@@ -741,10 +748,11 @@ export class RoomStoreImpl implements RoomStore {
       }
       dropped += expired;
       const name = entry[0]!.name;
+      const hash = roomNameHash32(name);
       if (kept.length === 0) {
-        map.delete(name);
+        table.delete(name, hash);
         this.nameCount--;
-      } else map.set(name, kept.length === 1 ? kept[0]! : kept);
+      } else table.set(name, hash, kept.length === 1 ? kept[0]! : kept);
     }
     this.incarnationCount -= dropped;
     return dropped;
@@ -765,7 +773,7 @@ export class RoomStoreImpl implements RoomStore {
    */
   private copyOf(record: RoomRecord): Incarnation {
     const intern = this.interner;
-    const room = new Incarnation(
+    const room = newIncarnation(
       detachString(record.name),
       detachString(record.sid),
       record.createdAt,
