@@ -15,7 +15,12 @@
  *   it): the scavenges promoted 265 against 136 MiB, paused the nodes for
  *   4.8 against 3.2 s, and kept V8's helper threads busy for 6.1 against 2.2 s. Alone, 2M such
  *   objects: 64 scavenges that promoted 430 MiB against 20 that promoted 83 MiB, and 2.6 s of
- *   CPU against 2.0 s.
+ *   CPU against 2.0 s. The price: rooms lie in memory in the order they were made, not in
+ *   the order the scavenger copied them (table by table, so by bucket), and a walk of every
+ *   room by bucket misses the cache more. At 1M rooms, visibleRooms() took ~400-470 ms
+ *   against ~170-250 ms and a GC sweep ~135-230 against ~50-140 ms (the same code without
+ *   pretenuring, --no-allocation-site-pretenuring, and the class before). Those walks are
+ *   rare (a ring change, a GC tick's slice of buckets); a room is merged on every node.
  * - **Tagged fields.** Every numeric field starts undefined and is then assigned, as class
  *   fields (define semantics) did, so V8 gives it the generic "tagged" representation: a
  *   tagged field holds a shared, immutable heap number, so `createdAt`, `settingsAt` and

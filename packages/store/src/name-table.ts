@@ -10,19 +10,12 @@
  * Measured alone (4,096 tables, inserts into 300k-500k rooms): ~1.0-1.6 us per insert with
  * integer keys against ~1.7-2.3 us with string keys.
  *
- * Names whose hashes are equal (about 116 pairs among 1M names; any number if someone picks
- * them on purpose, since the hash is part of the protocol and unseeded) share one slot: a
- * Map of them by name, so they cost what they cost before. A looked-up name is compared with
- * the one name a slot holds otherwise.
+ * A name whose hash's slot already holds another name (about 116 pairs among 1M names; any
+ * number if someone picks them on purpose, since the hash is part of the protocol and
+ * unseeded) goes to `overflow`, a Map by name, so such names cost what every name cost before.
+ * An entry never moves between the two, so an iteration sees each entry once.
  */
 import type { Entry } from './incarnation.js';
-
-/** The names of one slot whose hashes are equal, by name. */
-class SharedSlot {
-  readonly byName = new Map<string, Entry>();
-}
-
-type Slot = Entry | SharedSlot;
 
 /** The name of an entry's incarnations (all of an entry's incarnations share it). */
 export function nameOf(entry: Entry): string {
@@ -35,31 +28,30 @@ function keyOf(hash: number): number {
 }
 
 export class NameTable {
-  private readonly slots = new Map<number, Slot>();
+  private readonly slots = new Map<number, Entry>();
+  /** Names whose slot another name held when they came, by name. */
+  private overflow: Map<string, Entry> | undefined;
 
   /** The entry of `name` (`hash`: roomNameHash32(name)). */
   get(name: string, hash: number): Entry | undefined {
     const slot = this.slots.get(keyOf(hash));
-    if (slot === undefined) return undefined;
-    if (slot instanceof SharedSlot) return slot.byName.get(name);
-    return nameOf(slot) === name ? slot : undefined;
+    if (slot !== undefined && nameOf(slot) === name) return slot;
+    return this.overflow?.get(name);
   }
 
   /** Sets the entry of `name` (`hash`: roomNameHash32(name)); `entry`'s name must be it. */
   set(name: string, hash: number, entry: Entry): void {
     const key = keyOf(hash);
     const slot = this.slots.get(key);
-    if (slot === undefined) {
+    if (slot !== undefined && nameOf(slot) === name) {
       this.slots.set(key, entry);
-    } else if (slot instanceof SharedSlot) {
-      slot.byName.set(name, entry);
-    } else if (nameOf(slot) === name) {
+    } else if (this.overflow?.has(name)) {
+      this.overflow.set(name, entry);
+    } else if (slot === undefined) {
       this.slots.set(key, entry);
     } else {
-      const both = new SharedSlot();
-      both.byName.set(nameOf(slot), slot);
-      both.byName.set(name, entry);
-      this.slots.set(key, both);
+      this.overflow ??= new Map();
+      this.overflow.set(name, entry);
     }
   }
 
@@ -67,29 +59,24 @@ export class NameTable {
   delete(name: string, hash: number): void {
     const key = keyOf(hash);
     const slot = this.slots.get(key);
-    if (slot === undefined) return;
-    if (!(slot instanceof SharedSlot)) {
-      if (nameOf(slot) === name) this.slots.delete(key);
-      return;
-    }
-    slot.byName.delete(name);
-    if (slot.byName.size > 1) return;
-    // One name left: it gets the slot to itself again. (An iteration under way over the
-    // shared slot still sees it: its Map is left as it is.)
-    const rest = slot.byName.values().next();
-    if (rest.done) this.slots.delete(key);
-    else this.slots.set(key, rest.value);
+    if (slot !== undefined && nameOf(slot) === name) this.slots.delete(key);
+    else this.overflow?.delete(name);
   }
 
   /**
    * Every entry. Entries may be deleted, or set again under their name, during the
    * iteration (as with a Map); an entry added meanwhile may or may not be visited.
+   * Without overflow (nearly always), the slots' own iterator: no generator per entry (a
+   * 1M-room GC sweep walks every entry).
    */
-  *values(): IterableIterator<Entry> {
-    for (const slot of this.slots.values()) {
-      if (slot instanceof SharedSlot) yield* slot.byName.values();
-      else yield slot;
-    }
+  values(): IterableIterator<Entry> {
+    if (this.overflow === undefined || this.overflow.size === 0) return this.slots.values();
+    return this.allValues(this.overflow);
+  }
+
+  private *allValues(overflow: Map<string, Entry>): IterableIterator<Entry> {
+    yield* this.slots.values();
+    yield* overflow.values();
   }
 
   /** Every name. */

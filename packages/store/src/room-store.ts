@@ -209,8 +209,8 @@ function maxStamp(record: RoomRecord): number {
 
 function* recordsOf(table: NameTable): IterableIterator<StoredRoom> {
   for (const entry of table.values()) {
-    if (!Array.isArray(entry)) yield entry;
-    else yield* entry;
+    if (Array.isArray(entry)) yield* entry;
+    else yield entry;
   }
 }
 
@@ -315,8 +315,8 @@ export class RoomStoreImpl implements RoomStore {
   }
 
   *visibleRooms(): IterableIterator<StoredRoom> {
-    for (const bucket of this.buckets) {
-      for (const entry of bucket.values()) {
+    for (const table of this.buckets) {
+      for (const entry of table.values()) {
         const visible = visibleOf(entry);
         if (visible !== undefined) yield visible;
       }
@@ -724,38 +724,39 @@ export class RoomStoreImpl implements RoomStore {
   private gcBucket(bucket: number, horizon: number): number {
     const table = this.buckets[bucket]!;
     let dropped = 0;
-    for (const entry of table.values()) {
-      if (!Array.isArray(entry)) {
-        if (entry.deletedAt !== 0 && maxStamp(entry) < horizon) {
-          xorRecordHash(entry, this.digests, 2 * bucket);
-          table.delete(entry.name, roomNameHash32(entry.name));
-          this.nameCount--;
-          dropped++;
-        }
-        continue;
-      }
-      // Tombstones past the GC horizon go (no live incarnation lies behind a delete horizon:
-      // closeBehindHorizon gave each the horizon's own tombstone).
-      const expires = (room: Incarnation): boolean =>
-        room.deletedAt !== 0 && maxStamp(room) < horizon;
-      let expired = 0;
-      for (const room of entry) if (expires(room)) expired++;
-      if (expired === 0) continue;
-      const kept: Incarnation[] = [];
-      for (const room of entry) {
-        if (expires(room)) xorRecordHash(room, this.digests, 2 * bucket);
-        else kept.push(room);
-      }
-      dropped += expired;
-      const name = entry[0]!.name;
-      const hash = roomNameHash32(name);
-      if (kept.length === 0) {
-        table.delete(name, hash);
-        this.nameCount--;
-      } else table.set(name, hash, kept.length === 1 ? kept[0]! : kept);
-    }
+    for (const entry of table.values()) dropped += this.gcEntry(table, bucket, entry, horizon);
     this.incarnationCount -= dropped;
     return dropped;
+  }
+
+  /** Drops an entry's tombstones past the GC horizon; returns how many. */
+  private gcEntry(table: NameTable, bucket: number, entry: Entry, horizon: number): number {
+    if (!Array.isArray(entry)) {
+      if (entry.deletedAt === 0 || maxStamp(entry) >= horizon) return 0;
+      xorRecordHash(entry, this.digests, 2 * bucket);
+      table.delete(entry.name, roomNameHash32(entry.name));
+      this.nameCount--;
+      return 1;
+    }
+    // Tombstones past the GC horizon go (no live incarnation lies behind a delete horizon:
+    // closeBehindHorizon gave each the horizon's own tombstone).
+    const expires = (room: Incarnation): boolean =>
+      room.deletedAt !== 0 && maxStamp(room) < horizon;
+    let expired = 0;
+    for (const room of entry) if (expires(room)) expired++;
+    if (expired === 0) return 0;
+    const kept: Incarnation[] = [];
+    for (const room of entry) {
+      if (expires(room)) xorRecordHash(room, this.digests, 2 * bucket);
+      else kept.push(room);
+    }
+    const name = entry[0]!.name;
+    const hash = roomNameHash32(name);
+    if (kept.length === 0) {
+      table.delete(name, hash);
+      this.nameCount--;
+    } else table.set(name, hash, kept.length === 1 ? kept[0]! : kept);
+    return expired;
   }
 
   /** A sid no incarnation of this name holds (a repeat has odds of ~1e-21 per draw). */

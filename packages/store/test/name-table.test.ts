@@ -56,7 +56,7 @@ describe('NameTable', () => {
     expect((table.get(A, hash) as Incarnation | undefined)?.name).toBe(A);
   });
 
-  it('lets an iteration delete and replace entries, shared slots included', () => {
+  it('lets an iteration delete and replace entries, overflowing names included', () => {
     const table = new NameTable();
     const names = [A, B, 'alpha', 'beta', 'gamma'];
     for (const name of names) table.set(name, roomNameHash32(name), room(name));
@@ -83,6 +83,8 @@ describe('store with names whose hashes are equal', () => {
     expect(store.bucketOf(A)).toBe(store.bucketOf(B));
     expect([...store.names()].sort()).toEqual([A, B]);
     expect([...store.recordsInBucket(store.bucketOf(A))]).toHaveLength(2);
+    expect([...store.visibleRooms()].map((r) => r.name).sort()).toEqual([A, B]);
+    expect([...store.records()]).toHaveLength(2);
     expect(store.delete(A).map((r) => r.name)).toEqual([A]);
     expect(store.get(A)).toBeUndefined();
     expect(store.get(B)).toBe(b);
