@@ -10,7 +10,7 @@ import {
   decodeMessage,
   encodeMessage,
   type RoomBatchMessage,
-  type RoomRecord,
+  recordToTuple,
 } from '../src/index.js';
 import { decodeMessageGeneral } from '../src/message-codec.js';
 import { readArrayHeader, readSmallUint } from '../src/msgpack-scan.js';
@@ -72,32 +72,6 @@ const BATCH: RoomBatchMessage = {
   ],
 };
 
-/** The record tuple of `record`, in wire order, for hand-written variants. */
-function tuple(record: RoomRecord): unknown[] {
-  return [
-    record.name,
-    record.sid,
-    record.createdAt,
-    record.creator,
-    record.homeRegion,
-    record.settingsAt,
-    record.settingsBy,
-    record.emptyTimeoutS,
-    record.departureTimeoutS,
-    record.maxParticipants,
-    record.metadata,
-    record.pinnedNode,
-    record.statsAt,
-    record.statsBy,
-    record.numParticipants,
-    record.numPublishers,
-    record.activeRecording,
-    record.everOccupied,
-    record.deletedAt,
-    record.deletedBy,
-  ];
-}
-
 describe('room-batch fast path', () => {
   it('decodes what the encoder writes, as the general path does', () => {
     fc.assert(
@@ -140,9 +114,9 @@ describe('room-batch fast path', () => {
     const record = exampleRecord();
     const variants: unknown[][] = [
       // Integers as uint64 (as Go or Rust encoders often write them).
-      [record.name, record.sid, BigInt(record.createdAt), ...tuple(record).slice(3)],
+      [record.name, record.sid, BigInt(record.createdAt), ...recordToTuple(record).slice(3)],
       // A non-ASCII room name.
-      ['salle-é', ...tuple(record).slice(1)],
+      ['salle-é', ...recordToTuple(record).slice(1)],
     ];
     for (const t of variants) {
       const bytes = rawPack([1, 1, 'usw-1', 3, 5, [t]]);
@@ -155,7 +129,7 @@ describe('room-batch fast path', () => {
 
   it('declines every rule breach, which the general path then names', () => {
     const record = exampleRecord();
-    const t = tuple(record);
+    const t = recordToTuple(record);
     const breaches: unknown[][] = [
       t.map((v, i) => (i === 1 ? 'RM_0bcdefghijkm' : v)), // '0' is not in the alphabet
       t.map((v, i) => (i === 0 ? '' : v)), // empty name
@@ -186,7 +160,7 @@ describe('room-batch fast path', () => {
       'usw-1',
       3,
       5,
-      [tuple(record).map((v, i) => (i === 14 ? -0 : v))],
+      [recordToTuple(record).map((v, i) => (i === 14 ? -0 : v))],
     ]);
     const fast = fastDecode(bytes);
     expect(fast?.records[0]?.numParticipants).toBe(0);
