@@ -50,7 +50,9 @@ const serverDir = join(here, '..', '..', 'server');
  * 104-126% of a core for ~80 ms, 32-55 s after a failover raised its load, its own event loop
  * waited for a core meanwhile, and that second's p99 reached 58-288 ms in 7 of 13 runs
  * (docs/operations.md, Load balancing and failover). With one helper per node, every second but
- * the kill's stayed under 46 ms in the 10 runs measured since.
+ * the kill's stayed under 46 ms in the 10 runs measured that night; in a busier hour the next
+ * morning such a second (62-354 ms) came back in 7 of 17 runs, with or without the day's
+ * later changes. Rarer, not gone.
  */
 export const LOCAL_NODE_RUNTIME_ARGS: readonly string[] = ['--v8-pool-size=1'];
 

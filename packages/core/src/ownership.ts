@@ -111,11 +111,11 @@ export class RoomOwnership {
    * (~1 us each, so about a second at 1M rooms). And the moment a member dies is the moment
    * its clients move to the survivors: in the incident replay a scan at once (15,000 rooms,
    * 20-40 ms of CPU on the survivor) raised that second's p99 from 37-61 ms (the scan 1 s
-   * later) to 136-280 ms, as the survivors were
-   * slow to take the moved clients' first connections (docs/operations.md, Load balancing and
-   * failover). Nothing on the request path reads `owned`: owner lookups use the rings. It
-   * drives the expiry index (which tick() checks against the rings before expiring anything)
-   * and the ownership events, which come this much later.
+   * later) to 136-280 ms, as the survivors were slow to take the moved clients' first
+   * connections (docs/operations.md, Load balancing and failover). Nothing on the request
+   * path reads `owned`: owner lookups use the rings. It drives the expiry index (which tick()
+   * checks against the rings before expiring anything) and the ownership events, which come
+   * this much later.
    */
   ringsChanged(): void {
     if (this.scan !== undefined) {

@@ -53,9 +53,12 @@ const SID_PREFIX_0 = SID_PREFIX.charCodeAt(0);
 const SID_PREFIX_1 = SID_PREFIX.charCodeAt(1);
 const SID_PREFIX_2 = SID_PREFIX.charCodeAt(2);
 
+const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
+
 /** The input being read, one message at a time (decoding never re-enters). */
-let src: Uint8Array = new Uint8Array(0);
-let view: Buffer = Buffer.alloc(0);
+let src: Uint8Array = EMPTY;
+let view: Buffer = EMPTY_BUFFER;
 let pos = 0;
 let end = 0;
 
@@ -100,9 +103,6 @@ export function decodeRoomBatchFast(
     view = EMPTY_BUFFER;
   }
 }
-
-const EMPTY = new Uint8Array(0);
-const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** One record tuple, validated as recordFromTuple does, or undefined. */
 function readRecord(): RoomRecord | undefined {

@@ -680,7 +680,7 @@ export class RoomStoreImpl implements RoomStore {
   ): Entry | undefined {
     const bucket = hash & this.mask;
     const visibleBefore = visibleOf(entry);
-    const kept = !Array.isArray(entry) ? [] : entry.filter((room) => room !== victim);
+    const kept = Array.isArray(entry) ? entry.filter((room) => room !== victim) : [];
     xorRecordHash(victim, this.digests, 2 * bucket);
     this.incarnationCount--;
     if (victim.deletedAt === 0) this.liveCount--;
