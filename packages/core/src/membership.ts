@@ -193,8 +193,8 @@ export class Membership {
    *  most one entry per ring member. */
   private readonly pruned = new Set<PeerId>();
   private lastTickMs: number;
-  /** When the next tick is due (the registry runs tick() every heartbeatIntervalMs, re-armed
-   *  after each run); undefined before the first. */
+  /** When the next tick is due: heartbeatIntervalMs after the last one started (the registry
+   *  re-arms its timer after each run); undefined before the first. */
   private nextTickDueMs: number | undefined;
   /** Wall ms at which tick() last found our own timers had run late (lateTicks). */
   private lastLateTickMs = Number.NEGATIVE_INFINITY;
@@ -356,7 +356,12 @@ export class Membership {
     try {
       this.tickAt(now);
     } finally {
-      this.nextTickDueMs = this.host.nowMs() + this.config.heartbeatIntervalMs;
+      // Due an interval after this tick started, not after it ended, so a pause that lands
+      // while it runs (a SIGSTOP or GC while it publishes) is the next tick's lateness too.
+      // Measured from the end, such a pause went unseen, and every drop read on waking
+      // raised a suspicion (docs/protocol/membership.md, "Lateness"). A tick's own few ms
+      // count as lateness as well: no socket is read while it runs.
+      this.nextTickDueMs = now + this.config.heartbeatIntervalMs;
     }
   }
 

@@ -37,9 +37,13 @@ function detector(profile: 'lan' | 'local' = 'lan') {
   const changes: string[] = [];
   const connected = new Set<string>();
   const dials: PendingDial[] = [];
+  /** ms the process is stopped for while it publishes next (pauseInNextPublish). */
+  let stopInPublishMs = 0;
   const host: MembershipHost = {
     nowMs: () => now,
     publish: (m) => {
+      now += stopInPublishMs;
+      stopInPublishMs = 0;
       if (m.type === 'member-suspect') published.push(`${m.type} ${m.subject} ${m.state}`);
       else published.push(m.type);
     },
@@ -71,6 +75,11 @@ function detector(profile: 'lan' | 'local' = 'lan') {
     published,
     connected,
     dials,
+    /** The process is stopped for `ms` while it publishes next (a SIGSTOP or a GC that
+     *  lands in the middle of a tick): the clock jumps inside publish(). */
+    pauseInNextPublish(ms: number): void {
+      stopInPublishMs = ms;
+    },
     /** Sets the clock to START_MS + ms. */
     at(ms: number): void {
       now = START_MS + ms;
@@ -459,5 +468,29 @@ describe('drops right after our own pause are news about us', () => {
     d.dials[1]!.reject(new Error('refused'));
     await settle();
     expect(d.changes.filter((c) => !c.includes(' up '))).toEqual(['+3500 b dead probe-failed']);
+  });
+
+  it('also when the pause lands while our tick runs: the next tick is due an interval after it started', async () => {
+    const d = detector('lan');
+    d.run(0, 1_000, ['a', 'b']); // a and b heard at +1,100
+    const incarnation = d.membership.incarnation;
+    // Stopped for 10 s while the tick at +2,000 publishes; it finishes at +12,000, and the
+    // drops queued meanwhile are read before the next tick (due at +3,000) runs.
+    d.pauseInNextPublish(10_000);
+    d.tickAt(2_000);
+    d.drop('a');
+    d.drop('b');
+    expect(d.state('a')).toBe('alive');
+    expect(d.state('b')).toBe('alive');
+    expect(d.published.filter((p) => p.startsWith('member-suspect'))).toEqual([]);
+    // The probes reconnect; the overdue tick sees the freeze and discounts it as deafness.
+    d.dials[0]!.resolve('peer-a');
+    d.dials[1]!.resolve('peer-b');
+    await settle();
+    d.tickAt(12_001); // a, b: silent 10,901 - 9,001 deaf
+    expect(d.membership.counters.freezesDetected).toBe(1);
+    expect(d.membership.counters.tickLateMs).toBe(9_001);
+    expect(d.membership.incarnation).toBe(incarnation + 1);
+    expect(d.changes.filter((c) => !c.includes(' up '))).toEqual([]);
   });
 });
