@@ -6,12 +6,11 @@
  * paused node accuses nobody, and nobody suspects any other node; the paused node's own
  * counters show the late ticks, so the pauses really happened.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHostCluster, type HostCluster } from '../src/index.js';
-import { describeHosts, FIVE_HOSTS, ids, log, waitFor } from './helpers.js';
+import { describeHosts, FIVE_HOSTS, ids, log, logLines, waitFor } from './helpers.js';
 
 const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'busy-pause.mjs');
 const PAUSED = 'usw-2';
@@ -20,29 +19,6 @@ const EVERY_MS = 30_000;
 const PAUSES = 6;
 /** Past the last pause: the slowest observer's next ticks, and a heartbeat each way. */
 const SETTLE_MS = 5_000;
-
-interface LogLine {
-  event?: string;
-  member?: string;
-  reason?: string;
-  time?: number;
-  startMs?: number;
-  endMs?: number;
-}
-
-/** The JSON lines of a host's log (stdout and stderr of every server it ran). */
-function logLines(path: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as LogLine);
-    } catch {
-      // a partial line
-    }
-  }
-  return out;
-}
 
 describeHosts('a node whose event loop stops for 2 s every 30 s', { timeout: 300_000 }, () => {
   let cluster: HostCluster;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe } from 'vitest';
 import {
   createHostCluster,
@@ -69,3 +70,42 @@ export function sameDigest(
 }
 
 export const ids = (cluster: HostCluster): string[] => cluster.hosts.map((h) => h.nodeId);
+
+/** A server log line: the fields the tests read. */
+export interface LogLine {
+  event?: string;
+  member?: string;
+  reason?: string;
+  time?: number;
+  startMs?: number;
+  endMs?: number;
+}
+
+/** The JSON lines of a host's log (stdout and stderr of every server it ran). */
+export function logLines(path: string): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // a partial line
+    }
+  }
+  return out;
+}
+
+/**
+ * Every member transition the servers logged since `sinceMs` (wall ms), one short line each
+ * ("usw-2 +10012 member-suspect use-1 (connection-lost)"), from their log files: what a
+ * failed membership assertion needs, small enough to be shown whole.
+ */
+export function memberEventsSince(cluster: HostCluster, sinceMs: number): string {
+  const lines = cluster.hosts.flatMap((h) =>
+    logLines(h.logPath)
+      .filter((l) => l.event?.startsWith('member-') && l.time !== undefined && l.time >= sinceMs)
+      .map((l) => `${h.nodeId} +${l.time! - sinceMs} ${l.event} ${l.member} (${l.reason})`),
+  );
+  const logs = cluster.hosts.map((h) => h.logPath).join(', ');
+  return `member transitions since +0 (logs: ${logs}):\n${lines.join('\n')}`;
+}
