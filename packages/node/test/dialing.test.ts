@@ -168,14 +168,24 @@ describe('large clusters on real libp2p', { timeout: 60_000 }, () => {
     // The later joiners learnt members from a list over /roomring/members/1.
     const relayed = others.reduce((sum, n) => sum + membership(n).membersRelayed, 0);
     expect(relayed).toBeGreaterThan(0);
-    // Links to non-neighbours are closed, and the mesh stays: every node keeps fewer than 5
-    // connections after a few ticks, and still sees every member alive.
+    // Links to non-neighbours are closed, and the mesh stays: after a few ticks every node
+    // has at least two connections, they are fewer than a full mesh's, and every node sees
+    // every member alive, all at one moment. (A single snapshot right after the ticks once
+    // caught a node with one link on a loaded machine: a neighbour's link between its drop
+    // and the redial, which is not what this asserts.)
     await ticks(seed, 20);
     expect(all.reduce((sum, n) => sum + membership(n).connectionsPruned, 0)).toBeGreaterThan(0);
-    const connections = all.map((n) => n.p2p.connectedPeers().length);
-    expect(Math.min(...connections)).toBeGreaterThanOrEqual(2);
-    expect(connections.reduce((a, b) => a + b, 0)).toBeLessThan(6 * 5);
-    expect(all.every((n) => alive(n).length === 5)).toBe(true);
+    await eventually(
+      async () => {
+        const connections = all.map((n) => n.p2p.connectedPeers().length);
+        const total = connections.reduce((a, b) => a + b, 0);
+        const everyoneAlive = all.every((n) => alive(n).length === 5);
+        if (Math.min(...connections) >= 2 && total < 6 * 5 && everyoneAlive) return true;
+        throw new Error(`connections ${connections.join(', ')}; everyone alive: ${everyoneAlive}`);
+      },
+      15_000,
+      'a partial mesh of at least 2 links per node, everyone alive',
+    );
     // A write made anywhere reaches everyone over the partial mesh.
     await seed.createRoom({ name: 'over-the-mesh' });
     await eventually(
