@@ -225,6 +225,34 @@ export const SUMMARY_ENTRY_BYTES_MAX =
 export const SUMMARY_ENTRIES_MAX = 16_384;
 
 /**
+ * Cells per anti-entropy bucket. A bucket's records are split into cells by the top 4 bits of
+ * their name's 32-bit hash (the bucket takes the low bits), and each node keeps a digest per
+ * cell beside its bucket digests (XOR of the same record hashes, 16 x 8 B per bucket: 512 KiB
+ * for 4,096 buckets). A cell summary (sync-cell-summary-request) carries the asker's cell
+ * digests, and the answer lists only the records of cells that differ: during a fill most
+ * buckets differ by a record or two of gossip in flight, and a summary of the whole bucket
+ * (~250 records at 1M rooms) was re-read for it.
+ */
+export const CELLS_PER_BUCKET = 16;
+
+/**
+ * Buckets per sync-cell-summary-request: 4,096 x (16 x 8 B of cell digests + 3 B of bucket
+ * id) = ~524 KiB, about half of MESSAGE_BYTES_MAX.
+ */
+export const CELL_SUMMARY_BUCKETS_MAX = 4_096;
+
+/**
+ * Largest encoded cell summary entry `[bucket, cell, sid, hashHi, hashLo]`, DERIVED like
+ * SUMMARY_ENTRY_BYTES_MAX: 1 + 3 + 1 (cell below 16, a fixint) + 16 + 2 x 5 = 31 B.
+ */
+export const CELL_SUMMARY_ENTRY_BYTES_MAX =
+  arrayHeaderBytes(5) +
+  uintBytes(BUCKET_COUNT_MAX - 1) +
+  uintBytes(CELLS_PER_BUCKET - 1) +
+  strBytes(SID_LENGTH) +
+  2 * uintBytes(HASH_WORD_MAX);
+
+/**
  * Sids per sync-bucket-request (the records a summary showed to differ): 16,384 x 16 B =
  * 256 KiB, plus at most 65,536 bucket ids x 3 B = 192 KiB, is 448 KiB, under a frame. A
  * session asks for more in several requests.

@@ -20,6 +20,8 @@ import {
   BATCH_RECORDS_MAX,
   BUCKET_COUNT_MAX,
   BUCKET_COUNT_MIN,
+  CELL_SUMMARY_BUCKETS_MAX,
+  CELLS_PER_BUCKET,
   CHECKSUM_BYTES_MAX,
   COUNT_MAX,
   ERROR_MESSAGE_BYTES_MAX,
@@ -48,6 +50,7 @@ import {
   PROTOCOL_VERSION,
   RPC_ERROR_CODES,
   type SuspectState,
+  type SyncCellSummaryEntry,
   type SyncSummaryEntry,
 } from './messages.js';
 import { recordsFromTuples, recordToTuple } from './record-codec.js';
@@ -76,9 +79,13 @@ function records(v: unknown, countMax: number, limitName: string, countMin: numb
   return recordsFromTuples(readList(v, 'records', countMax, limitName, countMin), 'records');
 }
 
-/** Distinct bucket indexes below BUCKET_COUNT_MAX. */
-function buckets(v: unknown): number[] {
-  const list = readList(v, 'buckets', BUCKET_COUNT_MAX, 'BUCKET_COUNT_MAX');
+/** Distinct bucket indexes below BUCKET_COUNT_MAX, at most `countMax` of them. */
+function buckets(
+  v: unknown,
+  countMax = BUCKET_COUNT_MAX,
+  limitName = 'BUCKET_COUNT_MAX',
+): number[] {
+  const list = readList(v, 'buckets', countMax, limitName);
   const seen = new Uint8Array(BUCKET_COUNT_MAX); // 64 KiB; sync messages are rare
   const out = new Array<number>(list.length);
   for (let i = 0; i < list.length; i++) {
@@ -120,6 +127,24 @@ function summaryEntries(v: unknown): SyncSummaryEntry[] {
       sid: readSid(e[1], `${field}.sid`),
       hashHi: hashWord(e[2], `${field}.hashHi`),
       hashLo: hashWord(e[3], `${field}.hashLo`),
+    };
+  }
+  return out;
+}
+
+/** Cell summary entries `[bucket, cell, sid, hashHi, hashLo]`, at most SUMMARY_ENTRIES_MAX. */
+function cellSummaryEntries(v: unknown): SyncCellSummaryEntry[] {
+  const list = readList(v, 'entries', SUMMARY_ENTRIES_MAX, 'SUMMARY_ENTRIES_MAX');
+  const out = new Array<SyncCellSummaryEntry>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const field = `entries[${i}]`;
+    const e = readTuple(list[i], field, 5);
+    out[i] = {
+      bucket: readInt(e[0], `${field}.bucket`, 0, BUCKET_COUNT_MAX - 1, 'BUCKET_COUNT_MAX'),
+      cell: readInt(e[1], `${field}.cell`, 0, CELLS_PER_BUCKET - 1, 'CELLS_PER_BUCKET'),
+      sid: readSid(e[2], `${field}.sid`),
+      hashHi: hashWord(e[3], `${field}.hashHi`),
+      hashLo: hashWord(e[4], `${field}.hashLo`),
     };
   }
   return out;
@@ -211,6 +236,14 @@ function entryTuples(list: readonly SyncSummaryEntry[]): unknown {
   );
 }
 
+/** Cell summary entries as tuples; a non-object is passed through for the validator. */
+function cellEntryTuples(list: readonly SyncCellSummaryEntry[]): unknown {
+  if (!Array.isArray(list)) return list;
+  return list.map((e: SyncCellSummaryEntry | null) =>
+    typeof e === 'object' && e !== null ? [e.bucket, e.cell, e.sid, e.hashHi, e.hashLo] : e,
+  );
+}
+
 export function messageToEnvelope(m: Message): unknown[] {
   switch (m.type) {
     case 'room-batch':
@@ -250,6 +283,10 @@ export function messageToEnvelope(m: Message): unknown[] {
       return [VERSION, CODES[m.type], m.buckets];
     case 'sync-summaries':
       return [VERSION, CODES[m.type], entryTuples(m.entries), m.done];
+    case 'sync-cell-summary-request':
+      return [VERSION, CODES[m.type], m.buckets, m.cellDigests];
+    case 'sync-cell-summaries':
+      return [VERSION, CODES[m.type], cellEntryTuples(m.entries), m.done];
     case 'replicate':
       return [VERSION, CODES[m.type], m.requestId, m.origin, m.sentAt, tuples(m.records)];
     case 'replicate-ack':
@@ -354,6 +391,23 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
       return {
         type: 'sync-summaries',
         entries: summaryEntries(e[2]),
+        done: readBool(e[3], 'done'),
+      };
+    }
+    case CODES['sync-cell-summary-request']: {
+      const e = readTuple(envelope, '', 4);
+      const list = buckets(e[2], CELL_SUMMARY_BUCKETS_MAX, 'CELL_SUMMARY_BUCKETS_MAX');
+      return {
+        type: 'sync-cell-summary-request',
+        buckets: list,
+        cellDigests: readBytes(e[3], 'cellDigests', list.length * CELLS_PER_BUCKET * 8),
+      };
+    }
+    case CODES['sync-cell-summaries']: {
+      const e = readTuple(envelope, '', 4);
+      return {
+        type: 'sync-cell-summaries',
+        entries: cellSummaryEntries(e[2]),
         done: readBool(e[3], 'done'),
       };
     }

@@ -158,6 +158,35 @@ export interface SyncSummariesMessage {
   done: boolean;
 }
 
+/**
+ * Sync stream: send a summary of the records of these buckets, but only of the cells whose
+ * digests differ from the asker's (`cellDigests`). Answered with sync-cell-summaries frames.
+ */
+export interface SyncCellSummaryRequestMessage {
+  type: 'sync-cell-summary-request';
+  /** Distinct bucket indexes below BUCKET_COUNT_MAX, at most CELL_SUMMARY_BUCKETS_MAX. */
+  buckets: number[];
+  /** The asker's cell digests of those buckets, in their order: buckets.length x
+   *  CELLS_PER_BUCKET x 8 bytes (two little-endian uint32 per cell, low word first, as the
+   *  bucket digests of sync-digest). */
+  cellDigests: Uint8Array;
+}
+
+/** One record in a cell summary; on the wire `[bucket, cell, sid, hashHi, hashLo]`. */
+export interface SyncCellSummaryEntry extends SyncSummaryEntry {
+  /** Below CELLS_PER_BUCKET. */
+  cell: number;
+}
+
+/** Sync stream: one bounded frame of the answer to a sync-cell-summary-request. */
+export interface SyncCellSummariesMessage {
+  type: 'sync-cell-summaries';
+  /** 0..SUMMARY_ENTRIES_MAX entries; a sender lists each cell's entries together. */
+  entries: SyncCellSummaryEntry[];
+  /** True on the last frame of the answer. */
+  done: boolean;
+}
+
 /** Direct request: store these records and acknowledge (durable writes, DESIGN.md P4). */
 export interface ReplicateMessage {
   type: 'replicate';
@@ -210,6 +239,8 @@ export type Message =
   | SyncBucketRecordsMessage
   | SyncSummaryRequestMessage
   | SyncSummariesMessage
+  | SyncCellSummaryRequestMessage
+  | SyncCellSummariesMessage
   | ReplicateMessage
   | ReplicateAckMessage
   | RpcErrorMessage;
@@ -231,6 +262,8 @@ export const MESSAGE_TYPE_CODES = {
   'sync-summary-request': 11,
   'sync-summaries': 12,
   'member-entry': 13,
+  'sync-cell-summary-request': 14,
+  'sync-cell-summaries': 15,
 } as const satisfies Record<MessageType, number>;
 
 const TYPES_BY_CODE = new Map<number, MessageType>(

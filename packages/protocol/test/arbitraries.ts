@@ -6,6 +6,8 @@
 import fc from 'fast-check';
 import {
   BUCKET_COUNT_MAX,
+  CELL_SUMMARY_BUCKETS_MAX,
+  CELLS_PER_BUCKET,
   type HeartbeatMessage,
   HLC_STAMP_MAX,
   type LeaveMessage,
@@ -24,6 +26,9 @@ import {
   SID_RANDOM_CHARS,
   type SyncBucketRecordsMessage,
   type SyncBucketRequestMessage,
+  type SyncCellSummariesMessage,
+  type SyncCellSummaryEntry,
+  type SyncCellSummaryRequestMessage,
   type SyncDigestMessage,
   type SyncSummariesMessage,
   type SyncSummaryEntry,
@@ -231,6 +236,36 @@ export const arbSyncSummaries: fc.Arbitrary<SyncSummariesMessage> = fc.record({
   done: fc.boolean(),
 });
 
+export const arbSyncCellSummaryRequest: fc.Arbitrary<SyncCellSummaryRequestMessage> = fc
+  .uniqueArray(fc.oneof(fc.nat({ max: 63 }), fc.nat({ max: BUCKET_COUNT_MAX - 1 })), {
+    maxLength: Math.min(20, CELL_SUMMARY_BUCKETS_MAX),
+  })
+  .chain((buckets) =>
+    fc.record({
+      type: fc.constant('sync-cell-summary-request' as const),
+      buckets: fc.constant(buckets),
+      cellDigests: fc.uint8Array({
+        minLength: buckets.length * CELLS_PER_BUCKET * 8,
+        maxLength: buckets.length * CELLS_PER_BUCKET * 8,
+      }),
+    }),
+  );
+
+/** Any valid cell summary entry. */
+export const arbSyncCellSummaryEntry: fc.Arbitrary<SyncCellSummaryEntry> = fc.record({
+  bucket: fc.oneof(fc.nat({ max: 63 }), fc.nat({ max: BUCKET_COUNT_MAX - 1 })),
+  cell: fc.nat({ max: CELLS_PER_BUCKET - 1 }),
+  sid: arbSid,
+  hashHi: arbUint32,
+  hashLo: arbUint32,
+});
+
+export const arbSyncCellSummaries: fc.Arbitrary<SyncCellSummariesMessage> = fc.record({
+  type: fc.constant('sync-cell-summaries'),
+  entries: fc.array(arbSyncCellSummaryEntry, { maxLength: 20 }),
+  done: fc.boolean(),
+});
+
 export const arbReplicate: fc.Arbitrary<ReplicateMessage> = fc.record({
   type: fc.constant('replicate'),
   requestId: arbUint32,
@@ -275,6 +310,8 @@ export const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   arbSyncBucketRecords,
   arbSyncSummaryRequest,
   arbSyncSummaries,
+  arbSyncCellSummaryRequest,
+  arbSyncCellSummaries,
   arbReplicate,
   arbReplicateAck,
   arbRpcError,

@@ -10,6 +10,9 @@ import {
   BUCKET_COUNT_DEFAULT,
   BUCKET_COUNT_MAX,
   BUCKET_COUNT_MIN,
+  CELL_SUMMARY_BUCKETS_MAX,
+  CELL_SUMMARY_ENTRY_BYTES_MAX,
+  CELLS_PER_BUCKET,
   CHECKSUM_BYTES_MAX,
   COUNT_MAX,
   DEPARTURE_TIMEOUT_S_MAX,
@@ -54,6 +57,7 @@ import {
   SUMMARY_ENTRIES_MAX,
   SUMMARY_ENTRY_BYTES_MAX,
   SYNC_SIDS_MAX,
+  type SyncCellSummaryEntry,
   type SyncSummaryEntry,
   URL_BYTES_MAX,
   WEIGHT_MAX,
@@ -136,6 +140,29 @@ const widestEntry = (i = 0): SyncSummaryEntry => ({
   sid: sidOf(i),
   hashHi: HASH_WORD_MAX,
   hashLo: HASH_WORD_MAX,
+});
+
+const cellEntry = (over: Partial<SyncCellSummaryEntry> = {}): SyncCellSummaryEntry => ({
+  ...entry(),
+  cell: 0,
+  ...over,
+});
+const cellSummaries = (entries: SyncCellSummaryEntry[]): Message => ({
+  type: 'sync-cell-summaries',
+  entries,
+  done: true,
+});
+const cellRequest = (buckets: number[], digestBytes = buckets.length * CELLS_PER_BUCKET * 8) =>
+  ({
+    type: 'sync-cell-summary-request',
+    buckets,
+    cellDigests: new Uint8Array(digestBytes),
+  }) as Message;
+
+/** The largest cell summary entry. */
+const widestCellEntry = (i = 0): SyncCellSummaryEntry => ({
+  ...widestEntry(i),
+  cell: CELLS_PER_BUCKET - 1,
 });
 
 interface LimitCase {
@@ -394,6 +421,24 @@ const CASES: LimitCase[] = [
     over: { type: 'sync-summary-request', buckets: range(BUCKET_COUNT_MAX + 1) },
   },
   {
+    limit: 'CELL_SUMMARY_BUCKETS_MAX',
+    field: 'buckets',
+    at: cellRequest(range(CELL_SUMMARY_BUCKETS_MAX)),
+    over: cellRequest(range(CELL_SUMMARY_BUCKETS_MAX + 1)),
+  },
+  {
+    limit: 'CELLS_PER_BUCKET (cell id)',
+    field: 'entries[0].cell',
+    at: cellSummaries([cellEntry({ cell: CELLS_PER_BUCKET - 1 })]),
+    over: cellSummaries([cellEntry({ cell: CELLS_PER_BUCKET })]),
+  },
+  {
+    limit: 'SUMMARY_ENTRIES_MAX (cell summaries)',
+    field: 'entries',
+    at: cellSummaries(range(SUMMARY_ENTRIES_MAX).map((i) => widestCellEntry(i))),
+    over: cellSummaries(range(SUMMARY_ENTRIES_MAX + 1).map((i) => widestCellEntry(i))),
+  },
+  {
     limit: 'BUCKET_COUNT_MAX (summary entry)',
     field: 'entries[0].bucket',
     at: summaries([entry({ bucket: BUCKET_COUNT_MAX - 1 })]),
@@ -528,6 +573,27 @@ describe('message size limits', () => {
     const one = encodeMessage(summaries([widestEntry()])).length;
     const none = encodeMessage(summaries([])).length;
     expect(one - none).toBe(SUMMARY_ENTRY_BYTES_MAX);
+  });
+
+  it('CELL_SUMMARY_ENTRY_BYTES_MAX is the exact size of the largest cell summary entry', () => {
+    expect(CELL_SUMMARY_ENTRY_BYTES_MAX).toBe(31);
+    const one = encodeMessage(cellSummaries([widestCellEntry()])).length;
+    const none = encodeMessage(cellSummaries([])).length;
+    expect(one - none).toBe(CELL_SUMMARY_ENTRY_BYTES_MAX);
+  });
+
+  it('the largest cell summary request and frame fit within a stream frame', () => {
+    const request = encodeMessage(
+      cellRequest(range(CELL_SUMMARY_BUCKETS_MAX).map((i) => BUCKET_COUNT_MAX - 1 - i)),
+    );
+    expect(request.length).toBeLessThan(STREAM_FRAME_BYTES_MAX * 0.6);
+    const frame = encodeMessage(
+      cellSummaries(range(SUMMARY_ENTRIES_MAX).map((i) => widestCellEntry(i))),
+    );
+    expect(frame.length).toBeLessThanOrEqual(
+      SUMMARY_ENTRIES_MAX * CELL_SUMMARY_ENTRY_BYTES_MAX + 16,
+    );
+    expect(frame.length).toBeLessThan(STREAM_FRAME_BYTES_MAX / 2);
   });
 
   it('the largest summary frame and sid request fit well within a stream frame', () => {

@@ -101,6 +101,20 @@ const EXAMPLES: Message[] = [
   },
   { type: 'sync-summaries', entries: [], done: true },
   {
+    type: 'sync-cell-summary-request',
+    buckets: [5, 65_535],
+    cellDigests: Uint8Array.from({ length: 2 * 16 * 8 }, (_, i) => (i * 37) & 0xff),
+  },
+  { type: 'sync-cell-summary-request', buckets: [], cellDigests: new Uint8Array(0) },
+  {
+    type: 'sync-cell-summaries',
+    entries: [
+      { bucket: 5, cell: 0, sid: 'RM_4kTfZbqW9xYd', hashHi: 0x6c64f725, hashLo: 0xcc5d95f5 },
+      { bucket: 5, cell: 15, sid: 'RM_zzzzzzzzzzzz', hashHi: 0, hashLo: 0xffff_ffff },
+    ],
+    done: true,
+  },
+  {
     type: 'sync-bucket-request',
     buckets: [5, 65_535],
     sids: ['RM_4kTfZbqW9xYd', 'RM_23456789ABCD'],
@@ -217,7 +231,7 @@ describe('envelope errors', () => {
   });
 
   it('an unknown type code is an unknown-type error', () => {
-    expect(decodeError(rawPack([PROTOCOL_VERSION, 14, 'x'])).code).toBe('unknown-type');
+    expect(decodeError(rawPack([PROTOCOL_VERSION, 16, 'x'])).code).toBe('unknown-type');
     expect(decodeError(rawPack([PROTOCOL_VERSION, 0])).code).toBe('unknown-type');
     const snapshot = encodeSnapshot({ nodeId: 'n', takenAt: 1, records: [] });
     expect(decodeError(snapshot).code).toBe('unknown-type');
@@ -276,6 +290,36 @@ describe('sync summaries and sid lists', () => {
     });
     // The pre-sids layout (3 fields) is refused, not read as "all records".
     expect(decodeError(rawPack([PROTOCOL_VERSION, 6, [1]]))).toMatchObject({ code: 'schema' });
+  });
+
+  it('cell summaries: digests of exactly 16 cells x 8 bytes per bucket, 5-tuple entries', () => {
+    const request = (buckets: unknown, bytes: number): unknown => ({
+      type: 'sync-cell-summary-request',
+      buckets,
+      cellDigests: new Uint8Array(bytes),
+    });
+    expect(encodeError(request([1, 2], 255))).toMatchObject({
+      code: 'schema',
+      field: 'cellDigests',
+    });
+    expect(encodeError(request([1, 1], 256))).toMatchObject({
+      code: 'schema',
+      field: 'buckets[1]',
+    });
+    const entry = { bucket: 1, cell: 3, sid: 'RM_4kTfZbqW9xYd', hashHi: 1, hashLo: 2 };
+    const cells = (entries: unknown[]): unknown => ({
+      type: 'sync-cell-summaries',
+      entries,
+      done: true,
+    });
+    expect(encodeError(cells([{ ...entry, cell: -1 }]))).toMatchObject({
+      code: 'limit',
+      field: 'entries[0].cell',
+    });
+    // A 4-tuple (a sync-summaries entry) is not a cell entry.
+    expect(
+      decodeError(rawPack([PROTOCOL_VERSION, 15, [[1, 'RM_4kTfZbqW9xYd', 1, 2]], true])),
+    ).toMatchObject({ code: 'schema', field: 'entries[0]' });
   });
 
   it('summary entries: 4-tuples with a bucket id, a sid and two uint32 words', () => {

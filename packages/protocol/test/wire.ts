@@ -70,6 +70,10 @@ export function envelopeOf(m: Message): unknown[] {
       return [...head, m.buckets];
     case 'sync-summaries':
       return [...head, m.entries.map((e) => [e.bucket, e.sid, e.hashHi, e.hashLo]), m.done];
+    case 'sync-cell-summary-request':
+      return [...head, m.buckets, m.cellDigests];
+    case 'sync-cell-summaries':
+      return [...head, m.entries.map((e) => [e.bucket, e.cell, e.sid, e.hashHi, e.hashLo]), m.done];
     case 'replicate':
       return [...head, m.requestId, m.origin, m.sentAt, m.records.map(recordToTuple)];
     case 'replicate-ack':

@@ -20,7 +20,7 @@ export {
   type HybridLogicalClock,
   type HybridLogicalClockInit,
 } from './hybrid-logical-clock.js';
-export { bucketOfName, roomNameHash32 } from './name-hash.js';
+export { bucketOfName, cellOfHash, roomNameHash32 } from './name-hash.js';
 export { recordHash } from './record-hash.js';
 export {
   createRoomStore,

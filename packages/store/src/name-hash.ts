@@ -6,6 +6,8 @@
  * low bits that the bucket mask keeps depend on every unit. About 20 ns for a 12-character
  * name; computed on every lookup, so no allocation.
  */
+import { CELLS_PER_BUCKET } from '@roomring/protocol';
+
 const FNV_OFFSET_BASIS = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -21,6 +23,18 @@ export function roomNameHash32(name: string): number {
 /** Bucket of a name among `bucketCount` (a power of two) buckets. */
 export function bucketOfName(name: string, bucketCount: number): number {
   return roomNameHash32(name) & (bucketCount - 1);
+}
+
+/** Bits of the name hash that choose a cell: the top ones (a bucket takes the low bits, at
+ *  most 16 of them, BUCKET_COUNT_MAX = 65,536), so a bucket's names spread over its cells. */
+const CELL_BITS = Math.log2(CELLS_PER_BUCKET);
+
+/**
+ * The cell of a name within its bucket, from its roomNameHash32: part of the anti-entropy
+ * contract like the bucket (docs/protocol/sync.md, cell summaries).
+ */
+export function cellOfHash(hash: number): number {
+  return hash >>> (32 - CELL_BITS);
 }
 
 /** murmur3's 32-bit finalizer: full avalanche, so any bit mask of the result is uniform. */

@@ -16,6 +16,7 @@
  * An entry never moves between the two, so an iteration sees each entry once.
  */
 import type { Entry } from './incarnation.js';
+import { cellOfHash, roomNameHash32 } from './name-hash.js';
 
 /** The name of an entry's incarnations (all of an entry's incarnations share it). */
 export function nameOf(entry: Entry): string {
@@ -77,6 +78,22 @@ export class NameTable {
   private *allValues(overflow: Map<string, Entry>): IterableIterator<Entry> {
     yield* this.slots.values();
     yield* overflow.values();
+  }
+
+  /**
+   * The entries of names in `cell` (cellOfHash of their hash). Reads the slot keys, which
+   * hold the hash's top 31 bits, so an entry of another cell is not touched; an overflow
+   * name's hash is computed again.
+   */
+  entriesInCell(cell: number): Entry[] {
+    const out: Entry[] = [];
+    this.slots.forEach((entry, key) => {
+      if (cellOfHash(key << 1) === cell) out.push(entry);
+    });
+    this.overflow?.forEach((entry, name) => {
+      if (cellOfHash(roomNameHash32(name)) === cell) out.push(entry);
+    });
+    return out;
   }
 
   /** Every name. */

@@ -58,8 +58,36 @@ function mixNumber(value: number): void {
   }
 }
 
+/** The last hash computed by hashRecord(): low and high words. */
+let hashLo = 0;
+let hashHi = 0;
+
 /** XORs the record's 64-bit hash into `words[offset]` (low) and `words[offset + 1]` (high). */
 export function xorRecordHash(record: RoomRecord, words: Uint32Array, offset: number): void {
+  hashRecord(record);
+  words[offset] = words[offset]! ^ hashLo;
+  words[offset + 1] = words[offset + 1]! ^ hashHi;
+}
+
+/**
+ * xorRecordHash into two digests at once, hashing the record once: its bucket's
+ * (`words[offset]`) and its cell's (`cellWords[cellOffset]`, docs/protocol/sync.md).
+ */
+export function xorRecordHashTwice(
+  record: RoomRecord,
+  words: Uint32Array,
+  offset: number,
+  cellWords: Uint32Array,
+  cellOffset: number,
+): void {
+  hashRecord(record);
+  words[offset] = words[offset]! ^ hashLo;
+  words[offset + 1] = words[offset + 1]! ^ hashHi;
+  cellWords[cellOffset] = cellWords[cellOffset]! ^ hashLo;
+  cellWords[cellOffset + 1] = cellWords[cellOffset + 1]! ^ hashHi;
+}
+
+function hashRecord(record: RoomRecord): void {
   lo = SEED_LO;
   hi = SEED_HI;
   mixString(record.name);
@@ -83,10 +111,8 @@ export function xorRecordHash(record: RoomRecord, words: Uint32Array, offset: nu
   mixNumber(record.deletedAt);
   mixString(record.deletedBy);
   // Cross the lanes, then finalize each: every input bit reaches both output words.
-  const a = fmix32(lo ^ Math.imul(hi, 0x85ebca6b));
-  const b = fmix32(hi ^ Math.imul(lo, 0xc2b2ae35));
-  words[offset] = words[offset]! ^ a;
-  words[offset + 1] = words[offset + 1]! ^ b;
+  hashLo = fmix32(lo ^ Math.imul(hi, 0x85ebca6b));
+  hashHi = fmix32(hi ^ Math.imul(lo, 0xc2b2ae35));
 }
 
 /** Scratch words for recordHash(): zeroed, XORed into, read. */

@@ -10,7 +10,13 @@
  * and the new one in: O(1) per change. Incarnations are made by newIncarnation() only
  * (incarnation.ts: one object literal, which V8 then allocates in the old generation).
  */
-import { compareStamps, hlcWallMs, packHlc, type RoomRecord } from '@roomring/protocol';
+import {
+  CELLS_PER_BUCKET,
+  compareStamps,
+  hlcWallMs,
+  packHlc,
+  type RoomRecord,
+} from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
 import { detachString } from './detach-string.js';
 import { digestOfWords } from './digest.js';
@@ -29,9 +35,9 @@ import {
   visibleOf,
 } from './incarnation.js';
 import { StringInterner } from './interner.js';
-import { roomNameHash32 } from './name-hash.js';
+import { cellOfHash, roomNameHash32 } from './name-hash.js';
 import { NameTable } from './name-table.js';
-import { xorRecordHash } from './record-hash.js';
+import { xorRecordHashTwice } from './record-hash.js';
 import { newSid } from './sid.js';
 import { encodeStoreSnapshot, loadStoreSnapshot, type SnapshotLoadResult } from './snapshot.js';
 import { type RoomStoreConfig, type RoomStoreInit, resolveStoreConfig } from './store-config.js';
@@ -167,6 +173,14 @@ export interface RoomStore {
   digest(): string;
   /** Every incarnation (tombstones included) stored in `bucket`. */
   recordsInBucket(bucket: number): IterableIterator<StoredRoom>;
+  /**
+   * A copy of `bucket`'s cell digests (docs/protocol/sync.md): words 2c and 2c+1 are the low
+   * / high half of cell c's, the XOR of the hashes of its records, as for a bucket. The
+   * cells' digests XOR together to the bucket's.
+   */
+  cellDigests(bucket: number): Uint32Array;
+  /** Every incarnation (tombstones included) stored in one cell of `bucket`. */
+  recordsInCell(bucket: number, cell: number): StoredRoom[];
   /** Every stored incarnation, tombstones included, bucket by bucket. */
   records(): IterableIterator<StoredRoom>;
 
@@ -239,6 +253,9 @@ export class RoomStoreImpl implements RoomStore {
   private readonly interner: StringInterner;
   private buckets: NameTable[];
   private readonly digests: Uint32Array;
+  /** CELLS_PER_BUCKET digests per bucket, laid out as `digests`: cell c of bucket b at
+   *  2 * (b * CELLS_PER_BUCKET + c). 512 KiB for 4,096 buckets. */
+  private readonly cells: Uint32Array;
   private nameCount = 0;
   private visibleCount = 0;
   private incarnationCount = 0;
@@ -270,6 +287,7 @@ export class RoomStoreImpl implements RoomStore {
     });
     this.buckets = RoomStoreImpl.emptyBuckets(config.bucketCount);
     this.digests = new Uint32Array(config.bucketCount * 2);
+    this.cells = new Uint32Array(config.bucketCount * CELLS_PER_BUCKET * 2);
   }
 
   private static emptyBuckets(count: number): NameTable[] {
@@ -341,10 +359,33 @@ export class RoomStoreImpl implements RoomStore {
 
   recordsInBucket(bucket: number): IterableIterator<StoredRoom> {
     // Checked here, not inside the generator, so a bad index throws at the call.
+    this.checkBucket(bucket);
+    return recordsOf(this.buckets[bucket]!);
+  }
+
+  cellDigests(bucket: number): Uint32Array {
+    this.checkBucket(bucket);
+    const first = 2 * bucket * CELLS_PER_BUCKET;
+    return this.cells.slice(first, first + 2 * CELLS_PER_BUCKET);
+  }
+
+  recordsInCell(bucket: number, cell: number): StoredRoom[] {
+    this.checkBucket(bucket);
+    if (!Number.isInteger(cell) || cell < 0 || cell >= CELLS_PER_BUCKET) {
+      throw new InvalidBucketError(`cell ${cell} is not in 0..${CELLS_PER_BUCKET - 1}`);
+    }
+    const out: StoredRoom[] = [];
+    for (const entry of this.buckets[bucket]!.entriesInCell(cell)) {
+      if (Array.isArray(entry)) out.push(...entry);
+      else out.push(entry);
+    }
+    return out;
+  }
+
+  private checkBucket(bucket: number): void {
     if (!Number.isInteger(bucket) || bucket < 0 || bucket >= this.bucketCount) {
       throw new InvalidBucketError(`bucket ${bucket} is not in 0..${this.bucketCount - 1}`);
     }
-    return recordsOf(this.buckets[bucket]!);
   }
 
   *records(): IterableIterator<StoredRoom> {
@@ -408,12 +449,12 @@ export class RoomStoreImpl implements RoomStore {
     checkMetadata(metadata);
     const room = this.visibleFor(name);
     if (room === undefined) return undefined;
-    const offset = 2 * this.bucketOf(name);
-    xorRecordHash(room, this.digests, offset);
+    const hash = roomNameHash32(name);
+    this.xorDigests(room, hash);
     room.settingsAt = this.hlc.now();
     room.settingsBy = this.nodeId;
     room.metadata = detachString(metadata);
-    xorRecordHash(room, this.digests, offset);
+    this.xorDigests(room, hash);
     return room;
   }
 
@@ -421,15 +462,15 @@ export class RoomStoreImpl implements RoomStore {
     checkStats(stats);
     const room = this.visibleFor(name);
     if (room === undefined) return undefined;
-    const offset = 2 * this.bucketOf(name);
-    xorRecordHash(room, this.digests, offset);
+    const hash = roomNameHash32(name);
+    this.xorDigests(room, hash);
     room.statsAt = this.hlc.now();
     room.statsBy = this.nodeId;
     room.numParticipants = stats.numParticipants;
     room.numPublishers = stats.numPublishers;
     room.activeRecording = stats.activeRecording;
     room.everOccupied = room.everOccupied || stats.numParticipants > 0;
-    xorRecordHash(room, this.digests, offset);
+    this.xorDigests(room, hash);
     return room;
   }
 
@@ -438,7 +479,7 @@ export class RoomStoreImpl implements RoomStore {
     if (entry === undefined) return NO_ROOMS;
     const visible = visibleOf(entry);
     if (visible === undefined) return NO_ROOMS;
-    const offset = 2 * this.bucketOf(name);
+    const hash = roomNameHash32(name);
     const stamp = this.hlc.now();
     const deleted: Incarnation[] = [visible];
     if (Array.isArray(entry)) {
@@ -451,10 +492,10 @@ export class RoomStoreImpl implements RoomStore {
         }
       }
     }
-    for (const room of deleted) this.tombstone(room, stamp, offset);
+    for (const room of deleted) this.tombstone(room, stamp, hash);
     // Older tombstones of the name take the new horizon too, as on every node that merges
     // this delete (no need to send them: each node derives the same values).
-    this.closeBehindHorizon(entry, offset >> 1);
+    this.closeBehindHorizon(entry, hash);
     this.visibleCount--;
     return deleted;
   }
@@ -497,7 +538,7 @@ export class RoomStoreImpl implements RoomStore {
           // Forgotten at once, but its tombstone still moves the name's delete horizon over
           // what is kept, as it would have had it arrived first.
           if (record.deletedAt !== 0) {
-            this.closeBehindHorizon(target, bucket, record);
+            this.closeBehindHorizon(target, hash, record);
             const after = visibleOf(target);
             if (before !== undefined && after === undefined) this.visibleCount--;
           }
@@ -512,7 +553,7 @@ export class RoomStoreImpl implements RoomStore {
       if (evicted !== undefined && evicted.deletedAt !== 0) {
         // The forgotten tombstone's horizon still holds over what is kept (and the newcomer).
         const now = table.get(name, hash)!;
-        this.closeBehindHorizon(now, bucket, evicted);
+        this.closeBehindHorizon(now, hash, evicted);
         const hidden = visibleOf(now);
         if (after !== undefined && hidden === undefined) this.visibleCount--;
         after = hidden;
@@ -527,8 +568,7 @@ export class RoomStoreImpl implements RoomStore {
     if (!settingsWin && !statsWin && !tombstoneWins) {
       return this.outcome('unchanged', local, before, before);
     }
-    const offset = 2 * bucket;
-    xorRecordHash(local, this.digests, offset);
+    this.xorDigests(local, hash);
     if (settingsWin) {
       local.settingsAt = record.settingsAt;
       local.settingsBy = this.interner.intern(record.settingsBy);
@@ -551,8 +591,8 @@ export class RoomStoreImpl implements RoomStore {
       local.deletedAt = record.deletedAt;
       local.deletedBy = this.interner.intern(record.deletedBy);
     }
-    xorRecordHash(local, this.digests, offset);
-    if (tombstoneWins) this.closeBehindHorizon(entry!, bucket);
+    this.xorDigests(local, hash);
+    if (tombstoneWins) this.closeBehindHorizon(entry!, hash);
     const after = tombstoneWins ? visibleOf(entry!) : before;
     if (before !== undefined && after === undefined) this.visibleCount--;
     return this.outcome('updated', local, before, after);
@@ -578,6 +618,7 @@ export class RoomStoreImpl implements RoomStore {
   clear(): void {
     this.buckets = RoomStoreImpl.emptyBuckets(this.bucketCount);
     this.digests.fill(0);
+    this.cells.fill(0);
     this.nameCount = 0;
     this.visibleCount = 0;
     this.incarnationCount = 0;
@@ -586,6 +627,19 @@ export class RoomStoreImpl implements RoomStore {
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  /** XORs `room`'s record hash into its bucket's and its cell's digests (`hash`: its name's
+   *  roomNameHash32): before a change to take the old hash out, after it to put the new in. */
+  private xorDigests(room: RoomRecord, hash: number): void {
+    const bucket = hash & this.mask;
+    xorRecordHashTwice(
+      room,
+      this.digests,
+      2 * bucket,
+      this.cells,
+      2 * (bucket * CELLS_PER_BUCKET + cellOfHash(hash)),
+    );
+  }
 
   private entryOf(name: string): Entry | undefined {
     const hash = roomNameHash32(name);
@@ -604,7 +658,6 @@ export class RoomStoreImpl implements RoomStore {
     entry: Entry | undefined,
     room: Incarnation,
   ): Incarnation | undefined {
-    const bucket = hash & this.mask;
     let after: Incarnation | undefined;
     if (entry === undefined) {
       table.set(room.name, hash, room);
@@ -628,9 +681,9 @@ export class RoomStoreImpl implements RoomStore {
     this.incarnationCount++;
     if (room.deletedAt === 0) this.liveCount++;
     if (after !== undefined) this.visibleCount++;
-    xorRecordHash(room, this.digests, 2 * bucket);
+    this.xorDigests(room, hash);
     // A name's first incarnation has no other to close (and no second lookup is needed).
-    if (entry !== undefined) this.closeBehindHorizon(table.get(room.name, hash)!, bucket);
+    if (entry !== undefined) this.closeBehindHorizon(table.get(room.name, hash)!, hash);
     return after;
   }
 
@@ -644,7 +697,7 @@ export class RoomStoreImpl implements RoomStore {
    * that hides it on a node whose GC ran first, and come back from a peer that still held it
    * (found by the swarm, seed 44). Never changes which room is visible.
    */
-  private closeBehindHorizon(entry: Entry, bucket: number, refused?: RoomRecord): void {
+  private closeBehindHorizon(entry: Entry, hash: number, refused?: RoomRecord): void {
     // A lone incarnation is its own horizon or has none: nothing to close (no array built).
     if (!Array.isArray(entry) && refused === undefined) return;
     const list = Array.isArray(entry) ? entry : [entry];
@@ -658,15 +711,14 @@ export class RoomStoreImpl implements RoomStore {
       horizon = refused;
     }
     if (horizon === undefined) return;
-    const offset = 2 * bucket;
     for (const room of list) {
       if (room === horizon || !isBehind(room, horizon)) continue;
       if (room.deletedAt === horizon.deletedAt && room.deletedBy === horizon.deletedBy) continue;
-      xorRecordHash(room, this.digests, offset);
+      this.xorDigests(room, hash);
       if (room.deletedAt === 0) this.liveCount--;
       room.deletedAt = horizon.deletedAt;
       room.deletedBy = this.interner.intern(horizon.deletedBy);
-      xorRecordHash(room, this.digests, offset);
+      this.xorDigests(room, hash);
     }
   }
 
@@ -678,10 +730,9 @@ export class RoomStoreImpl implements RoomStore {
     entry: Entry,
     victim: Incarnation,
   ): Entry | undefined {
-    const bucket = hash & this.mask;
     const visibleBefore = visibleOf(entry);
     const kept = Array.isArray(entry) ? entry.filter((room) => room !== victim) : [];
-    xorRecordHash(victim, this.digests, 2 * bucket);
+    this.xorDigests(victim, hash);
     this.incarnationCount--;
     if (victim.deletedAt === 0) this.liveCount--;
     let next: Entry | undefined;
@@ -698,11 +749,11 @@ export class RoomStoreImpl implements RoomStore {
     return next;
   }
 
-  private tombstone(room: Incarnation, stamp: number, offset: number): void {
-    xorRecordHash(room, this.digests, offset);
+  private tombstone(room: Incarnation, stamp: number, hash: number): void {
+    this.xorDigests(room, hash);
     room.deletedAt = stamp;
     room.deletedBy = this.nodeId;
-    xorRecordHash(room, this.digests, offset);
+    this.xorDigests(room, hash);
     this.liveCount--;
   }
 
@@ -724,17 +775,18 @@ export class RoomStoreImpl implements RoomStore {
   private gcBucket(bucket: number, horizon: number): number {
     const table = this.buckets[bucket]!;
     let dropped = 0;
-    for (const entry of table.values()) dropped += this.gcEntry(table, bucket, entry, horizon);
+    for (const entry of table.values()) dropped += this.gcEntry(table, entry, horizon);
     this.incarnationCount -= dropped;
     return dropped;
   }
 
   /** Drops an entry's tombstones past the GC horizon; returns how many. */
-  private gcEntry(table: NameTable, bucket: number, entry: Entry, horizon: number): number {
+  private gcEntry(table: NameTable, entry: Entry, horizon: number): number {
     if (!Array.isArray(entry)) {
       if (entry.deletedAt === 0 || maxStamp(entry) >= horizon) return 0;
-      xorRecordHash(entry, this.digests, 2 * bucket);
-      table.delete(entry.name, roomNameHash32(entry.name));
+      const hash = roomNameHash32(entry.name);
+      this.xorDigests(entry, hash);
+      table.delete(entry.name, hash);
       this.nameCount--;
       return 1;
     }
@@ -745,13 +797,13 @@ export class RoomStoreImpl implements RoomStore {
     let expired = 0;
     for (const room of entry) if (expires(room)) expired++;
     if (expired === 0) return 0;
-    const kept: Incarnation[] = [];
-    for (const room of entry) {
-      if (expires(room)) xorRecordHash(room, this.digests, 2 * bucket);
-      else kept.push(room);
-    }
     const name = entry[0]!.name;
     const hash = roomNameHash32(name);
+    const kept: Incarnation[] = [];
+    for (const room of entry) {
+      if (expires(room)) this.xorDigests(room, hash);
+      else kept.push(room);
+    }
     if (kept.length === 0) {
       table.delete(name, hash);
       this.nameCount--;

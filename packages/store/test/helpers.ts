@@ -1,5 +1,6 @@
 /** Test doubles and helpers shared by the store's tests (not a test file itself). */
-import type { RoomRecord } from '@roomring/protocol';
+import { CELLS_PER_BUCKET, type RoomRecord } from '@roomring/protocol';
+import { expect } from 'vitest';
 import {
   type Clock,
   createRoomStore,
@@ -7,6 +8,8 @@ import {
   type RoomStore,
   type RoomStoreInit,
 } from '../src/index.js';
+import { cellOfHash, roomNameHash32 } from '../src/name-hash.js';
+import { recordHash } from '../src/record-hash.js';
 
 /** 2026-01-01T00:00:00Z: any fixed time after the HLC epoch. */
 export const T0 = Date.UTC(2026, 0, 1);
@@ -99,4 +102,38 @@ export function syncPair(a: RoomStore, b: RoomStore): number {
     for (const r of fromB) a.merge(r);
   }
   return differing;
+}
+
+/**
+ * The cell digests agree with the records (docs/protocol/sync.md, cell summaries): every
+ * record of a bucket is in exactly one cell, the cell of its name's hash; each cell's digest
+ * is the XOR of its records' hashes; the cells of a bucket XOR to the bucket's digest.
+ */
+export function expectCellsConsistent(store: RoomStore): void {
+  const digests = store.bucketDigests();
+  for (let b = 0; b < store.bucketCount; b++) {
+    const cells = store.cellDigests(b);
+    expect(cells).toHaveLength(2 * CELLS_PER_BUCKET);
+    const seen = new Set<Readonly<RoomRecord>>();
+    let bucketLo = 0;
+    let bucketHi = 0;
+    for (let c = 0; c < CELLS_PER_BUCKET; c++) {
+      let lo = 0;
+      let hi = 0;
+      for (const record of store.recordsInCell(b, c)) {
+        expect(cellOfHash(roomNameHash32(record.name))).toBe(c);
+        expect(seen.has(record)).toBe(false);
+        seen.add(record);
+        const [h, l] = recordHash(record);
+        hi = (hi ^ h) >>> 0;
+        lo = (lo ^ l) >>> 0;
+      }
+      expect([cells[2 * c], cells[2 * c + 1]]).toEqual([lo, hi]);
+      bucketLo = (bucketLo ^ lo) >>> 0;
+      bucketHi = (bucketHi ^ hi) >>> 0;
+    }
+    expect([...store.recordsInBucket(b)].every((record) => seen.has(record))).toBe(true);
+    expect(seen.size).toBe([...store.recordsInBucket(b)].length);
+    expect([bucketLo, bucketHi]).toEqual([digests[2 * b], digests[2 * b + 1]]);
+  }
 }

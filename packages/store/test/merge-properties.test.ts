@@ -11,6 +11,7 @@ import {
   bucketKey,
   copy,
   dump,
+  expectCellsConsistent,
   ManualClock,
   SeededRandom,
   stateKey,
@@ -63,6 +64,7 @@ describe('replicated histories converge', () => {
 
         const stores = cluster.replicas.map((r) => r.store);
         for (let i = 1; i < stores.length; i++) expectDigestsMatchStates(stores[0]!, stores[i]!);
+        for (const store of stores) expectCellsConsistent(store);
 
         cluster.antiEntropy(1);
         expect(cluster.antiEntropy(1)).toBe(0); // one round of all pairs is enough

@@ -1,7 +1,8 @@
+import { CELLS_PER_BUCKET } from '@roomring/protocol';
 import { describe, expect, it } from 'vitest';
 import { type Incarnation, newIncarnation } from '../src/incarnation.js';
-import { roomNameHash32 } from '../src/name-hash.js';
-import { NameTable } from '../src/name-table.js';
+import { cellOfHash, roomNameHash32 } from '../src/name-hash.js';
+import { NameTable, nameOf } from '../src/name-table.js';
 import { newStore } from './helpers.js';
 
 /** Two names whose 32-bit hashes are equal (found by search; checked below). */
@@ -70,6 +71,24 @@ describe('NameTable', () => {
     expect(seen.sort()).toEqual([...names].sort());
     expect([...table.names()].sort()).toEqual(['beta', 'gamma', B].sort());
     expect(Array.isArray(table.get(B, roomNameHash32(B)))).toBe(true);
+  });
+
+  it('entriesInCell lists the entries of names in that cell, overflowing names included', () => {
+    const table = new NameTable();
+    const names = [A, B, ...Array.from({ length: 200 }, (_, i) => `n-${i}`)];
+    for (const name of names) table.set(name, roomNameHash32(name), room(name));
+    const byCell = new Map<number, string[]>();
+    for (const name of names) {
+      const cell = cellOfHash(roomNameHash32(name));
+      byCell.set(cell, [...(byCell.get(cell) ?? []), name]);
+    }
+    expect(byCell.size).toBe(CELLS_PER_BUCKET); // 202 names cover every cell
+    for (let cell = 0; cell < CELLS_PER_BUCKET; cell++) {
+      const listed = table.entriesInCell(cell).map((entry) => (entry as Incarnation).name);
+      expect(listed.sort()).toEqual((byCell.get(cell) ?? []).sort());
+    }
+    // B shares A's slot, so it lives in the overflow map, and is listed in its cell too.
+    expect(table.entriesInCell(cellOfHash(roomNameHash32(B))).map(nameOf)).toContain(B);
   });
 });
 

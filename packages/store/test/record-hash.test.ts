@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { recordHash } from '../src/index.js';
-import { copy, newStore } from './helpers.js';
+import { copy, expectCellsConsistent, newStore } from './helpers.js';
 
 const PINNED = {
   name: 'room-000123',
@@ -109,6 +109,7 @@ describe('recordHash', () => {
           }
           expect([lo, hi]).toEqual([digests[2 * b], digests[2 * b + 1]]);
         }
+        expectCellsConsistent(store);
       }),
       { numRuns: 300, seed: 17 },
     );

@@ -594,6 +594,12 @@ describe('digests and buckets', () => {
     const d = store.bucketDigests();
     d[0] = 1;
     expect(store.bucketDigests()[0]).toBe(0);
+    expect(() => store.cellDigests(64)).toThrow(InvalidBucketError);
+    expect(() => store.recordsInCell(0, 16)).toThrow(InvalidBucketError);
+    expect(() => store.recordsInCell(0, 0.5)).toThrow(InvalidBucketError);
+    const cells = store.cellDigests(0);
+    cells[0] = 1;
+    expect(store.cellDigests(0)[0]).toBe(0);
   });
 
   it('clear forgets everything but keeps the clock monotonic', () => {
