@@ -6,28 +6,35 @@
  *   1. digest exchange (one request, one response): each side's per-bucket digests;
  *   2. buckets that differ and where the initiator holds nothing (a cold join): pulled whole,
  *      every incarnation (tombstones included) streamed in bounded frames;
- *   3. the other differing buckets: the peer streams a summary (bucket, sid, 64-bit record
- *      hash) of each record, and the initiator marks the sids it lacks or holds with another
- *      hash as wanted;
+ *   3. the other differing buckets: the initiator sends its cell digests of them (16 per
+ *      bucket) and the peer streams a summary (bucket, cell, sid, 64-bit record hash) of each
+ *      record in the cells that differ; the initiator marks the sids it lacks or holds with
+ *      another hash as wanted (a peer of an older build gets the whole-bucket summary
+ *      request instead);
  *   4. the wanted sids are pulled, at most SYNC_SIDS_MAX per request.
  *
  * Step 3 is what keeps a repair proportional to what differs: 1,000 rooms lost by gossip land
- * in ~880 of 4,096 buckets, which at 1M rooms hold ~215k records (~50 MB); their summaries
- * are ~30 B each (~6.5 MB) and only the ~1,000 differing records are sent. Records the
+ * in ~880 of 4,096 buckets, which at 1M rooms hold ~215k records (~50 MB); the summaries of
+ * their ~990 differing cells cover ~15k records (~0.5 MB) and only the ~1,000 differing records
+ * are sent. Records the
  * initiator holds and the peer lacks are not pushed: a responder that sees differing digests
  * schedules its own pull from the initiator, so one session repairs both directions. Sessions
  * served at once are bounded by syncServeMax (summaries and records alike); more are refused.
  */
 import {
+  CELL_SUMMARY_ENTRY_BYTES_MAX,
+  CELLS_PER_BUCKET,
   decodeMessage,
   encodeMessage,
   FRAME_RECORDS_MAX,
   type Message,
   RECORD_BYTES_MAX,
   type RoomRecord,
+  type RpcErrorCode,
   SUMMARY_ENTRIES_MAX,
   SUMMARY_ENTRY_BYTES_MAX,
   SYNC_SIDS_MAX,
+  type SyncCellSummaryEntry,
   type SyncSummaryEntry,
   splitIntoFrames,
 } from '@roomring/protocol';
@@ -68,8 +75,29 @@ export function differingSettleMs(config: Pick<NodeConfig, 'syncIntervalMs'>): n
  */
 export const DIFFERING_CHURN_SETTLE_PERIODS = 10;
 
-/** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB. */
+/**
+ * The churn rule's wait doubles for a bucket each time it is compared under it (10, 20, 40,
+ * then 80 settle periods: 80 s at most), and starts again from DIFFERING_CHURN_SETTLE_PERIODS
+ * once the bucket is compared while quiet here or is no longer seen differing. A fill that
+ * never pauses for minutes keeps every bucket differing and changing: with a fixed 10 s wait
+ * each node re-read a summary of its whole store about every 10 s, both sides, and found
+ * nothing gossip was not already bringing (measured: about half of a node's CPU between 600k
+ * and 700k rooms, ~465k summary entries served and read per 80k records received). What a
+ * real loss in such a bucket waits for grows with it: at most this many settle periods while
+ * its writes go on, and one settle period once they stop.
+ */
+export const DIFFERING_CHURN_SETTLE_PERIODS_MAX = 80;
+
+/** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB (a
+ *  cell summary request adds 1,024 x 128 B of cell digests: 128 KiB). */
 const BUCKETS_PER_REQUEST_MAX = 1_024;
+
+/**
+ * A peer that refused a cell summary request as a bad request (a build from before cell
+ * summaries) is asked for whole-bucket summaries for this long, then asked again (it may have
+ * been upgraded meanwhile).
+ */
+export const CELL_SUMMARY_RETRY_MS = 600_000;
 
 /**
  * Wanted sids one summary may collect before the initiator stops reading it and pulls what
@@ -86,6 +114,11 @@ export interface SyncStoreView {
   digest(): string;
   recordCount(): number;
   recordsInBucket(bucket: number): Iterable<Readonly<RoomRecord>>;
+  /** A copy of the bucket's CELLS_PER_BUCKET cell digests: words 2c and 2c+1 are the low and
+   *  high word of cell c's (the XOR of its records' hashes). */
+  cellDigests(bucket: number): Uint32Array;
+  /** The records of one cell of a bucket (`cellOfHash` of their name's hash in @roomring/store). */
+  recordsInCell(bucket: number, cell: number): Iterable<Readonly<RoomRecord>>;
   /** The 64-bit hash the bucket digests XOR together, as [high, low] uint32 words
    *  (`recordHash` of @roomring/store): equal records give equal hashes on every node. */
   recordHash(record: Readonly<RoomRecord>): readonly [hi: number, lo: number];
@@ -155,6 +188,13 @@ export interface AntiEntropyCounters {
 /** The peer refused the session or answered something this side did not ask for. */
 export class SyncRefusedError extends Error {
   override readonly name = 'SyncRefusedError';
+  constructor(
+    message: string,
+    /** The peer's rpc-error code, when it answered one. */
+    readonly code?: RpcErrorCode,
+  ) {
+    super(message);
+  }
 }
 
 /** The peer's summary broke the protocol (a bucket not asked for, or one bucket's entries
@@ -224,15 +264,15 @@ export function recordFrameBytes(config: Pick<NodeConfig, 'syncFrameBytesMax'>):
 export const SUMMARY_FRAME_ENTRIES = 4_096;
 
 /** Summary entries per frame: SUMMARY_FRAME_ENTRIES, fewer when syncFrameBytesMax is small
- *  (16 KiB in the test profile = 546 entries of at most SUMMARY_ENTRY_BYTES_MAX). */
-export function summaryEntriesPerFrame(frameBytesMax: number): number {
+ *  (16 KiB in the test profile = 546 entries of at most SUMMARY_ENTRY_BYTES_MAX, 528 cell
+ *  entries of at most CELL_SUMMARY_ENTRY_BYTES_MAX). */
+export function summaryEntriesPerFrame(
+  frameBytesMax: number,
+  entryBytesMax: number = SUMMARY_ENTRY_BYTES_MAX,
+): number {
   return Math.max(
     1,
-    Math.min(
-      SUMMARY_ENTRIES_MAX,
-      SUMMARY_FRAME_ENTRIES,
-      Math.floor(frameBytesMax / SUMMARY_ENTRY_BYTES_MAX),
-    ),
+    Math.min(SUMMARY_ENTRIES_MAX, SUMMARY_FRAME_ENTRIES, Math.floor(frameBytesMax / entryBytesMax)),
   );
 }
 
@@ -246,20 +286,23 @@ export interface WantedRecord {
 const AMBIGUOUS: readonly [number, number] = [-1, -1];
 
 /**
- * Compares a peer's summary with this node's records, bucket by bucket. Entries must come
- * only for the buckets asked for, each bucket's entries together (as every responder writes
- * them), so each local bucket is indexed once: O(records of the buckets) time, and memory
- * for one bucket's index plus the wanted list.
+ * Compares a peer's summary with this node's records, bucket by bucket (`add`: whole-bucket
+ * summaries) or cell by cell (`addCells`: cell summaries). Entries must come only for the
+ * buckets asked for, each bucket's (or cell's) entries together (as every responder writes
+ * them), so each local bucket or cell is indexed once: O(records of the buckets or cells)
+ * time, and memory for one bucket's index plus the wanted list. A sid held under two names
+ * is always wanted when both are in the part indexed (the bucket, or the cell).
  */
 export class SummaryComparer {
   private readonly requested: Set<number>;
+  /** Buckets (add) or bucket * CELLS_PER_BUCKET + cell (addCells) already compared. */
   private readonly finished = new Set<number>();
   private current = -1;
   private index = new Map<string, readonly [number, number]>();
   readonly wanted: WantedRecord[] = [];
 
   constructor(
-    private readonly store: Pick<SyncStoreView, 'recordsInBucket' | 'recordHash'>,
+    private readonly store: Pick<SyncStoreView, 'recordsInBucket' | 'recordsInCell' | 'recordHash'>,
     buckets: readonly number[],
   ) {
     this.requested = new Set(buckets);
@@ -268,30 +311,52 @@ export class SummaryComparer {
   /** Feeds one frame's entries. Throws SyncProtocolError for an entry out of place. */
   add(entries: readonly SyncSummaryEntry[]): void {
     for (const entry of entries) {
-      if (entry.bucket !== this.current) this.enter(entry.bucket);
-      const mine = this.index.get(entry.sid);
-      if (
-        mine === undefined ||
-        mine === AMBIGUOUS ||
-        mine[0] !== entry.hashHi ||
-        mine[1] !== entry.hashLo
-      ) {
-        this.wanted.push({ bucket: entry.bucket, sid: entry.sid });
+      if (entry.bucket !== this.current) {
+        this.enter(entry.bucket, `bucket ${entry.bucket}`, entry.bucket);
+        this.indexRecords(this.store.recordsInBucket(entry.bucket));
       }
+      this.compare(entry);
     }
   }
 
-  private enter(bucket: number): void {
+  /** Feeds one frame's cell summary entries. Throws SyncProtocolError for one out of place. */
+  addCells(entries: readonly SyncCellSummaryEntry[]): void {
+    for (const entry of entries) {
+      const unit = entry.bucket * CELLS_PER_BUCKET + entry.cell;
+      if (unit !== this.current) {
+        this.enter(unit, `cell ${entry.cell} of bucket ${entry.bucket}`, entry.bucket);
+        this.indexRecords(this.store.recordsInCell(entry.bucket, entry.cell));
+      }
+      this.compare(entry);
+    }
+  }
+
+  private compare(entry: SyncSummaryEntry): void {
+    const mine = this.index.get(entry.sid);
+    if (
+      mine === undefined ||
+      mine === AMBIGUOUS ||
+      mine[0] !== entry.hashHi ||
+      mine[1] !== entry.hashLo
+    ) {
+      this.wanted.push({ bucket: entry.bucket, sid: entry.sid });
+    }
+  }
+
+  private enter(unit: number, what: string, bucket: number): void {
     if (!this.requested.has(bucket)) {
       throw new SyncProtocolError(`summary entry for bucket ${bucket}, which was not asked for`);
     }
-    if (this.finished.has(bucket)) {
-      throw new SyncProtocolError(`summary entries for bucket ${bucket} are not together`);
+    if (this.finished.has(unit)) {
+      throw new SyncProtocolError(`summary entries for ${what} are not together`);
     }
     if (this.current >= 0) this.finished.add(this.current);
-    this.current = bucket;
+    this.current = unit;
+  }
+
+  private indexRecords(records: Iterable<Readonly<RoomRecord>>): void {
     this.index = new Map();
-    for (const record of this.store.recordsInBucket(bucket)) {
+    for (const record of records) {
       this.index.set(
         record.sid,
         this.index.has(record.sid) ? AMBIGUOUS : this.store.recordHash(record),
@@ -349,6 +414,16 @@ export class AntiEntropy {
    * intervals is dropped.
    */
   private readonly differing = new Map<number, DifferingBucket>();
+  /**
+   * Held buckets last compared under the churn rule: the settle periods that rule now waits
+   * for each (DIFFERING_CHURN_SETTLE_PERIODS when absent) and when the bucket was last seen
+   * differing. At most bucketCount entries; an entry not seen differing for
+   * DIFFERING_FORGET_INTERVALS sync intervals is dropped.
+   */
+  private readonly churnWaits = new Map<number, { periods: number; lastMs: number }>();
+  /** Peers that refused a cell summary request (an older build), until when they are asked
+   *  for whole-bucket summaries instead: one entry per such peer, dropped when it expires. */
+  private readonly cellSummariesRefused = new Map<PeerId, number>();
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
   private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
   private readonly waiting = new Map<PeerId, Promise<void>>();
@@ -424,7 +499,10 @@ export class AntiEntropy {
       throw result.error;
     }
     if (result.message.type === 'rpc-error') {
-      throw new SyncRefusedError(`${result.message.code}: ${result.message.message}`);
+      throw new SyncRefusedError(
+        `${result.message.code}: ${result.message.message}`,
+        result.message.code,
+      );
     }
     return result.message;
   }
@@ -475,11 +553,15 @@ export class AntiEntropy {
       // as possible (swarm seed 8075: the lone survivor of a regional outage was killed
       // 1.8 s after it served again, and the room-15 bucket, which held a room created here
       // meanwhile, had been deferred at every session with it).
-      const settled = this.host.peerHistoryIsOlder(peer)
-        ? new Set(buckets)
+      const { settled, churned } = this.host.peerHistoryIsOlder(peer)
+        ? { settled: new Set(buckets), churned: new Set<number>() }
         : this.settledDifferences(buckets, digests);
       const outcome = await this.repair(peer, store, buckets, settled);
-      for (const bucket of outcome.bucketsCompared) this.differing.delete(bucket);
+      for (const bucket of outcome.bucketsCompared) {
+        this.differing.delete(bucket);
+        if (churned.has(bucket)) this.lengthenChurnWait(bucket);
+        else this.churnWaits.delete(bucket);
+      }
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
       this.host.sessionCompleted(peer, outcome);
@@ -498,16 +580,26 @@ export class AntiEntropy {
     }
   }
 
-  /** Notes when each differing held bucket was first seen so and whether its digest here
-   *  changed since; returns those that have differed for differingSettleMs while quiet here,
-   *  or for DIFFERING_CHURN_SETTLE_PERIODS times that whatever their churn. */
-  private settledDifferences(buckets: readonly number[], digests: Uint32Array): Set<number> {
+  /**
+   * Notes when each differing held bucket was first seen so and whether its digest here
+   * changed since. Returns as `settled` those that have differed for differingSettleMs while
+   * quiet here, or, whatever their churn, for the settle periods the churn rule waits for
+   * them (DIFFERING_CHURN_SETTLE_PERIODS, lengthened by each comparison it caused); those
+   * settled only by the churn rule are also in `churned`.
+   */
+  private settledDifferences(
+    buckets: readonly number[],
+    digests: Uint32Array,
+  ): { settled: Set<number>; churned: Set<number> } {
     const now = this.host.nowMs();
     const settleMs = differingSettleMs(this.config);
     const settled = new Set<number>();
+    const churned = new Set<number>();
     for (const bucket of buckets) {
       const hi = digests[2 * bucket]!;
       const lo = digests[2 * bucket + 1]!;
+      const churnWait = this.churnWaits.get(bucket);
+      if (churnWait !== undefined) churnWait.lastMs = now;
       const seen = this.differing.get(bucket);
       if (seen === undefined) {
         this.differing.set(bucket, { sinceMs: now, lastMs: now, hi, lo, quietSinceMs: now });
@@ -519,18 +611,32 @@ export class AntiEntropy {
         seen.lo = lo;
         seen.quietSinceMs = now;
       }
-      if (
-        (now - seen.sinceMs >= settleMs && now - seen.quietSinceMs >= settleMs) ||
-        now - seen.sinceMs >= DIFFERING_CHURN_SETTLE_PERIODS * settleMs
-      ) {
+      const churnPeriods = churnWait?.periods ?? DIFFERING_CHURN_SETTLE_PERIODS;
+      if (now - seen.sinceMs >= settleMs && now - seen.quietSinceMs >= settleMs) {
         settled.add(bucket);
+      } else if (now - seen.sinceMs >= churnPeriods * settleMs) {
+        settled.add(bucket);
+        churned.add(bucket);
       }
     }
     const forgetBefore = now - DIFFERING_FORGET_INTERVALS * this.config.syncIntervalMs;
     for (const [bucket, seen] of this.differing) {
       if (seen.lastMs < forgetBefore) this.differing.delete(bucket);
     }
-    return settled;
+    for (const [bucket, churnWait] of this.churnWaits) {
+      if (churnWait.lastMs < forgetBefore) this.churnWaits.delete(bucket);
+    }
+    return { settled, churned };
+  }
+
+  /** A bucket was compared under the churn rule: the rule's next wait for it doubles, up to
+   *  DIFFERING_CHURN_SETTLE_PERIODS_MAX settle periods. */
+  private lengthenChurnWait(bucket: number): void {
+    const periods = this.churnWaits.get(bucket)?.periods ?? DIFFERING_CHURN_SETTLE_PERIODS;
+    this.churnWaits.set(bucket, {
+      periods: Math.min(2 * periods, DIFFERING_CHURN_SETTLE_PERIODS_MAX),
+      lastMs: this.host.nowMs(),
+    });
   }
 
   /** Steps 2-4 of a session for the buckets whose digests differ. */
@@ -664,8 +770,62 @@ export class AntiEntropy {
     return received;
   }
 
-  /** Reads the peer's summary of `buckets` and compares it with the local records. */
+  /**
+   * Reads the peer's summary of the cells of `buckets` whose digests differ from this node's,
+   * and compares it with the local records. A peer that refuses the cell request as a bad
+   * request (a build from before cell summaries) is asked for whole-bucket summaries, now and
+   * for CELL_SUMMARY_RETRY_MS.
+   */
   private async summarise(
+    peer: PeerId,
+    store: SyncStoreView,
+    buckets: number[],
+    outcome: SyncOutcome,
+  ): Promise<SummaryComparer> {
+    const now = this.host.nowMs();
+    for (const [refusing, untilMs] of this.cellSummariesRefused) {
+      if (untilMs <= now) this.cellSummariesRefused.delete(refusing);
+    }
+    if (this.cellSummariesRefused.has(peer)) {
+      return this.summariseBuckets(peer, store, buckets, outcome);
+    }
+    const comparer = new SummaryComparer(store, buckets);
+    const cellDigests = new Uint8Array(buckets.length * CELLS_PER_BUCKET * 8);
+    for (const [i, bucket] of buckets.entries()) {
+      cellDigests.set(digestsToBytes(store.cellDigests(bucket)), i * CELLS_PER_BUCKET * 8);
+    }
+    const request = encodeMessage({ type: 'sync-cell-summary-request', buckets, cellDigests });
+    try {
+      for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
+        timeoutMs: this.config.syncTimeoutMs,
+        framesMax: PULL_FRAMES_MAX,
+      })) {
+        const message = this.decode(frame);
+        if (message.type !== 'sync-cell-summaries') {
+          throw new SyncRefusedError(`unexpected ${message.type}`);
+        }
+        try {
+          comparer.addCells(message.entries);
+        } catch (error) {
+          this.counters.protocolErrors++;
+          throw error;
+        }
+        outcome.summariesReceived += message.entries.length;
+        this.counters.summariesReceived += message.entries.length;
+        // Enough to pull for now: stop reading (the stream closes); the next session goes on.
+        if (comparer.wanted.length >= WANTED_MAX) break;
+      }
+    } catch (error) {
+      if (!(error instanceof SyncRefusedError) || error.code !== 'bad-request') throw error;
+      this.cellSummariesRefused.set(peer, now + CELL_SUMMARY_RETRY_MS);
+      return this.summariseBuckets(peer, store, buckets, outcome);
+    }
+    return comparer;
+  }
+
+  /** Reads the peer's summary of every record of `buckets` (sync-summary-request) and
+   *  compares it with the local records. */
+  private async summariseBuckets(
     peer: PeerId,
     store: SyncStoreView,
     buckets: number[],
@@ -771,9 +931,15 @@ export class AntiEntropy {
     if (message?.type === 'sync-summary-request' && inRange(message.buckets)) {
       return this.streamSummaries(message.buckets);
     }
+    if (message?.type === 'sync-cell-summary-request' && inRange(message.buckets)) {
+      return this.streamCellSummaries(message.buckets, message.cellDigests);
+    }
     this.counters.protocolErrors++;
     return Promise.resolve(
-      this.refusal('bad-request', 'expected sync-bucket-request or sync-summary-request'),
+      this.refusal(
+        'bad-request',
+        'expected sync-bucket-request, sync-summary-request or sync-cell-summary-request',
+      ),
     );
   }
 
@@ -846,6 +1012,53 @@ export class AntiEntropy {
       }
       this.counters.summariesSent += pending.length;
       yield encodeMessage({ type: 'sync-summaries', entries: pending, done: true });
+    } finally {
+      this.serving--;
+    }
+  }
+  /**
+   * A cell summary entry per record of the cells of `buckets` whose digests here differ from
+   * `theirs` (the asker's, in the order of `buckets`), each cell's entries together, in
+   * frames of summaryEntriesPerFrame(syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX). A
+   * bucket's entries are gathered before any is sent, as for whole-bucket summaries.
+   */
+  private async *streamCellSummaries(
+    buckets: readonly number[],
+    theirs: Uint8Array,
+  ): AsyncGenerator<Uint8Array> {
+    this.serving++;
+    this.counters.sessionsServed++;
+    try {
+      const store = this.host.store();
+      const perFrame = summaryEntriesPerFrame(
+        this.config.syncFrameBytesMax,
+        CELL_SUMMARY_ENTRY_BYTES_MAX,
+      );
+      const view = new DataView(theirs.buffer, theirs.byteOffset, theirs.byteLength);
+      const pending: SyncCellSummaryEntry[] = [];
+      for (const [i, bucket] of buckets.entries()) {
+        const mine = store.cellDigests(bucket);
+        for (let cell = 0; cell < CELLS_PER_BUCKET; cell++) {
+          const at = (i * CELLS_PER_BUCKET + cell) * 8;
+          if (
+            mine[2 * cell] === view.getUint32(at, true) &&
+            mine[2 * cell + 1] === view.getUint32(at + 4, true)
+          ) {
+            continue;
+          }
+          for (const record of store.recordsInCell(bucket, cell)) {
+            const [hashHi, hashLo] = store.recordHash(record);
+            pending.push({ bucket, cell, sid: record.sid, hashHi, hashLo });
+          }
+        }
+        while (pending.length >= perFrame) {
+          const entries = pending.splice(0, perFrame);
+          this.counters.summariesSent += entries.length;
+          yield encodeMessage({ type: 'sync-cell-summaries', entries, done: false });
+        }
+      }
+      this.counters.summariesSent += pending.length;
+      yield encodeMessage({ type: 'sync-cell-summaries', entries: pending, done: true });
     } finally {
       this.serving--;
     }

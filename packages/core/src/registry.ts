@@ -157,6 +157,8 @@ export class RegistryCore {
         digest: () => store.digest(),
         recordCount: () => store.counts().incarnations,
         recordsInBucket: (bucket) => store.recordsInBucket(bucket),
+        cellDigests: (bucket) => store.cellDigests(bucket),
+        recordsInCell: (bucket, cell) => store.recordsInCell(bucket, cell),
         recordHash,
       }),
       mergeRemote: (record) => {

@@ -11,12 +11,20 @@ import {
   SUMMARY_ENTRY_BYTES_MAX,
   type SyncSummaryEntry,
 } from '@roomring/protocol';
-import { createRoomStore, type RoomStore, recordHash } from '@roomring/store';
+import {
+  cellOfHash,
+  createRoomStore,
+  type RoomStore,
+  recordHash,
+  roomNameHash32,
+} from '@roomring/store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   AntiEntropy,
+  CELL_SUMMARY_RETRY_MS,
   DIFFERING_CHURN_SETTLE_PERIODS,
+  DIFFERING_CHURN_SETTLE_PERIODS_MAX,
   differingSettleMs,
   groupWanted,
   SUMMARY_FRAME_ENTRIES,
@@ -56,6 +64,8 @@ function viewOf(store: RoomStore): SyncStoreView {
     digest: () => store.digest(),
     recordCount: () => store.counts().incarnations,
     recordsInBucket: (bucket) => store.recordsInBucket(bucket),
+    cellDigests: (bucket) => store.cellDigests(bucket),
+    recordsInCell: (bucket, cell) => store.recordsInCell(bucket, cell),
     recordHash,
   };
 }
@@ -425,6 +435,139 @@ describe('sessions', () => {
     sessionClock.nowMs += settle;
     expect((await sc!.sync.syncWith('d'))?.bucketsDeferred).toBe(0);
     expect(c.get('lost-quiet')).toBeDefined();
+  });
+
+  it('each comparison under the churn rule doubles its wait for that bucket, up to DIFFERING_CHURN_SETTLE_PERIODS_MAX; a quiet comparison starts it again', async () => {
+    // Writes that never pause: every settle period a receives a room b also holds (churn
+    // here) and b gets one that a never receives (a new real loss), so the one bucket differs
+    // at every session and changes here between any two.
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    const [sa] = group([a, b], CONFIG);
+    const settle = differingSettleMs(CONFIG);
+    let written = 0;
+    const writes = () => {
+      written++;
+      a.merge({ ...b.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
+      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
+    };
+    writes();
+    const started = sessionClock.nowMs;
+    const compared: number[] = [];
+    while (compared.length < 6) {
+      const outcome = await sa!.sync.syncWith('b');
+      if (outcome?.bucketsDeferred === 0) {
+        expect(outcome.summariesReceived).toBeGreaterThan(0);
+        expect(outcome.recordsWanted).toBeGreaterThan(0);
+        compared.push((sessionClock.nowMs - started) / settle);
+      }
+      sessionClock.nowMs += settle;
+      writes();
+    }
+    // First seen at period 0, compared at 10; seen again at 11, compared 20 later; and so on,
+    // each wait twice the last, until the cap.
+    const waits = compared.map((at, i) => (i === 0 ? at : at - compared[i - 1]! - 1));
+    expect(waits).toEqual([
+      DIFFERING_CHURN_SETTLE_PERIODS,
+      2 * DIFFERING_CHURN_SETTLE_PERIODS,
+      4 * DIFFERING_CHURN_SETTLE_PERIODS,
+      DIFFERING_CHURN_SETTLE_PERIODS_MAX,
+      DIFFERING_CHURN_SETTLE_PERIODS_MAX,
+      DIFFERING_CHURN_SETTLE_PERIODS_MAX,
+    ]);
+    // Every loss written up to the last comparison was repaired by one of them.
+    expect(a.get(`lost-${written - 1}`)).toBeDefined();
+
+    // The writes stop: the next loss is compared one settle period after it is first seen,
+    // and that quiet comparison starts the churn rule's wait again from the start.
+    b.getOrCreate({ name: 'lost-after', homeRegion: 'eu' });
+    expect((await sa!.sync.syncWith('b'))?.bucketsDeferred).toBe(1);
+    sessionClock.nowMs += settle;
+    expect((await sa!.sync.syncWith('b'))?.bucketsDeferred).toBe(0);
+    expect(a.get('lost-after')).toBeDefined();
+    const restarted = sessionClock.nowMs;
+    let comparedAgainAt: number | undefined;
+    while (comparedAgainAt === undefined) {
+      sessionClock.nowMs += settle;
+      writes();
+      if ((await sa!.sync.syncWith('b'))?.bucketsDeferred === 0) {
+        comparedAgainAt = (sessionClock.nowMs - restarted) / settle;
+      }
+    }
+    // Seen at period 1 (the first session after the quiet one), compared 10 later.
+    expect(comparedAgainAt).toBe(1 + DIFFERING_CHURN_SETTLE_PERIODS);
+  });
+
+  it('a summary lists only the records of the cells whose digests differ', async () => {
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    for (let i = 0; i < 400; i++) {
+      a.merge({ ...b.getOrCreate({ name: `common-${i}`, homeRegion: 'eu' }).room });
+    }
+    const lost = b.getOrCreate({ name: 'lost', homeRegion: 'eu' }).room;
+    const cell = cellOfHash(roomNameHash32('lost'));
+    const inCell = b.recordsInCell(0, cell).length;
+    expect(inCell).toBeLessThan(401 / 4);
+    const [sa] = group([a, b], CONFIG);
+    expect((await sa!.sync.syncWith('b'))?.bucketsDeferred).toBe(1);
+    sessionClock.nowMs += differingSettleMs(CONFIG);
+    const outcome = await sa!.sync.syncWith('b');
+    expect(outcome).toMatchObject({
+      bucketsDeferred: 0,
+      summariesReceived: inCell,
+      recordsWanted: 1,
+      recordsReceived: 1,
+      complete: true,
+    });
+    expect(a.get('lost')?.sid).toBe(lost.sid);
+    expect(a.digest()).toBe(b.digest());
+  });
+
+  it('a peer that refuses cell summaries (an older build) is asked for whole buckets, then again after CELL_SUMMARY_RETRY_MS', async () => {
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    for (let i = 0; i < 50; i++) {
+      a.merge({ ...b.getOrCreate({ name: `common-${i}`, homeRegion: 'eu' }).room });
+    }
+    const [sa, sb] = group([a, b], CONFIG);
+    // b answers a cell summary request as a build without them does: bad-request.
+    const serve = sb!.transport.handlers.get(SYNC_BUCKETS_PROTOCOL)!;
+    let cellRequests = 0;
+    sb!.transport.handle(SYNC_BUCKETS_PROTOCOL, (frame, from) => {
+      const decoded = decodeMessage(frame);
+      if (decoded.ok && decoded.message.type === 'sync-cell-summary-request') {
+        cellRequests++;
+        return Promise.resolve(
+          encodeMessage({
+            type: 'rpc-error',
+            requestId: 0,
+            code: 'bad-request',
+            message: 'expected sync-bucket-request or sync-summary-request',
+          }),
+        );
+      }
+      return serve(frame, from);
+    });
+    const repair = async (name: string) => {
+      b.getOrCreate({ name, homeRegion: 'eu' });
+      await sa!.sync.syncWith('b');
+      sessionClock.nowMs += differingSettleMs(CONFIG);
+      const outcome = await sa!.sync.syncWith('b');
+      expect(a.get(name)).toBeDefined();
+      return outcome;
+    };
+    // Refused once, then the whole bucket's summary: every record of b.
+    expect(await repair('lost-1')).toMatchObject({ summariesReceived: 51, complete: true });
+    expect(cellRequests).toBe(1);
+    expect(sa!.sync.counters.sessionsFailed).toBe(0);
+    // Not asked again meanwhile.
+    await repair('lost-2');
+    expect(cellRequests).toBe(1);
+    // Asked again once CELL_SUMMARY_RETRY_MS has passed.
+    sessionClock.nowMs += CELL_SUMMARY_RETRY_MS;
+    await repair('lost-3');
+    expect(cellRequests).toBe(2);
+    expect(a.digest()).toBe(b.digest());
   });
 
   it('a peer whose history reaches back before this store is compared in full at once', async () => {
