@@ -67,12 +67,31 @@ describe('five node processes in three regions (real libp2p on 127.0.0.1)', {
     victim.kill('SIGKILL');
     await victim.exited;
     const survivors = nodes.filter((n) => n !== victim);
-    // Every room acknowledged before the kill is on every survivor, with its sid, at once:
-    // the ack waited for another node to hold it.
-    for (const node of survivors) {
-      const view = await node.call<Visible>('visible');
-      for (const [name, sid] of Object.entries(acked)) expect(view[name]).toBe(sid);
-    }
+    // Every room acknowledged before the kill is on a survivor, with its sid, at once: the
+    // ack waited for another node to hold it. The others may still lack it: the victim's
+    // gossip of its last batch may not have left its sockets, or a batch was dropped at
+    // publishInFlightMax (failed in CI once, with other test files loading the machine).
+    const missing = async (): Promise<string[]> => {
+      const views = await Promise.all(survivors.map((n) => n.call<Visible>('visible')));
+      return survivors.flatMap((node, i) =>
+        Object.entries(acked)
+          .filter(([name, sid]) => views[i]![name] !== sid)
+          .map(([name]) => `${name} at ${node.spec.nodeId}`),
+      );
+    };
+    const atKill = await Promise.all(survivors.map((n) => n.call<Visible>('visible')));
+    const lost = Object.entries(acked).filter(([name, sid]) =>
+      atKill.every((view) => view[name] !== sid),
+    );
+    expect(lost, 'acknowledged rooms on no survivor').toEqual([]);
+    // Anti-entropy from the holder brings them to every survivor within a few sync intervals.
+    await eventually(
+      async () => ((await missing()).length === 0 ? true : undefined),
+      10_000,
+      'every acknowledged room on every survivor',
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}; missing: ${(await missing()).slice(0, 20).join(', ')}`);
+    });
     await eventually(
       async () => {
         const views = await Promise.all(survivors.map((n) => n.call<MemberInfo[]>('members')));
