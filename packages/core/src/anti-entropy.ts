@@ -796,25 +796,11 @@ export class AntiEntropy {
     }
     const request = encodeMessage({ type: 'sync-cell-summary-request', buckets, cellDigests });
     try {
-      for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
-        timeoutMs: this.config.syncTimeoutMs,
-        framesMax: PULL_FRAMES_MAX,
-      })) {
-        const message = this.decode(frame);
-        if (message.type !== 'sync-cell-summaries') {
-          throw new SyncRefusedError(`unexpected ${message.type}`);
-        }
-        try {
-          comparer.addCells(message.entries);
-        } catch (error) {
-          this.counters.protocolErrors++;
-          throw error;
-        }
-        outcome.summariesReceived += message.entries.length;
-        this.counters.summariesReceived += message.entries.length;
-        // Enough to pull for now: stop reading (the stream closes); the next session goes on.
-        if (comparer.wanted.length >= WANTED_MAX) break;
-      }
+      await this.readSummary(peer, request, comparer, outcome, (message) => {
+        if (message.type !== 'sync-cell-summaries') return undefined;
+        comparer.addCells(message.entries);
+        return message.entries.length;
+      });
     } catch (error) {
       if (!(error instanceof SyncRefusedError) || error.code !== 'bad-request') throw error;
       this.cellSummariesRefused.set(peer, now + CELL_SUMMARY_RETRY_MS);
@@ -833,26 +819,44 @@ export class AntiEntropy {
   ): Promise<SummaryComparer> {
     const comparer = new SummaryComparer(store, buckets);
     const request = encodeMessage({ type: 'sync-summary-request', buckets });
+    await this.readSummary(peer, request, comparer, outcome, (message) => {
+      if (message.type !== 'sync-summaries') return undefined;
+      comparer.add(message.entries);
+      return message.entries.length;
+    });
+    return comparer;
+  }
+
+  /**
+   * Sends a summary request and feeds each answer frame to `feed`, which hands its entries to
+   * `comparer` and returns how many there were, or undefined for a message of another type
+   * (the session fails). An entry out of place counts a protocol error. Stops reading once
+   * WANTED_MAX sids are wanted: the stream closes, and the next session goes on.
+   */
+  private async readSummary(
+    peer: PeerId,
+    request: Uint8Array,
+    comparer: SummaryComparer,
+    outcome: SyncOutcome,
+    feed: (message: Message) => number | undefined,
+  ): Promise<void> {
     for await (const frame of this.transport.request(peer, SYNC_BUCKETS_PROTOCOL, request, {
       timeoutMs: this.config.syncTimeoutMs,
       framesMax: PULL_FRAMES_MAX,
     })) {
       const message = this.decode(frame);
-      if (message.type !== 'sync-summaries') {
-        throw new SyncRefusedError(`unexpected ${message.type}`);
-      }
+      let entries: number | undefined;
       try {
-        comparer.add(message.entries);
+        entries = feed(message);
       } catch (error) {
         this.counters.protocolErrors++;
         throw error;
       }
-      outcome.summariesReceived += message.entries.length;
-      this.counters.summariesReceived += message.entries.length;
-      // Enough to pull for now: stop reading (the stream closes); the next session goes on.
+      if (entries === undefined) throw new SyncRefusedError(`unexpected ${message.type}`);
+      outcome.summariesReceived += entries;
+      this.counters.summariesReceived += entries;
       if (comparer.wanted.length >= WANTED_MAX) break;
     }
-    return comparer;
   }
 
   private async pull(
