@@ -993,54 +993,38 @@ export class AntiEntropy {
 
   /**
    * A summary entry per record of `buckets`, each bucket's entries together, in frames of
-   * summaryEntriesPerFrame(syncFrameBytesMax). A bucket's entries are gathered before any
-   * is sent, so a merge during a yield cannot split them.
+   * summaryEntriesPerFrame(syncFrameBytesMax).
    */
-  private async *streamSummaries(buckets: readonly number[]): AsyncGenerator<Uint8Array> {
-    this.serving++;
-    this.counters.sessionsServed++;
-    try {
-      const store = this.host.store();
-      const perFrame = summaryEntriesPerFrame(this.config.syncFrameBytesMax);
-      const pending: SyncSummaryEntry[] = [];
-      for (const bucket of buckets) {
+  private streamSummaries(buckets: readonly number[]): AsyncGenerator<Uint8Array> {
+    const store = this.host.store();
+    return this.streamEntries<SyncSummaryEntry>(
+      buckets,
+      summaryEntriesPerFrame(this.config.syncFrameBytesMax),
+      (bucket, _i, pending) => {
         for (const record of store.recordsInBucket(bucket)) {
           const [hashHi, hashLo] = store.recordHash(record);
           pending.push({ bucket, sid: record.sid, hashHi, hashLo });
         }
-        while (pending.length >= perFrame) {
-          const entries = pending.splice(0, perFrame);
-          this.counters.summariesSent += entries.length;
-          yield encodeMessage({ type: 'sync-summaries', entries, done: false });
-        }
-      }
-      this.counters.summariesSent += pending.length;
-      yield encodeMessage({ type: 'sync-summaries', entries: pending, done: true });
-    } finally {
-      this.serving--;
-    }
+      },
+      (entries, done) => encodeMessage({ type: 'sync-summaries', entries, done }),
+    );
   }
+
   /**
    * A cell summary entry per record of the cells of `buckets` whose digests here differ from
    * `theirs` (the asker's, in the order of `buckets`), each cell's entries together, in
-   * frames of summaryEntriesPerFrame(syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX). A
-   * bucket's entries are gathered before any is sent, as for whole-bucket summaries.
+   * frames of summaryEntriesPerFrame(syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX).
    */
-  private async *streamCellSummaries(
+  private streamCellSummaries(
     buckets: readonly number[],
     theirs: Uint8Array,
   ): AsyncGenerator<Uint8Array> {
-    this.serving++;
-    this.counters.sessionsServed++;
-    try {
-      const store = this.host.store();
-      const perFrame = summaryEntriesPerFrame(
-        this.config.syncFrameBytesMax,
-        CELL_SUMMARY_ENTRY_BYTES_MAX,
-      );
-      const view = new DataView(theirs.buffer, theirs.byteOffset, theirs.byteLength);
-      const pending: SyncCellSummaryEntry[] = [];
-      for (const [i, bucket] of buckets.entries()) {
+    const store = this.host.store();
+    const view = new DataView(theirs.buffer, theirs.byteOffset, theirs.byteLength);
+    return this.streamEntries<SyncCellSummaryEntry>(
+      buckets,
+      summaryEntriesPerFrame(this.config.syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX),
+      (bucket, i, pending) => {
         const mine = store.cellDigests(bucket);
         for (let cell = 0; cell < CELLS_PER_BUCKET; cell++) {
           const at = (i * CELLS_PER_BUCKET + cell) * 8;
@@ -1055,14 +1039,36 @@ export class AntiEntropy {
             pending.push({ bucket, cell, sid: record.sid, hashHi, hashLo });
           }
         }
+      },
+      (entries, done) => encodeMessage({ type: 'sync-cell-summaries', entries, done }),
+    );
+  }
+
+  /**
+   * Serves a summary: `collect` adds the entries of the i-th bucket of `buckets`, and they go
+   * out `perFrame` at a time, each frame encoded by `frame`, the last with `done`. A bucket's
+   * entries are gathered before any is sent, so a merge during a yield cannot split them.
+   */
+  private async *streamEntries<E>(
+    buckets: readonly number[],
+    perFrame: number,
+    collect: (bucket: number, i: number, pending: E[]) => void,
+    frame: (entries: E[], done: boolean) => Uint8Array,
+  ): AsyncGenerator<Uint8Array> {
+    this.serving++;
+    this.counters.sessionsServed++;
+    try {
+      const pending: E[] = [];
+      for (const [i, bucket] of buckets.entries()) {
+        collect(bucket, i, pending);
         while (pending.length >= perFrame) {
           const entries = pending.splice(0, perFrame);
           this.counters.summariesSent += entries.length;
-          yield encodeMessage({ type: 'sync-cell-summaries', entries, done: false });
+          yield frame(entries, false);
         }
       }
       this.counters.summariesSent += pending.length;
-      yield encodeMessage({ type: 'sync-cell-summaries', entries: pending, done: true });
+      yield frame(pending, true);
     } finally {
       this.serving--;
     }
