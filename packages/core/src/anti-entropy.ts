@@ -126,7 +126,8 @@ export interface SyncStoreView {
 
 export interface AntiEntropyHost {
   store(): SyncStoreView;
-  /** Merges a record received from `from`; the registry emits events. */
+  /** Merges a record received from `from`; the registry emits events. Takes the record
+   *  (Replica.mergeRemote): the store may keep the object itself. */
   mergeRemote(record: RoomRecord): void;
   stamp(): number;
   nowMs(): number;
@@ -763,8 +764,10 @@ export class AntiEntropy {
   ): Promise<Map<string, Readonly<RoomRecord>>> {
     const received = new Map<string, Readonly<RoomRecord>>();
     for (const group of groupWanted(wanted, SYNC_SIDS_MAX)) {
+      // A copy: mergeRemote may have kept the record itself as the stored incarnation, which
+      // later changes update in place.
       await this.pull(peer, group.buckets, group.sids, (record) =>
-        received.set(record.sid, record),
+        received.set(record.sid, { ...record }),
       );
     }
     return received;

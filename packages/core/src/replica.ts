@@ -104,9 +104,14 @@ export class Replica {
     return incarnations.filter((r) => r.deletedAt !== 0 && r.deletedAt > horizon);
   }
 
-  /** Merges a record from another node; true when this node now holds it. */
+  /**
+   * Merges a record from another node; true when this node now holds it. `record` must be
+   * one decodeMessage returned (gossip, a sync frame, a replicate request), handed over: the
+   * store may keep the object itself (RoomStore.merge's `adopt`), so a caller keeps no
+   * reference to it: a later change to the room would change it in place.
+   */
   mergeRemote(record: RoomRecord): boolean {
-    const outcome = this.store.merge(record);
+    const outcome = this.store.merge(record, true);
     if (outcome.kind === 'rejected') {
       this.counters.recordsRejected++;
       return false;

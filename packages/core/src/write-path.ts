@@ -67,7 +67,8 @@ export interface WritePathHost {
   partnersFor(name: string, count: number): PeerId[];
   /** Whether `peer` is a known member allowed to send us writes. */
   isMember(peer: PeerId): boolean;
-  /** Merges a record; true when this node now holds it (false: rejected, e.g. clock bound). */
+  /** Merges a record; true when this node now holds it (false: rejected, e.g. clock bound).
+   *  Takes the record (Replica.mergeRemote): the store may keep the object itself. */
   mergeRemote(record: RoomRecord): boolean;
   /** Whether `partners` are every peer gossip would reach (every connected peer, and every
    *  ring member, connected or not). */

@@ -1,3 +1,4 @@
+export { detachString } from './detach-string.js';
 export {
   DecodeError,
   type DecodeErrorCode,

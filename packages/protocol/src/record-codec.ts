@@ -3,6 +3,7 @@
  * tuple"). A tuple has no map keys, so it is compact (a typical record is ~150-250 B) and
  * gives `__proto__` or any other room name nothing to collide with.
  */
+import { detachString } from './detach-string.js';
 import { DecodeError } from './errors.js';
 import { readBool, readInt, readSid, readString, readTuple, schemaError } from './field-readers.js';
 import {
@@ -110,6 +111,10 @@ function checkStampPair(at: number, by: string, atField: string, byField: string
 
 /**
  * A fresh, validated RoomRecord from a decoded tuple. Throws DecodeError naming the field.
+ * Its name, sid and metadata share memory with no other string (detach-string.ts: msgpackr
+ * hands out a string of 13 or more characters as a slice of up to 6 KB of the message), so
+ * a store may keep the record itself (RoomStore.merge's `adopt`); its node ids and regions
+ * are short strings a store interns.
  *
  * Rules beyond types and limits: sid format; name, creator and homeRegion non-empty; every
  * HLC stamp a non-negative safe integer; `xxxAt` is 0 exactly when `xxxBy` is '' for the
@@ -118,8 +123,8 @@ function checkStampPair(at: number, by: string, atField: string, byField: string
 export function recordFromTuple(value: unknown): RoomRecord {
   const t = readTuple(value, '', FIELD_COUNT);
   const record: RoomRecord = {
-    name: readString(t[0], 'name', ROOM_NAME_BYTES_MAX, 'ROOM_NAME_BYTES_MAX', false),
-    sid: readSid(t[1], 'sid'),
+    name: detachString(readString(t[0], 'name', ROOM_NAME_BYTES_MAX, 'ROOM_NAME_BYTES_MAX', false)),
+    sid: detachString(readSid(t[1], 'sid')),
     createdAt: stamp(t[2], 'createdAt'),
     creator: nodeId(t[3], 'creator', false),
     homeRegion: readString(t[4], 'homeRegion', REGION_BYTES_MAX, 'REGION_BYTES_MAX', false),
@@ -140,12 +145,8 @@ export function recordFromTuple(value: unknown): RoomRecord {
       MAX_PARTICIPANTS_MAX,
       'MAX_PARTICIPANTS_MAX',
     ),
-    metadata: readString(
-      t[10],
-      'metadata',
-      ROOM_METADATA_BYTES_MAX,
-      'ROOM_METADATA_BYTES_MAX',
-      true,
+    metadata: detachString(
+      readString(t[10], 'metadata', ROOM_METADATA_BYTES_MAX, 'ROOM_METADATA_BYTES_MAX', true),
     ),
     pinnedNode: nodeId(t[11], 'pinnedNode', true),
     statsAt: stamp(t[12], 'statsAt'),

@@ -6,7 +6,7 @@
  * Bounded, because the values come from the network: past `stringsMax` distinct values new
  * ones are stored unshared (correct, only larger). 4,096 x ~100 B = 400 KiB at most.
  */
-import { detachString } from './detach-string.js';
+import { detachString } from '@roomring/protocol';
 
 export class StringInterner {
   private readonly table = new Map<string, string>();

@@ -7,18 +7,19 @@
  * (name-table.ts; names are untrusted: Maps only, never plain objects). A name's value is its
  * single incarnation, or an array when it holds several (a concurrent create, or re-creates
  * after deletes). Every change XORs the record's old 64-bit hash out of its bucket's digest
- * and the new one in: O(1) per change. Incarnations are made by newIncarnation() only
- * (incarnation.ts: one object literal, which V8 then allocates in the old generation).
+ * and the new one in: O(1) per change. Incarnations are made by newIncarnation() (incarnation.ts:
+ * one object literal, which V8 then allocates in the old generation), or are records a
+ * decoder made with the same keys in the same order, adopted by merge.
  */
 import {
   CELLS_PER_BUCKET,
   compareStamps,
+  detachString,
   hlcWallMs,
   packHlc,
   type RoomRecord,
 } from '@roomring/protocol';
 import type { Clock, Random } from './clock.js';
-import { detachString } from './detach-string.js';
 import { digestOfWords } from './digest.js';
 import { InvalidBucketError, TooManyIncarnationsError } from './errors.js';
 import { compareSettings, compareStats, compareTombstones, sameIdentity } from './field-merge.js';
@@ -154,8 +155,17 @@ export interface RoomStore {
   losers(name: string): StoredRoom[];
   /** Every stored incarnation of `name` (live and tombstoned), in creation order. */
   incarnations(name: string): StoredRoom[];
-  /** Merges a remote (already schema-validated) record. Never throws for bad input. */
-  merge(record: RoomRecord): MergeOutcome;
+  /**
+   * Merges a remote (already schema-validated) record. Never throws for bad input.
+   *
+   * `adopt`: the store may keep `record` itself as a new incarnation instead of a copy (its
+   * node ids and regions swapped for the interned ones). Only for a record from
+   * decodeMessage, whose strings share memory with no other string, and that the caller
+   * then gives up: it keeps no reference (a later change to the room changes the object in
+   * place) and writes no field. Saves the copy of every new room a node receives (an object,
+   * its name and its sid).
+   */
+  merge(record: RoomRecord, adopt?: boolean): MergeOutcome;
 
   counts(): StoreCounts;
   /** Remote records refused by `merge` since creation, by reason. */
@@ -512,7 +522,7 @@ export class RoomStoreImpl implements RoomStore {
 
   // --- remote writes -----------------------------------------------------------------------
 
-  merge(record: RoomRecord): MergeOutcome {
+  merge(record: RoomRecord, adopt = false): MergeOutcome {
     if (!isPlausibleRecord(record)) return this.reject('invalid');
     if (record.deletedAt !== 0 && maxStamp(record) < this.gcHorizon()) {
       return this.reject('gc-horizon');
@@ -548,7 +558,7 @@ export class RoomStoreImpl implements RoomStore {
         this.rejected['incarnation-limit']++;
         evicted = oldest;
       }
-      const room = this.copyOf(record);
+      const room = adopt ? this.adopted(record) : this.copyOf(record);
       let after = this.insert(table, hash, target, room);
       if (evicted !== undefined && evicted.deletedAt !== 0) {
         // The forgotten tombstone's horizon still holds over what is kept (and the newcomer).
@@ -851,6 +861,26 @@ export class RoomStoreImpl implements RoomStore {
     room.deletedAt = record.deletedAt;
     room.deletedBy = intern.intern(record.deletedBy);
     return room;
+  }
+
+  /**
+   * `record` itself as a stored incarnation (merge's `adopt`): node ids and regions interned
+   * in place, and settingsAt and statsAt sharing createdAt's heap number when they are equal,
+   * as copyOf keeps them (a decoder boxes each stamp it reads on its own: 32 B per room).
+   * Its object shape is newIncarnation's: both decoders' literals list the same keys in the
+   * same order, so V8 gives them one map, with the fields newIncarnation made tagged.
+   */
+  private adopted(record: RoomRecord): Incarnation {
+    const intern = this.interner;
+    record.creator = intern.intern(record.creator);
+    record.homeRegion = intern.intern(record.homeRegion);
+    if (record.settingsAt === record.createdAt) record.settingsAt = record.createdAt;
+    record.settingsBy = intern.intern(record.settingsBy);
+    record.pinnedNode = intern.intern(record.pinnedNode);
+    if (record.statsAt === record.createdAt) record.statsAt = record.createdAt;
+    record.statsBy = intern.intern(record.statsBy);
+    record.deletedBy = intern.intern(record.deletedBy);
+    return record;
   }
 
   private reject(rejection: MergeRejection): MergeOutcome {
