@@ -126,6 +126,7 @@ async function fill(
         `${prefix}${n.spec.nodeId}-`,
         perNode,
         concurrency,
+        false,
       ),
     ),
   );

@@ -115,15 +115,15 @@ function benchMergeInsert(): number {
  * young; here each room lands among 100k+ others and stays (568k against 811k merges/s in
  * the run of 2026-12-07, docs/benchmarks.md).
  */
-function benchMergeGrowing(): number {
+function benchMergeGrowing(adopt: boolean): number {
   const records: RoomRecord[] = [];
   forEachDecodedRecord(200_000, 6, (r) => records.push(r));
   const store = newStore();
-  for (let i = 0; i < 100_000; i++) store.merge(records[i]!);
+  for (let i = 0; i < 100_000; i++) store.merge(records[i]!, adopt);
   collectGarbage();
   const start = performance.now();
   for (let i = 100_000; i < records.length; i++) {
-    if (store.merge(records[i]!).kind !== 'inserted') throw new Error('expected an insert');
+    if (store.merge(records[i]!, adopt).kind !== 'inserted') throw new Error('expected an insert');
   }
   return (100_000 / (performance.now() - start)) * 1_000;
 }
@@ -199,9 +199,8 @@ const DECODED_BATCH_RECORDS = 1_000;
 
 /**
  * Records of `count` new rooms as a receiving node gets them: encoded into room-batch
- * messages and decoded again by the real codec. Unlike plain objects, decoded strings are
- * slices of their whole batch (msgpackr's native string extraction): a store that kept them
- * would keep the batches (store/src/detach-string.ts).
+ * messages and decoded again by the real codec (whose records a store may keep as they are:
+ * RoomStore.merge's `adopt`).
  */
 function forEachDecodedRecord(count: number, digits: number, fn: (r: RoomRecord) => void): void {
   let batch: RoomRecord[] = [];
@@ -237,7 +236,8 @@ function heapPerRoom(count: number, source: FillSource): { bytes: number; store:
   if (source === 'merge') {
     forEachRemoteRecord(count, digits, (record) => store.merge(record));
   } else if (source === 'decoded') {
-    forEachDecodedRecord(count, digits, (record) => store.merge(record));
+    // Adopted, as a node merges what it decodes (Replica.mergeRemote).
+    forEachDecodedRecord(count, digits, (record) => store.merge(record, true));
   } else {
     for (let i = 0; i < count; i++) {
       store.getOrCreate({ name: roomName(i, digits), homeRegion: 'eu-west' });
@@ -289,10 +289,23 @@ export async function run(): Promise<BenchResult[]> {
     unit: 'ops/s',
     ...withCpuShare(benchMergeInsert),
   });
+  const growingCopied = withCpuShare(() => benchMergeGrowing(false));
   push({
-    name: 'merge, remote insert into a store growing from 100k to 200k rooms',
+    name: 'merge, remote insert into a store growing from 100k to 200k rooms, copied',
     unit: 'ops/s',
-    ...withCpuShare(benchMergeGrowing),
+    ...growingCopied,
+  });
+  const growingAdopted = withCpuShare(() => benchMergeGrowing(true));
+  push({
+    name: 'merge, same, the decoded records adopted (as a node merges them)',
+    unit: 'ops/s',
+    ...growingAdopted,
+  });
+  push({
+    name: 'merge into a growing store: adopted / copied',
+    value: growingAdopted.value / growingCopied.value,
+    unit: 'x',
+    note: 'same run, side by side; adopting skips the copy of the record, its name and sid',
   });
   push({
     name: 'merge, remote stats update (100k rooms)',
