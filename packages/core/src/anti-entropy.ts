@@ -114,6 +114,8 @@ export interface SyncStoreView {
   digest(): string;
   recordCount(): number;
   recordsInBucket(bucket: number): Iterable<Readonly<RoomRecord>>;
+  /** Names the bucket holds records of (0: none), without reading them. */
+  namesInBucket(bucket: number): number;
   /** A copy of the bucket's CELLS_PER_BUCKET cell digests: words 2c and 2c+1 are the low and
    *  high word of cell c's (the XOR of its records' hashes). */
   cellDigests(bucket: number): Uint32Array;
@@ -232,15 +234,12 @@ export function differingBuckets(mine: Uint32Array, theirs: Uint8Array): number[
  * join stays a single pass) and those it holds records in (summarised first).
  */
 export function splitByHolding(
-  store: Pick<SyncStoreView, 'recordsInBucket'>,
+  store: Pick<SyncStoreView, 'namesInBucket'>,
   buckets: readonly number[],
 ): { empty: number[]; held: number[] } {
   const empty: number[] = [];
   const held: number[] = [];
-  for (const bucket of buckets) {
-    const first = store.recordsInBucket(bucket)[Symbol.iterator]().next();
-    (first.done ? empty : held).push(bucket);
-  }
+  for (const bucket of buckets) (store.namesInBucket(bucket) === 0 ? empty : held).push(bucket);
   return { empty, held };
 }
 

@@ -63,6 +63,11 @@ export class DurableWrites {
   }
 
   /** Throws OverloadedError before a write is applied when too many wait for acks. */
+  /** Whether a new write would be shed now (assertCapacity would throw). */
+  atCapacity(): boolean {
+    return this.writePath.atCapacity();
+  }
+
   assertCapacity(): void {
     this.writePath.assertCapacity();
   }

@@ -157,6 +157,7 @@ export class RegistryCore {
         digest: () => store.digest(),
         recordCount: () => store.counts().incarnations,
         recordsInBucket: (bucket) => store.recordsInBucket(bucket),
+        namesInBucket: (bucket) => store.namesInBucket(bucket),
         cellDigests: (bucket) => store.cellDigests(bucket),
         recordsInCell: (bucket, cell) => store.recordsInCell(bucket, cell),
         recordHash,
@@ -343,17 +344,13 @@ export class RegistryCore {
   ): Promise<Readonly<RoomRecord>> {
     this.assertWritable();
     const deadlineAt = this.deadlineAt(options);
-    const existing = this.store.get(request.name);
-    if (existing) {
-      if (this.durable.isUnacked(existing.sid)) {
-        await this.durable.confirm(
-          [existing, ...this.replica.recentTombstones(request.name)],
-          deadlineAt,
-        );
-      }
-      return existing;
+    // At capacity an existing room is still returned, and only a create is shed: the name is
+    // looked up first. Otherwise getOrCreate's own lookup is the only one.
+    if (this.durable.atCapacity()) {
+      const existing = this.store.get(request.name);
+      if (existing) return this.existingRoom(existing, deadlineAt);
+      this.durable.assertCapacity();
     }
-    this.durable.assertCapacity();
     const { room, created } = this.translate(() =>
       this.store.getOrCreate({
         name: request.name,
@@ -369,10 +366,26 @@ export class RegistryCore {
     // path (gossip batch, durable write), so no node holds the new room without knowing the
     // old one is deleted: a node that missed the delete would otherwise show the old one
     // (the first writer) until the tombstone reached it.
-    const tombstones = created ? this.replica.recentTombstones(request.name) : [];
-    if (created) this.replica.localChange(room, undefined, true, tombstones);
+    if (!created) return this.existingRoom(room, deadlineAt);
+    const tombstones = this.replica.recentTombstones(request.name);
+    this.replica.localChange(room, undefined, true, tombstones);
     await this.durable.confirm([room, ...tombstones], deadlineAt);
     return room;
+  }
+
+  /** CreateRoom of a name that holds a visible room: that room, once it is acknowledged (a
+   *  create of it may still wait for its partners). */
+  private async existingRoom(
+    existing: Readonly<RoomRecord>,
+    deadlineAt: number,
+  ): Promise<Readonly<RoomRecord>> {
+    if (this.durable.isUnacked(existing.sid)) {
+      await this.durable.confirm(
+        [existing, ...this.replica.recentTombstones(existing.name)],
+        deadlineAt,
+      );
+    }
+    return existing;
   }
 
   getRoom(name: string): Readonly<RoomRecord> | undefined {

@@ -121,8 +121,12 @@ export class WritePath {
   }
 
   /** Throws OverloadedError before a write is applied when too many wait for acks. */
+  atCapacity(): boolean {
+    return this.pending >= this.config.pendingWritesMax;
+  }
+
   assertCapacity(): void {
-    if (this.pending >= this.config.pendingWritesMax) {
+    if (this.atCapacity()) {
       this.counters.writesShed++;
       throw new OverloadedError('pending writes', this.config.retryAfterMs);
     }

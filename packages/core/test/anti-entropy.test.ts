@@ -64,6 +64,7 @@ function viewOf(store: RoomStore): SyncStoreView {
     digest: () => store.digest(),
     recordCount: () => store.counts().incarnations,
     recordsInBucket: (bucket) => store.recordsInBucket(bucket),
+    namesInBucket: (bucket) => store.namesInBucket(bucket),
     cellDigests: (bucket) => store.cellDigests(bucket),
     recordsInCell: (bucket, cell) => store.recordsInCell(bucket, cell),
     recordHash,

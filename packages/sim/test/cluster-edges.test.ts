@@ -104,9 +104,12 @@ describe('bounds and bad input', () => {
     });
     cluster = c;
     const node = c.node('use-1');
+    const kept = await c.settle(node.createRoom({ name: 'kept' }));
     const waiting = Array.from({ length: 4 }, (_, i) => node.createRoom({ name: `w-${i}` }));
     expect(node.status().pendingWrites).toBe(4);
     await expect(node.createRoom({ name: 'one-too-many' })).rejects.toBeInstanceOf(OverloadedError);
+    // Only creates are shed: an existing room is still returned, as it is.
+    expect(await node.createRoom({ name: 'kept' })).toBe(kept);
     expect(node.getRoom('one-too-many')).toBeUndefined();
     const rooms = await c.settle(Promise.all(waiting));
     expect(rooms.map((r) => r.name)).toEqual(['w-0', 'w-1', 'w-2', 'w-3']);

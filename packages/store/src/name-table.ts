@@ -33,6 +33,11 @@ export class NameTable {
   /** Names whose slot another name held when they came, by name. */
   private overflow: Map<string, Entry> | undefined;
 
+  /** Names held. */
+  get size(): number {
+    return this.slots.size + (this.overflow?.size ?? 0);
+  }
+
   /** The entry of `name` (`hash`: roomNameHash32(name)). */
   get(name: string, hash: number): Entry | undefined {
     const slot = this.slots.get(keyOf(hash));

@@ -181,6 +181,8 @@ export interface RoomStore {
   bucketDigests(): Uint32Array;
   /** 16 hex characters over all bucket digests: equal stores give equal strings. */
   digest(): string;
+  /** Names with an incarnation (live or tombstone) in `bucket`; O(1). */
+  namesInBucket(bucket: number): number;
   /** Every incarnation (tombstones included) stored in `bucket`. */
   recordsInBucket(bucket: number): IterableIterator<StoredRoom>;
   /**
@@ -365,6 +367,11 @@ export class RoomStoreImpl implements RoomStore {
 
   digest(): string {
     return digestOfWords(this.digests);
+  }
+
+  namesInBucket(bucket: number): number {
+    this.checkBucket(bucket);
+    return this.buckets[bucket]!.size;
   }
 
   recordsInBucket(bucket: number): IterableIterator<StoredRoom> {

@@ -134,6 +134,7 @@ export function expectCellsConsistent(store: RoomStore): void {
     }
     expect([...store.recordsInBucket(b)].every((record) => seen.has(record))).toBe(true);
     expect(seen.size).toBe([...store.recordsInBucket(b)].length);
+    expect(store.namesInBucket(b)).toBe(new Set([...seen].map((record) => record.name)).size);
     expect([bucketLo, bucketHi]).toEqual([digests[2 * b], digests[2 * b + 1]]);
   }
 }

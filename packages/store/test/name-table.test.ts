@@ -102,6 +102,7 @@ describe('store with names whose hashes are equal', () => {
     expect(store.bucketOf(A)).toBe(store.bucketOf(B));
     expect([...store.names()].sort()).toEqual([A, B]);
     expect([...store.recordsInBucket(store.bucketOf(A))]).toHaveLength(2);
+    expect(store.namesInBucket(store.bucketOf(A))).toBe(2); // one in a slot, one in overflow
     expect([...store.visibleRooms()].map((r) => r.name).sort()).toEqual([A, B]);
     expect([...store.records()]).toHaveLength(2);
     expect(store.delete(A).map((r) => r.name)).toEqual([A]);
@@ -111,6 +112,7 @@ describe('store with names whose hashes are equal', () => {
     expect(store.gc()).toBe(1);
     expect(store.incarnations(A)).toEqual([]);
     expect(store.get(B)).toBe(b);
+    expect(store.namesInBucket(store.bucketOf(A))).toBe(1);
     expect(store.counts()).toMatchObject({ names: 1, visible: 1, incarnations: 1 });
     expect(store.forget(B, b.sid)).toBe(b);
     expect(store.counts()).toMatchObject({ names: 0, visible: 0, incarnations: 0 });

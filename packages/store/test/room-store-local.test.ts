@@ -591,6 +591,8 @@ describe('digests and buckets', () => {
     const { store } = newStore();
     expect(() => store.recordsInBucket(64)).toThrow(InvalidBucketError);
     expect(() => store.recordsInBucket(-1)).toThrow(InvalidBucketError);
+    expect(() => store.namesInBucket(64)).toThrow(InvalidBucketError);
+    expect(() => store.namesInBucket(1.5)).toThrow(InvalidBucketError);
     const d = store.bucketDigests();
     d[0] = 1;
     expect(store.bucketDigests()[0]).toBe(0);
