@@ -8,7 +8,13 @@ export {
 export { splitIntoFrames } from './frames.js';
 export * from './hlc.js';
 export * from './limits.js';
-export { type DecodeResult, decodeMessage, encodeMessage } from './message-codec.js';
+export {
+  type DecodeResult,
+  decodeMessage,
+  decodeMessageGeneral,
+  encodeMessage,
+  encodeMessageGeneral,
+} from './message-codec.js';
 export * from './messages.js';
 export {
   checkRecord,

@@ -1,0 +1,276 @@
+/**
+ * The fast path of encodeMessage for a room-batch, the message every local change leaves in.
+ *
+ * The general path builds an envelope of arrays (a tuple per record), decodes it again to
+ * check it by the decoder's own rules, scans it for lone surrogates and has msgpackr write
+ * it: about 0.5 KB allocated per record sent, measured with V8's sampling heap profiler in a
+ * node of the cluster benchmark. This path checks each field as it goes and writes the bytes
+ * straight into one buffer of the exact size: two passes over the records (check and size,
+ * then write), nothing allocated but the result.
+ *
+ * Contract: for any message, it returns either undefined (declined) or exactly the bytes the
+ * general path returns. It declines what it does not write itself (a string that is not
+ * ASCII, a message over MESSAGE_BYTES_MAX) and anything the general path would refuse, which
+ * then throws the EncodeError naming the field. It never throws.
+ * test/room-batch-encode.test.ts checks the contract on valid, mutated and random messages.
+ */
+import { Buffer } from 'node:buffer';
+import {
+  BATCH_RECORDS_MAX,
+  DEPARTURE_TIMEOUT_S_MAX,
+  EMPTY_TIMEOUT_S_MAX,
+  HLC_STAMP_MAX,
+  MAX_PARTICIPANTS_MAX,
+  MESSAGE_BYTES_MAX,
+  NODE_ID_BYTES_MAX,
+  PARTICIPANTS_MAX,
+  REGION_BYTES_MAX,
+  ROOM_METADATA_BYTES_MAX,
+  ROOM_NAME_BYTES_MAX,
+  SEQ_MAX,
+} from './limits.js';
+import { MESSAGE_TYPE_CODES, PROTOCOL_VERSION, type RoomBatchMessage } from './messages.js';
+import type { RoomRecord } from './room-record.js';
+import { isValidSid, SID_LENGTH } from './sid.js';
+
+/** Elements of a record tuple (record-codec.ts RECORD_FIELDS). */
+const RECORD_TUPLE_LENGTH = 20;
+/** Elements of the room-batch envelope: version, type, origin, seq, sentAt, records. */
+const ENVELOPE_LENGTH = 6;
+const TYPE_CODE = MESSAGE_TYPE_CODES['room-batch'];
+
+/** Strings longer than this are written by Buffer's native latin1 writer, shorter by hand. */
+const NATIVE_WRITE_MIN = 32;
+
+/** The message's bytes, or undefined to leave it to the general path. */
+export function encodeRoomBatchFast(message: RoomBatchMessage): Uint8Array | undefined {
+  try {
+    const size = sizeOf(message);
+    if (size < 0 || size > MESSAGE_BYTES_MAX) return undefined;
+    const out = Buffer.allocUnsafe(size);
+    let pos = 0;
+    out[pos++] = 0x90 | ENVELOPE_LENGTH;
+    out[pos++] = PROTOCOL_VERSION;
+    out[pos++] = TYPE_CODE;
+    pos = writeString(out, pos, message.origin);
+    pos = writeUint(out, pos, message.seq);
+    pos = writeUint(out, pos, message.sentAt);
+    const records = message.records;
+    pos = writeArrayHeader(out, pos, records.length);
+    for (let i = 0; i < records.length; i++) pos = writeRecord(out, pos, records[i]!);
+    // The two passes read the same fields: a getter that answered differently would show.
+    return pos === size ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Encoded bytes of the message, or -1 when this path declines it. */
+function sizeOf(message: RoomBatchMessage): number {
+  if (PROTOCOL_VERSION > 0x7f || TYPE_CODE > 0x7f) return -1;
+  const records: unknown = message.records;
+  if (!Array.isArray(records) || records.length < 1 || records.length > BATCH_RECORDS_MAX) {
+    return -1;
+  }
+  const origin = stringSize(message.origin, NODE_ID_BYTES_MAX, false);
+  const seq = uintSize(message.seq, SEQ_MAX);
+  const sentAt = uintSize(message.sentAt, HLC_STAMP_MAX);
+  if (origin < 0 || seq < 0 || sentAt < 0) return -1;
+  let size = 3 + origin + seq + sentAt + arrayHeaderSize(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = recordSize(records[i]);
+    if (record < 0) return -1;
+    size += record;
+  }
+  return size;
+}
+
+/** Encoded bytes of one record tuple, or -1: the rules of recordFromTuple, ASCII strings. */
+function recordSize(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return -1;
+  const r = value as RoomRecord;
+  if (!isValidSid(r.sid)) return -1;
+  if (!stampPair(r.settingsAt, r.settingsBy)) return -1;
+  if (!stampPair(r.statsAt, r.statsBy)) return -1;
+  if (!stampPair(r.deletedAt, r.deletedBy)) return -1;
+  if (typeof r.activeRecording !== 'boolean' || typeof r.everOccupied !== 'boolean') return -1;
+  const name = stringSize(r.name, ROOM_NAME_BYTES_MAX, false);
+  const createdAt = uintSize(r.createdAt, HLC_STAMP_MAX);
+  const creator = stringSize(r.creator, NODE_ID_BYTES_MAX, false);
+  const homeRegion = stringSize(r.homeRegion, REGION_BYTES_MAX, false);
+  const settingsAt = uintSize(r.settingsAt, HLC_STAMP_MAX);
+  const settingsBy = stringSize(r.settingsBy, NODE_ID_BYTES_MAX, true);
+  const emptyTimeoutS = uintSize(r.emptyTimeoutS, EMPTY_TIMEOUT_S_MAX);
+  const departureTimeoutS = uintSize(r.departureTimeoutS, DEPARTURE_TIMEOUT_S_MAX);
+  const maxParticipants = uintSize(r.maxParticipants, MAX_PARTICIPANTS_MAX);
+  const metadata = stringSize(r.metadata, ROOM_METADATA_BYTES_MAX, true);
+  const pinnedNode = stringSize(r.pinnedNode, NODE_ID_BYTES_MAX, true);
+  const statsAt = uintSize(r.statsAt, HLC_STAMP_MAX);
+  const statsBy = stringSize(r.statsBy, NODE_ID_BYTES_MAX, true);
+  const numParticipants = uintSize(r.numParticipants, PARTICIPANTS_MAX);
+  const numPublishers = uintSize(r.numPublishers, PARTICIPANTS_MAX);
+  const deletedAt = uintSize(r.deletedAt, HLC_STAMP_MAX);
+  const deletedBy = stringSize(r.deletedBy, NODE_ID_BYTES_MAX, true);
+  // Each size is -1 or a small positive integer: one OR tells whether any is -1.
+  if (
+    (name |
+      createdAt |
+      creator |
+      homeRegion |
+      settingsAt |
+      settingsBy |
+      emptyTimeoutS |
+      departureTimeoutS |
+      maxParticipants |
+      metadata |
+      pinnedNode |
+      statsAt |
+      statsBy |
+      numParticipants |
+      numPublishers |
+      deletedAt |
+      deletedBy) <
+    0
+  ) {
+    return -1;
+  }
+  // The array header (array16: 20 elements), the sid (fixstr of 15), the two booleans.
+  return (
+    arrayHeaderSize(RECORD_TUPLE_LENGTH) +
+    1 +
+    SID_LENGTH +
+    2 +
+    name +
+    createdAt +
+    creator +
+    homeRegion +
+    settingsAt +
+    settingsBy +
+    emptyTimeoutS +
+    departureTimeoutS +
+    maxParticipants +
+    metadata +
+    pinnedNode +
+    statsAt +
+    statsBy +
+    numParticipants +
+    numPublishers +
+    deletedAt +
+    deletedBy
+  );
+}
+
+/** A version stamp is 0 exactly when its writer is '' (checkStampPair). */
+function stampPair(at: unknown, by: unknown): boolean {
+  return (at === 0) === (by === '');
+}
+
+/** Bytes of an ASCII string of at most `bytesMax` bytes as msgpack writes it, or -1. */
+function stringSize(value: unknown, bytesMax: number, allowEmpty: boolean): number {
+  if (typeof value !== 'string') return -1;
+  const length = value.length;
+  if (length === 0) return allowEmpty ? 1 : -1;
+  if (length > bytesMax || length >= 0x10000) return -1;
+  for (let i = 0; i < length; i++) if (value.charCodeAt(i) >= 0x80) return -1;
+  return (length < 0x20 ? 1 : length < 0x100 ? 2 : 3) + length;
+}
+
+/** Bytes of an integer in [0, max] as msgpackr writes it (0x80 and up: uint8, uint16,
+ *  uint32, past that float64), or -1. */
+function uintSize(value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    return -1;
+  }
+  if (value < 0x80) return 1;
+  if (value < 0x100) return 2;
+  if (value < 0x10000) return 3;
+  if (value <= 0xffff_ffff) return 5;
+  return 9;
+}
+
+/** fixarray up to 15 elements, array16 past (BATCH_RECORDS_MAX < 0x10000). */
+function arrayHeaderSize(length: number): number {
+  return length < 0x10 ? 1 : 3;
+}
+
+function writeArrayHeader(out: Buffer, pos: number, length: number): number {
+  if (length < 0x10) {
+    out[pos] = 0x90 | length;
+    return pos + 1;
+  }
+  out[pos] = 0xdc;
+  out[pos + 1] = length >>> 8;
+  out[pos + 2] = length & 0xff;
+  return pos + 3;
+}
+
+function writeRecord(out: Buffer, start: number, r: RoomRecord): number {
+  let pos = writeArrayHeader(out, start, RECORD_TUPLE_LENGTH);
+  pos = writeString(out, pos, r.name);
+  pos = writeString(out, pos, r.sid);
+  pos = writeUint(out, pos, r.createdAt);
+  pos = writeString(out, pos, r.creator);
+  pos = writeString(out, pos, r.homeRegion);
+  pos = writeUint(out, pos, r.settingsAt);
+  pos = writeString(out, pos, r.settingsBy);
+  pos = writeUint(out, pos, r.emptyTimeoutS);
+  pos = writeUint(out, pos, r.departureTimeoutS);
+  pos = writeUint(out, pos, r.maxParticipants);
+  pos = writeString(out, pos, r.metadata);
+  pos = writeString(out, pos, r.pinnedNode);
+  pos = writeUint(out, pos, r.statsAt);
+  pos = writeString(out, pos, r.statsBy);
+  pos = writeUint(out, pos, r.numParticipants);
+  pos = writeUint(out, pos, r.numPublishers);
+  out[pos++] = r.activeRecording ? 0xc3 : 0xc2;
+  out[pos++] = r.everOccupied ? 0xc3 : 0xc2;
+  pos = writeUint(out, pos, r.deletedAt);
+  pos = writeString(out, pos, r.deletedBy);
+  return pos;
+}
+
+/** An ASCII string stringSize accepted: fixstr, str8 or str16 by its length. */
+function writeString(out: Buffer, start: number, value: string): number {
+  const length = value.length;
+  let pos = start;
+  if (length < 0x20) {
+    out[pos++] = 0xa0 | length;
+  } else if (length < 0x100) {
+    out[pos++] = 0xd9;
+    out[pos++] = length;
+  } else {
+    out[pos++] = 0xda;
+    out[pos++] = length >>> 8;
+    out[pos++] = length & 0xff;
+  }
+  if (length >= NATIVE_WRITE_MIN) {
+    out.write(value, pos, length, 'latin1');
+  } else {
+    for (let i = 0; i < length; i++) out[pos + i] = value.charCodeAt(i);
+  }
+  return pos + length;
+}
+
+/** An integer uintSize accepted (-0 is written as 0, as msgpackr writes it). */
+function writeUint(out: Buffer, start: number, value: number): number {
+  let pos = start;
+  if (value < 0x80) {
+    out[pos++] = value;
+  } else if (value < 0x100) {
+    out[pos++] = 0xcc;
+    out[pos++] = value;
+  } else if (value < 0x10000) {
+    out[pos++] = 0xcd;
+    out[pos++] = value >>> 8;
+    out[pos++] = value & 0xff;
+  } else if (value <= 0xffff_ffff) {
+    out[pos++] = 0xce;
+    out.writeUInt32BE(value, pos);
+    pos += 4;
+  } else {
+    out[pos++] = 0xcb;
+    out.writeDoubleBE(value, pos);
+    pos += 8;
+  }
+  return pos;
+}
