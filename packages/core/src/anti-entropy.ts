@@ -429,6 +429,9 @@ export class AntiEntropy {
   private readonly waiting = new Map<PeerId, Promise<void>>();
   /** Peers with a follow-up session scheduled (at most one each). */
   private readonly followUps = new Set<PeerId>();
+  /** The delay of each peer's last follow-up (followUp): at most one entry per peer with a
+   *  session that deferred buckets, dropped once one defers none. */
+  private readonly followUpDelays = new Map<PeerId, number>();
   private serving = 0;
   readonly counters: AntiEntropyCounters = {
     sessionsStarted: 0,
@@ -565,7 +568,8 @@ export class AntiEntropy {
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
       this.host.sessionCompleted(peer, outcome);
-      if (outcome.bucketsDeferred > 0) this.followUp(peer);
+      if (outcome.bucketsDeferred > 0) this.followUp(peer, outcome.bucketsCompared.length > 0);
+      else this.followUpDelays.delete(peer);
       return outcome;
     } catch (error) {
       this.counters.sessionsFailed++;
@@ -686,13 +690,30 @@ export class AntiEntropy {
    * the same peer again once they have settled, instead of at the next periodic session up to
    * syncIntervalMs later. A healed partition then converges in about a second. At most one
    * follow-up pending per peer.
+   *
+   * `compared`: whether the session compared any bucket. One that compared none found every
+   * differing bucket still changing here (writes that do not pause, such as a fill), so the
+   * next follow-up waits twice as long, up to syncIntervalMs: during a fill a follow-up a
+   * second found the same, and each node ran about 5 sessions a second (digests both ways,
+   * and the bookkeeping of 4,096 buckets) for nothing. A session that compares a bucket, or
+   * finds none deferred, starts the wait at differingSettleMs again.
    */
-  private followUp(peer: PeerId): void {
+  private followUp(peer: PeerId, compared: boolean): void {
     if (this.followUps.has(peer) || !this.host.syncing()) return;
+    const settleMs = differingSettleMs(this.config);
+    const previous = this.followUpDelays.get(peer);
+    const delayMs =
+      compared || previous === undefined
+        ? settleMs
+        : Math.min(2 * previous, Math.max(settleMs, this.config.syncIntervalMs));
+    this.followUpDelays.set(peer, delayMs);
     this.followUps.add(peer);
-    this.host.setTimer(differingSettleMs(this.config), () => {
+    this.host.setTimer(delayMs, () => {
       this.followUps.delete(peer);
-      if (!this.host.syncing() || !this.host.isConnected(peer)) return;
+      if (!this.host.syncing() || !this.host.isConnected(peer)) {
+        this.followUpDelays.delete(peer);
+        return;
+      }
       this.syncWith(peer).catch(() => undefined);
     });
   }
@@ -905,9 +926,12 @@ export class AntiEntropy {
     if (
       theirs.bucketCount === store.bucketCount &&
       !this.running.has(from) &&
+      !this.followUps.has(from) &&
       differingBuckets(store.bucketDigests(), theirs.digests).length > 0
     ) {
-      // Repair the other direction too; failures are retried by the periodic session.
+      // Repair the other direction too; failures are retried by the periodic session. Not
+      // when a follow-up with that peer is already due (within syncIntervalMs): during a fill
+      // each session otherwise set off one back, which deferred every bucket too.
       queueMicrotask(() => {
         this.syncWith(from).catch(() => undefined);
       });

@@ -260,6 +260,8 @@ function group(
   config: NodeConfig,
   /** Peers whose history reaches back before `self`'s store (AntiEntropyHost). */
   olderHistory: (self: PeerId, peer: PeerId) => boolean = () => false,
+  /** The hosts' timers (follow-up sessions), by the node setting one; none run by default. */
+  setTimer: (self: PeerId, delayMs: number, callback: () => void) => void = () => undefined,
 ): Side[] {
   const peers = new Map<PeerId, DirectTransport>();
   const side = (store: RoomStore): Side => {
@@ -274,7 +276,7 @@ function group(
       canServe: () => true,
       canServeSummaries: () => true,
       sessionCompleted: () => undefined,
-      setTimer: () => undefined,
+      setTimer: (delayMs, callback) => setTimer(store.nodeId, delayMs, callback),
       syncing: () => true,
       isConnected: () => true,
       peerHistoryIsOlder: (peer) => olderHistory(store.nodeId, peer),
@@ -352,13 +354,19 @@ describe('sessions', () => {
           if (kind === 'deleted-at-b') b.delete(name);
         }
         const bound = differing(a, b) + differing(b, a);
-        const sides = pair(a, b, CONFIG);
+        const timers: (() => void)[] = [];
+        const sides = group([a, b], CONFIG, undefined, (self, _delayMs, callback) => {
+          if (self === 'b') timers.push(callback);
+        }) as [Side, Side];
         // The first session (and the reverse one it starts) only notes which held buckets
-        // differ; one sync interval later the next one repairs those that still do.
+        // differ; one sync interval later the next one repairs those that still do, and so
+        // does b's follow-up with a, due by then (b then starts no reverse session).
         const first = await sides[0].sync.syncWith('b');
         await drain(sides);
         sessionClock.nowMs += CONFIG.syncIntervalMs;
         const second = await sides[0].sync.syncWith('b');
+        await drain(sides);
+        for (const callback of timers.splice(0)) callback();
         await drain(sides);
         expect(a.digest()).toBe(b.digest());
         const received = sides.reduce((n, s) => n + s.sync.counters.recordsReceived, 0);
@@ -436,6 +444,48 @@ describe('sessions', () => {
     sessionClock.nowMs += settle;
     expect((await sc!.sync.syncWith('d'))?.bucketsDeferred).toBe(0);
     expect(c.get('lost-quiet')).toBeDefined();
+  });
+
+  it('follow-ups back off, up to syncIntervalMs, while they compare nothing; a comparison starts them again', async () => {
+    const config = { ...CONFIG, syncIntervalMs: 5_000 };
+    const settle = differingSettleMs(config);
+    expect(settle).toBe(1_000);
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    const timers: { delayMs: number; callback: () => void }[] = [];
+    // a's follow-ups with b (b also runs sessions back: it lacks what a holds).
+    const [sa] = group([a, b], config, undefined, (self, delayMs, callback) => {
+      if (self === 'a') timers.push({ delayMs, callback });
+    });
+    // Writes that never pause: the one bucket differs at every session and changes here
+    // between any two (as in the churn rule's test below).
+    let written = 0;
+    const writes = () => {
+      written++;
+      a.merge({ ...b.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
+      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
+    };
+    const runFollowUp = async (): Promise<void> => {
+      const timer = timers.shift()!;
+      sessionClock.nowMs += timer.delayMs;
+      writes();
+      timer.callback();
+      while (sa!.sync.isSyncing('b')) await new Promise<void>((r) => setImmediate(r));
+    };
+    writes();
+    const started = sessionClock.nowMs;
+    expect((await sa!.sync.syncWith('b'))?.bucketsDeferred).toBe(1);
+    for (let i = 0; i < 4; i++) await runFollowUp();
+    // Sessions at 0, 1, 3, 7 s compared nothing: each next one waited twice as long, the last
+    // syncIntervalMs. The one at 12 s compared the bucket under the churn rule (10 s).
+    expect(sessionClock.nowMs - started).toBe(12 * settle);
+    expect(timers).toEqual([]);
+    expect(a.get(`lost-${written - 1}`)).toBeDefined();
+    // Deferred again: the wait starts from differingSettleMs.
+    sessionClock.nowMs += settle;
+    writes();
+    expect((await sa!.sync.syncWith('b'))?.bucketsDeferred).toBe(1);
+    expect(timers.map((t) => t.delayMs)).toEqual([settle]);
   });
 
   it('each comparison under the churn rule doubles its wait for that bucket, up to DIFFERING_CHURN_SETTLE_PERIODS_MAX; a quiet comparison starts it again', async () => {
