@@ -12,8 +12,11 @@
  *
  * A room-batch written as our encoder writes it skips steps 3-5: room-batch-fast.ts reads it
  * in one pass, under the same rules, or declines it to them. Encoding one has a fast path
- * too (room-batch-encode.ts): the same bytes, without the envelope of tuples.
+ * too (room-batch-encode.ts), and so has the sync-cell-summaries frame an anti-entropy
+ * responder writes (cell-summaries-encode.ts): the same bytes, without the envelope of tuples.
  */
+
+import { encodeCellSummariesFast } from './cell-summaries-encode.js';
 import { asDecodeError, DecodeError, EncodeError, toEncodeError } from './errors.js';
 import { MESSAGE_BYTES_MAX, NESTING_DEPTH_MAX } from './limits.js';
 import { messageFromEnvelope, messageToEnvelope } from './message-layouts.js';
@@ -35,6 +38,9 @@ export type DecodeResult = { ok: true; message: Message } | { ok: false; error: 
 export function encodeMessage(message: Message): Uint8Array {
   if (message.type === 'room-batch') {
     const fast = encodeRoomBatchFast(message);
+    if (fast !== undefined) return fast;
+  } else if (message.type === 'sync-cell-summaries') {
+    const fast = encodeCellSummariesFast(message);
     if (fast !== undefined) return fast;
   }
   return encodeMessageGeneral(message);

@@ -30,6 +30,14 @@ import {
   SEQ_MAX,
 } from './limits.js';
 import { MESSAGE_TYPE_CODES, PROTOCOL_VERSION, type RoomBatchMessage } from './messages.js';
+import {
+  arrayHeaderSize,
+  stringSize,
+  uintSize,
+  writeArrayHeader,
+  writeString,
+  writeUint,
+} from './msgpack-write.js';
 import type { RoomRecord } from './room-record.js';
 import { isValidSid, SID_LENGTH } from './sid.js';
 
@@ -38,9 +46,6 @@ const RECORD_TUPLE_LENGTH = 20;
 /** Elements of the room-batch envelope: version, type, origin, seq, sentAt, records. */
 const ENVELOPE_LENGTH = 6;
 const TYPE_CODE = MESSAGE_TYPE_CODES['room-batch'];
-
-/** Strings longer than this are written by Buffer's native latin1 writer, shorter by hand. */
-const NATIVE_WRITE_MIN = 32;
 
 /** The message's bytes, or undefined to leave it to the general path. */
 export function encodeRoomBatchFast(message: RoomBatchMessage): Uint8Array | undefined {
@@ -165,45 +170,6 @@ function stampPair(at: unknown, by: unknown): boolean {
   return (at === 0) === (by === '');
 }
 
-/** Bytes of an ASCII string of at most `bytesMax` bytes as msgpack writes it, or -1. */
-function stringSize(value: unknown, bytesMax: number, allowEmpty: boolean): number {
-  if (typeof value !== 'string') return -1;
-  const length = value.length;
-  if (length === 0) return allowEmpty ? 1 : -1;
-  if (length > bytesMax || length >= 0x10000) return -1;
-  for (let i = 0; i < length; i++) if (value.charCodeAt(i) >= 0x80) return -1;
-  return (length < 0x20 ? 1 : length < 0x100 ? 2 : 3) + length;
-}
-
-/** Bytes of an integer in [0, max] as msgpackr writes it (0x80 and up: uint8, uint16,
- *  uint32, past that float64), or -1. */
-function uintSize(value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    return -1;
-  }
-  if (value < 0x80) return 1;
-  if (value < 0x100) return 2;
-  if (value < 0x10000) return 3;
-  if (value <= 0xffff_ffff) return 5;
-  return 9;
-}
-
-/** fixarray up to 15 elements, array16 past (BATCH_RECORDS_MAX < 0x10000). */
-function arrayHeaderSize(length: number): number {
-  return length < 0x10 ? 1 : 3;
-}
-
-function writeArrayHeader(out: Buffer, pos: number, length: number): number {
-  if (length < 0x10) {
-    out[pos] = 0x90 | length;
-    return pos + 1;
-  }
-  out[pos] = 0xdc;
-  out[pos + 1] = length >>> 8;
-  out[pos + 2] = length & 0xff;
-  return pos + 3;
-}
-
 function writeRecord(out: Buffer, start: number, r: RoomRecord): number {
   let pos = writeArrayHeader(out, start, RECORD_TUPLE_LENGTH);
   pos = writeString(out, pos, r.name);
@@ -226,51 +192,5 @@ function writeRecord(out: Buffer, start: number, r: RoomRecord): number {
   out[pos++] = r.everOccupied ? 0xc3 : 0xc2;
   pos = writeUint(out, pos, r.deletedAt);
   pos = writeString(out, pos, r.deletedBy);
-  return pos;
-}
-
-/** An ASCII string stringSize accepted: fixstr, str8 or str16 by its length. */
-function writeString(out: Buffer, start: number, value: string): number {
-  const length = value.length;
-  let pos = start;
-  if (length < 0x20) {
-    out[pos++] = 0xa0 | length;
-  } else if (length < 0x100) {
-    out[pos++] = 0xd9;
-    out[pos++] = length;
-  } else {
-    out[pos++] = 0xda;
-    out[pos++] = length >>> 8;
-    out[pos++] = length & 0xff;
-  }
-  if (length >= NATIVE_WRITE_MIN) {
-    out.write(value, pos, length, 'latin1');
-  } else {
-    for (let i = 0; i < length; i++) out[pos + i] = value.charCodeAt(i);
-  }
-  return pos + length;
-}
-
-/** An integer uintSize accepted (-0 is written as 0, as msgpackr writes it). */
-function writeUint(out: Buffer, start: number, value: number): number {
-  let pos = start;
-  if (value < 0x80) {
-    out[pos++] = value;
-  } else if (value < 0x100) {
-    out[pos++] = 0xcc;
-    out[pos++] = value;
-  } else if (value < 0x10000) {
-    out[pos++] = 0xcd;
-    out[pos++] = value >>> 8;
-    out[pos++] = value & 0xff;
-  } else if (value <= 0xffff_ffff) {
-    out[pos++] = 0xce;
-    out.writeUInt32BE(value, pos);
-    pos += 4;
-  } else {
-    out[pos++] = 0xcb;
-    out.writeDoubleBE(value, pos);
-    pos += 8;
-  }
   return pos;
 }
