@@ -568,8 +568,15 @@ export class AntiEntropy {
       this.counters.sessionsCompleted++;
       this.counters.bucketsRepaired += buckets.length;
       this.host.sessionCompleted(peer, outcome);
-      if (outcome.bucketsDeferred > 0) this.followUp(peer, outcome.bucketsCompared.length > 0);
-      else this.followUpDelays.delete(peer);
+      if (outcome.bucketsDeferred > 0) {
+        // Buckets compared under the churn rule were still changing: not a sign of settling.
+        this.followUp(
+          peer,
+          outcome.bucketsCompared.some((bucket) => !churned.has(bucket)),
+        );
+      } else {
+        this.followUpDelays.delete(peer);
+      }
       return outcome;
     } catch (error) {
       this.counters.sessionsFailed++;
@@ -691,19 +698,20 @@ export class AntiEntropy {
    * syncIntervalMs later. A healed partition then converges in about a second. At most one
    * follow-up pending per peer.
    *
-   * `compared`: whether the session compared any bucket. One that compared none found every
-   * differing bucket still changing here (writes that do not pause, such as a fill), so the
-   * next follow-up waits twice as long, up to syncIntervalMs: during a fill a follow-up a
-   * second found the same, and each node ran about 5 sessions a second (digests both ways,
-   * and the bookkeeping of 4,096 buckets) for nothing. A session that compares a bucket, or
-   * finds none deferred, starts the wait at differingSettleMs again.
+   * `settling`: whether the session compared a bucket that had settled (not one the churn
+   * rule made it compare). One that did not found every differing bucket still changing here
+   * (writes that do not pause, such as a fill), so the next follow-up waits twice as long, up
+   * to syncIntervalMs: during a fill a follow-up a second found the same, and each node ran
+   * about 5 sessions a second (digests both ways, and the bookkeeping of 4,096 buckets) for
+   * nothing. A session that compares a settled bucket, or finds none deferred, starts the
+   * wait at differingSettleMs again.
    */
-  private followUp(peer: PeerId, compared: boolean): void {
+  private followUp(peer: PeerId, settling: boolean): void {
     if (this.followUps.has(peer) || !this.host.syncing()) return;
     const settleMs = differingSettleMs(this.config);
     const previous = this.followUpDelays.get(peer);
     const delayMs =
-      compared || previous === undefined
+      settling || previous === undefined
         ? settleMs
         : Math.min(2 * previous, Math.max(settleMs, this.config.syncIntervalMs));
     this.followUpDelays.set(peer, delayMs);

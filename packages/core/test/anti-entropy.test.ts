@@ -488,6 +488,53 @@ describe('sessions', () => {
     expect(timers.map((t) => t.delayMs)).toEqual([settle]);
   });
 
+  it('a follow-up that compares only churned buckets keeps backing off', async () => {
+    const config = { ...CONFIG, syncIntervalMs: 5_000 };
+    const settle = differingSettleMs(config);
+    const a = newStore('a', 2, 3);
+    const b = newStore('b', 2, 5);
+    const timers: { delayMs: number; callback: () => void }[] = [];
+    const [sa] = group([a, b], config, undefined, (self, delayMs, callback) => {
+      if (self === 'a') timers.push({ delayMs, callback });
+    });
+    // Names of each bucket, so each bucket's churn can start on its own.
+    const names = (bucket: number, prefix: string): (() => string) => {
+      let i = 0;
+      return () => {
+        for (;;) {
+          const name = `${prefix}-${i++}`;
+          if (a.bucketOf(name) === bucket) return name;
+        }
+      };
+    };
+    const churn = [
+      { fill: names(0, 'fill-0'), lost: names(0, 'lost-0'), from: 0 },
+      { fill: names(1, 'fill-1'), lost: names(1, 'lost-1'), from: 3 * settle },
+    ];
+    const started = sessionClock.nowMs;
+    const writes = () => {
+      for (const bucket of churn) {
+        if (sessionClock.nowMs - started < bucket.from) continue;
+        a.merge({ ...b.getOrCreate({ name: bucket.fill(), homeRegion: 'eu' }).room });
+        b.getOrCreate({ name: bucket.lost(), homeRegion: 'eu' });
+      }
+    };
+    writes();
+    await sa!.sync.syncWith('b');
+    const delays: number[] = [];
+    while (sessionClock.nowMs - started < 17 * settle) {
+      const timer = timers.shift()!;
+      delays.push(timer.delayMs / settle);
+      sessionClock.nowMs += timer.delayMs;
+      writes();
+      timer.callback();
+      while (sa!.sync.isSyncing('b')) await new Promise<void>((r) => setImmediate(r));
+    }
+    // Bucket 0 differs from 0 s, bucket 1 from 3 s. At 12 s the churn rule compares bucket 0
+    // while bucket 1 is still deferred: the follow-ups go on at syncIntervalMs.
+    expect(delays).toEqual([1, 2, 4, 5, 5]);
+  });
+
   it('each comparison under the churn rule doubles its wait for that bucket, up to DIFFERING_CHURN_SETTLE_PERIODS_MAX; a quiet comparison starts it again', async () => {
     // Writes that never pause: every settle period a receives a room b also holds (churn
     // here) and b gets one that a never receives (a new real loss), so the one bucket differs
