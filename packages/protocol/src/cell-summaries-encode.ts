@@ -10,24 +10,24 @@
  * general path, which throws the EncodeError naming the field) or exactly the bytes the
  * general path returns. It never throws. test/cell-summaries-encode.test.ts checks it.
  */
-import { Buffer } from 'node:buffer';
 import {
   BUCKET_COUNT_MAX,
   CELLS_PER_BUCKET,
   HASH_WORD_MAX,
-  MESSAGE_BYTES_MAX,
   SUMMARY_ENTRIES_MAX,
 } from './limits.js';
 import {
   MESSAGE_TYPE_CODES,
-  PROTOCOL_VERSION,
   type SyncCellSummariesMessage,
   type SyncCellSummaryEntry,
 } from './messages.js';
 import {
   arrayHeaderSize,
+  encodeExact,
+  envelopeStartSize,
   uintSize,
   writeArrayHeader,
+  writeEnvelopeStart,
   writeString,
   writeUint,
 } from './msgpack-write.js';
@@ -41,39 +41,35 @@ const TYPE_CODE = MESSAGE_TYPE_CODES['sync-cell-summaries'];
 
 /** The frame's bytes, or undefined to leave it to the general path. */
 export function encodeCellSummariesFast(message: SyncCellSummariesMessage): Uint8Array | undefined {
-  try {
-    const size = sizeOf(message);
-    if (size < 0 || size > MESSAGE_BYTES_MAX) return undefined;
-    const out = Buffer.allocUnsafe(size);
-    let pos = writeArrayHeader(out, 0, ENVELOPE_LENGTH);
-    out[pos++] = PROTOCOL_VERSION;
-    out[pos++] = TYPE_CODE;
-    const entries = message.entries;
-    pos = writeArrayHeader(out, pos, entries.length);
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      pos = writeArrayHeader(out, pos, ENTRY_LENGTH);
-      pos = writeUint(out, pos, e.bucket);
-      pos = writeUint(out, pos, e.cell);
-      pos = writeString(out, pos, e.sid);
-      pos = writeUint(out, pos, e.hashHi);
-      pos = writeUint(out, pos, e.hashLo);
-    }
-    out[pos++] = message.done ? 0xc3 : 0xc2;
-    // The two passes read the same fields: a getter that answered differently would show.
-    return pos === size ? out : undefined;
-  } catch {
-    return undefined;
-  }
+  return encodeExact(
+    () => sizeOf(message),
+    (out) => {
+      let pos = writeEnvelopeStart(out, ENVELOPE_LENGTH, TYPE_CODE);
+      const entries = message.entries;
+      pos = writeArrayHeader(out, pos, entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        pos = writeArrayHeader(out, pos, ENTRY_LENGTH);
+        pos = writeUint(out, pos, e.bucket);
+        pos = writeUint(out, pos, e.cell);
+        pos = writeString(out, pos, e.sid);
+        pos = writeUint(out, pos, e.hashHi);
+        pos = writeUint(out, pos, e.hashLo);
+      }
+      out[pos++] = message.done ? 0xc3 : 0xc2;
+      return pos;
+    },
+  );
 }
 
 /** Encoded bytes of the frame, or -1 when this path declines it. */
 function sizeOf(message: SyncCellSummariesMessage): number {
-  if (PROTOCOL_VERSION > 0x7f || TYPE_CODE > 0x7f) return -1;
+  const start = envelopeStartSize(ENVELOPE_LENGTH, TYPE_CODE);
+  if (start < 0) return -1;
   const entries: unknown = message.entries;
   if (!Array.isArray(entries) || entries.length > SUMMARY_ENTRIES_MAX) return -1;
   if (typeof message.done !== 'boolean') return -1;
-  let size = arrayHeaderSize(ENVELOPE_LENGTH) + 2 + arrayHeaderSize(entries.length) + 1;
+  let size = start + arrayHeaderSize(entries.length) + 1;
   for (let i = 0; i < entries.length; i++) {
     const entry = entrySize(entries[i]);
     if (entry < 0) return -1;

@@ -4,7 +4,44 @@
  * -1 to decline; each writer writes a value its size function accepted, exactly as msgpackr
  * writes it with the protocol's options (msgpack-codec.ts).
  */
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
+import { MESSAGE_BYTES_MAX } from './limits.js';
+import { PROTOCOL_VERSION } from './messages.js';
+
+/**
+ * A fast encoder's result: a buffer of exactly `size()` bytes that `write` fills (returning
+ * where it stopped), or undefined when `size` declines (-1), the size is over
+ * MESSAGE_BYTES_MAX, or `write` did not end exactly there (the two passes read the same
+ * fields: a getter that answered differently would show). Never throws.
+ */
+export function encodeExact(
+  size: () => number,
+  write: (out: Buffer) => number,
+): Uint8Array | undefined {
+  try {
+    const bytes = size();
+    if (bytes < 0 || bytes > MESSAGE_BYTES_MAX) return undefined;
+    const out = Buffer.allocUnsafe(bytes);
+    return write(out) === bytes ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of an envelope's start (array header, version, type code), or -1 when either code
+ *  is past a positive fixint (never, in version 1). */
+export function envelopeStartSize(elements: number, typeCode: number): number {
+  if (PROTOCOL_VERSION > 0x7f || typeCode > 0x7f) return -1;
+  return arrayHeaderSize(elements) + 2;
+}
+
+/** Writes an envelope's start (array header, version, type code) at 0; returns the end. */
+export function writeEnvelopeStart(out: Buffer, elements: number, typeCode: number): number {
+  let pos = writeArrayHeader(out, 0, elements);
+  out[pos++] = PROTOCOL_VERSION;
+  out[pos++] = typeCode;
+  return pos;
+}
 
 /** Strings longer than this are written by Buffer's native latin1 writer, shorter by hand. */
 const NATIVE_WRITE_MIN = 32;

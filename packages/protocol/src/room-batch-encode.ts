@@ -14,14 +14,13 @@
  * then throws the EncodeError naming the field. It never throws.
  * test/room-batch-encode.test.ts checks the contract on valid, mutated and random messages.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import {
   BATCH_RECORDS_MAX,
   DEPARTURE_TIMEOUT_S_MAX,
   EMPTY_TIMEOUT_S_MAX,
   HLC_STAMP_MAX,
   MAX_PARTICIPANTS_MAX,
-  MESSAGE_BYTES_MAX,
   NODE_ID_BYTES_MAX,
   PARTICIPANTS_MAX,
   REGION_BYTES_MAX,
@@ -29,12 +28,15 @@ import {
   ROOM_NAME_BYTES_MAX,
   SEQ_MAX,
 } from './limits.js';
-import { MESSAGE_TYPE_CODES, PROTOCOL_VERSION, type RoomBatchMessage } from './messages.js';
+import { MESSAGE_TYPE_CODES, type RoomBatchMessage } from './messages.js';
 import {
   arrayHeaderSize,
+  encodeExact,
+  envelopeStartSize,
   stringSize,
   uintSize,
   writeArrayHeader,
+  writeEnvelopeStart,
   writeString,
   writeUint,
 } from './msgpack-write.js';
@@ -49,30 +51,25 @@ const TYPE_CODE = MESSAGE_TYPE_CODES['room-batch'];
 
 /** The message's bytes, or undefined to leave it to the general path. */
 export function encodeRoomBatchFast(message: RoomBatchMessage): Uint8Array | undefined {
-  try {
-    const size = sizeOf(message);
-    if (size < 0 || size > MESSAGE_BYTES_MAX) return undefined;
-    const out = Buffer.allocUnsafe(size);
-    let pos = 0;
-    out[pos++] = 0x90 | ENVELOPE_LENGTH;
-    out[pos++] = PROTOCOL_VERSION;
-    out[pos++] = TYPE_CODE;
-    pos = writeString(out, pos, message.origin);
-    pos = writeUint(out, pos, message.seq);
-    pos = writeUint(out, pos, message.sentAt);
-    const records = message.records;
-    pos = writeArrayHeader(out, pos, records.length);
-    for (let i = 0; i < records.length; i++) pos = writeRecord(out, pos, records[i]!);
-    // The two passes read the same fields: a getter that answered differently would show.
-    return pos === size ? out : undefined;
-  } catch {
-    return undefined;
-  }
+  return encodeExact(
+    () => sizeOf(message),
+    (out) => {
+      let pos = writeEnvelopeStart(out, ENVELOPE_LENGTH, TYPE_CODE);
+      pos = writeString(out, pos, message.origin);
+      pos = writeUint(out, pos, message.seq);
+      pos = writeUint(out, pos, message.sentAt);
+      const records = message.records;
+      pos = writeArrayHeader(out, pos, records.length);
+      for (let i = 0; i < records.length; i++) pos = writeRecord(out, pos, records[i]!);
+      return pos;
+    },
+  );
 }
 
 /** Encoded bytes of the message, or -1 when this path declines it. */
 function sizeOf(message: RoomBatchMessage): number {
-  if (PROTOCOL_VERSION > 0x7f || TYPE_CODE > 0x7f) return -1;
+  const start = envelopeStartSize(ENVELOPE_LENGTH, TYPE_CODE);
+  if (start < 0) return -1;
   const records: unknown = message.records;
   if (!Array.isArray(records) || records.length < 1 || records.length > BATCH_RECORDS_MAX) {
     return -1;
@@ -81,7 +78,7 @@ function sizeOf(message: RoomBatchMessage): number {
   const seq = uintSize(message.seq, SEQ_MAX);
   const sentAt = uintSize(message.sentAt, HLC_STAMP_MAX);
   if (origin < 0 || seq < 0 || sentAt < 0) return -1;
-  let size = 3 + origin + seq + sentAt + arrayHeaderSize(records.length);
+  let size = start + origin + seq + sentAt + arrayHeaderSize(records.length);
   for (let i = 0; i < records.length; i++) {
     const record = recordSize(records[i]);
     if (record < 0) return -1;

@@ -17,20 +17,11 @@ import {
 } from '../src/index.js';
 import { encodeMessageGeneral } from '../src/message-codec.js';
 import { arbSyncCellSummaries } from './arbitraries.js';
-
-function outcome(encode: () => Uint8Array): unknown {
-  try {
-    return { ok: true, bytes: Buffer.from(encode()).toString('hex') };
-  } catch (error) {
-    if (!(error instanceof EncodeError)) throw error;
-    const { code, field, message } = error;
-    return { ok: false, code, field, message };
-  }
-}
+import { encodeOutcome } from './fast-paths.js';
 
 function expectSameAsGeneral(message: SyncCellSummariesMessage): void {
-  expect(outcome(() => encodeMessage(message))).toEqual(
-    outcome(() => encodeMessageGeneral(message)),
+  expect(encodeOutcome(() => encodeMessage(message))).toEqual(
+    encodeOutcome(() => encodeMessageGeneral(message)),
   );
 }
 

@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { detachString } from '../src/detach-string.js';
 import { decodeMessage, encodeMessage, packHlc, type RoomRecord } from '../src/index.js';
+import { exampleRecord } from './arbitraries.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -58,28 +59,17 @@ describe('detachString', () => {
 
 describe('decoded records', () => {
   const stamp = packHlc(Date.UTC(2026, 0, 1), 1);
-  const record = (batch: number, i: number, metadata: string): RoomRecord => ({
-    name: `a-room-name-of-some-length-${batch}-${i}`,
-    sid: `RM_ABCDEFGHJK${'abcdefghijkmnopqrstuvwxyz'[i]}${'23456789'[batch % 8]}`,
-    createdAt: stamp,
-    creator: 'node-a',
-    homeRegion: 'eu',
-    settingsAt: stamp,
-    settingsBy: 'node-a',
-    emptyTimeoutS: 300,
-    departureTimeoutS: 20,
-    maxParticipants: 0,
-    metadata,
-    pinnedNode: '',
-    statsAt: stamp,
-    statsBy: 'node-a',
-    numParticipants: 0,
-    numPublishers: 0,
-    activeRecording: false,
-    everOccupied: false,
-    deletedAt: 0,
-    deletedBy: '',
-  });
+  const record = (batch: number, i: number, metadata: string): RoomRecord =>
+    exampleRecord({
+      name: `a-room-name-of-some-length-${batch}-${i}`,
+      sid: `RM_ABCDEFGHJK${'abcdefghijkmnopqrstuvwxyz'[i]}${'23456789'[batch % 8]}`,
+      createdAt: stamp,
+      creator: 'node-a',
+      homeRegion: 'eu',
+      settingsAt: stamp,
+      settingsBy: 'node-a',
+      metadata,
+    });
   /** Batches of 20 records with ~200 B of ASCII metadata each; the first record's metadata
    *  is not ASCII, so the whole batch goes the general way (msgpackr), which hands out a
    *  string of 13 or more characters as a slice of a run of up to ~6 KB of the message. */

@@ -15,62 +15,14 @@ import {
 } from '../src/index.js';
 import { encodeMessageGeneral } from '../src/message-codec.js';
 import { encodeRoomBatchFast } from '../src/room-batch-encode.js';
-import { arbRoomBatch, exampleRecord } from './arbitraries.js';
-
-/** The bytes, or the error's code, field and text. */
-function outcome(encode: () => Uint8Array): unknown {
-  try {
-    return { ok: true, bytes: Buffer.from(encode()).toString('hex') };
-  } catch (error) {
-    if (!(error instanceof EncodeError)) throw error;
-    const { code, field, message } = error;
-    return { ok: false, code, field, message };
-  }
-}
+import { arbRoomBatch } from './arbitraries.js';
+import { allAscii, BATCH, encodeOutcome } from './fast-paths.js';
 
 function expectSameAsGeneral(message: RoomBatchMessage): void {
-  expect(outcome(() => encodeMessage(message))).toEqual(
-    outcome(() => encodeMessageGeneral(message)),
+  expect(encodeOutcome(() => encodeMessage(message))).toEqual(
+    encodeOutcome(() => encodeMessageGeneral(message)),
   );
 }
-
-const isAscii = (s: unknown): boolean =>
-  typeof s === 'string' && [...s].every((c) => c.charCodeAt(0) < 0x80);
-
-function allAscii(message: RoomBatchMessage): boolean {
-  return (
-    isAscii(message.origin) &&
-    message.records.every((r) =>
-      [
-        r.name,
-        r.creator,
-        r.homeRegion,
-        r.settingsBy,
-        r.metadata,
-        r.pinnedNode,
-        r.statsBy,
-        r.deletedBy,
-      ].every(isAscii),
-    )
-  );
-}
-
-const BATCH: RoomBatchMessage = {
-  type: 'room-batch',
-  origin: 'usw-1',
-  seq: 41,
-  sentAt: 7_750_000_000_000_000,
-  records: [
-    exampleRecord({ creator: 'usw-1', settingsBy: 'usw-1' }),
-    exampleRecord({
-      name: 'room-b',
-      sid: 'RM_abcdefghijkm',
-      creator: 'usw-1',
-      settingsBy: 'usw-1',
-      metadata: 'x'.repeat(300),
-    }),
-  ],
-};
 
 /** BATCH with its second record changed by `change` (any value, as a caller may pass). */
 function withRecord(change: Record<string, unknown>): RoomBatchMessage {
@@ -186,7 +138,10 @@ describe('room-batch encoder fast path', () => {
     }));
     const message: RoomBatchMessage = { ...BATCH, records };
     expect(encodeRoomBatchFast(message)).toBeUndefined();
-    expect(outcome(() => encodeMessage(message))).toMatchObject({ ok: false, code: 'too-large' });
+    expect(encodeOutcome(() => encodeMessage(message))).toMatchObject({
+      ok: false,
+      code: 'too-large',
+    });
     expectSameAsGeneral(message);
   });
 

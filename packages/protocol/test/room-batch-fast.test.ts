@@ -16,6 +16,7 @@ import { decodeMessageGeneral } from '../src/message-codec.js';
 import { readArrayHeader, readSmallUint } from '../src/msgpack-scan.js';
 import { decodeRoomBatchFast, SHARED_STRINGS_MAX } from '../src/room-batch-fast.js';
 import { arbRoomBatch, exampleRecord } from './arbitraries.js';
+import { allAscii, BATCH } from './fast-paths.js';
 import { rawPack } from './wire.js';
 
 /** The fast path alone, on an encoded message (envelope header, version, type read first). */
@@ -36,41 +37,6 @@ function comparable(result: DecodeResult): unknown {
 function expectSameAsGeneral(bytes: Uint8Array): void {
   expect(comparable(decodeMessage(bytes))).toEqual(comparable(decodeMessageGeneral(bytes)));
 }
-
-const isAscii = (s: string): boolean => [...s].every((c) => c.charCodeAt(0) < 0x80);
-
-function allAscii(message: RoomBatchMessage): boolean {
-  if (!isAscii(message.origin)) return false;
-  return message.records.every((r) =>
-    [
-      r.name,
-      r.creator,
-      r.homeRegion,
-      r.settingsBy,
-      r.metadata,
-      r.pinnedNode,
-      r.statsBy,
-      r.deletedBy,
-    ].every(isAscii),
-  );
-}
-
-const BATCH: RoomBatchMessage = {
-  type: 'room-batch',
-  origin: 'usw-1',
-  seq: 41,
-  sentAt: 7_750_000_000_000_000,
-  records: [
-    exampleRecord({ creator: 'usw-1', settingsBy: 'usw-1' }),
-    exampleRecord({
-      name: 'room-b',
-      sid: 'RM_abcdefghijkm',
-      creator: 'usw-1',
-      settingsBy: 'usw-1',
-      metadata: 'x'.repeat(300),
-    }),
-  ],
-};
 
 describe('room-batch fast path', () => {
   it('decodes what the encoder writes, as the general path does', () => {

@@ -30,6 +30,20 @@ function heapUsedAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** The records of a room-batch message, decoded. */
+function decodedRecords(bytes: Uint8Array): RoomRecord[] {
+  const decoded = decodeMessage(bytes);
+  if (!decoded.ok || decoded.message.type !== 'room-batch') throw new Error('decode failed');
+  return decoded.message.records;
+}
+
+/** `records` sent in one room-batch from node-a, as the receiver decodes them. */
+function decodedBatch(records: RoomRecord[]): RoomRecord[] {
+  return decodedRecords(
+    encodeMessage({ type: 'room-batch', origin: 'node-a', seq: 1, sentAt: 1, records }),
+  );
+}
+
 /** `text` as a slice of a fresh parent string of PARENT_BYTES (as a decoder hands it out). */
 function sliceOfParent(text: string, fill: string): string {
   const parent = fill.repeat(PARENT_BYTES / 2) + text + fill.repeat(PARENT_BYTES / 2);
@@ -98,32 +112,27 @@ describe('what the store keeps', () => {
     expect(store.get('a-requested-room-3')).toBeDefined();
   });
 
-  it('records decoded from a gossip batch are stored equal to what was sent', () => {
+  /** 200 rooms created at node-a, as sent, and as node-b decodes them from one batch. */
+  function sentBatch() {
     const { store: origin } = newStore({ nodeId: 'node-a' });
-    const { store } = newStore({ nodeId: 'node-b' });
     const records = Array.from({ length: 200 }, (_, i) =>
       copy(origin.getOrCreate({ name: `tenant-${i % 7}/room-${i}`, homeRegion: 'eu' }).room),
     );
-    const decoded = decodeMessage(
-      encodeMessage({ type: 'room-batch', origin: 'node-a', seq: 1, sentAt: 1, records }),
-    );
-    if (!decoded.ok || decoded.message.type !== 'room-batch') throw new Error('decode failed');
-    for (const record of decoded.message.records) store.merge(record);
+    return { origin, records, decoded: decodedBatch(records) };
+  }
+
+  it('records decoded from a gossip batch are stored equal to what was sent', () => {
+    const { origin, records, decoded } = sentBatch();
+    const { store } = newStore({ nodeId: 'node-b' });
+    for (const record of decoded) store.merge(record);
     expect(records.map((r) => copy(store.get(r.name)!))).toEqual(records);
     expect(store.digest()).toBe(origin.digest());
   });
 
   it('adopted records from a batch are kept as they are, equal to what was sent', () => {
-    const { store: origin } = newStore({ nodeId: 'node-a' });
+    const { origin, records, decoded } = sentBatch();
     const { store } = newStore({ nodeId: 'node-b' });
-    const records = Array.from({ length: 200 }, (_, i) =>
-      copy(origin.getOrCreate({ name: `tenant-${i % 7}/room-${i}`, homeRegion: 'eu' }).room),
-    );
-    const decoded = decodeMessage(
-      encodeMessage({ type: 'room-batch', origin: 'node-a', seq: 1, sentAt: 1, records }),
-    );
-    if (!decoded.ok || decoded.message.type !== 'room-batch') throw new Error('decode failed');
-    for (const record of decoded.message.records) {
+    for (const record of decoded) {
       expect(store.merge(record, true).kind).toBe('inserted');
       expect(store.get(record.name)).toBe(record);
     }
@@ -168,12 +177,8 @@ describe('what the store keeps', () => {
       }),
     );
     const before = heapUsedAfterGc();
-    for (const bytes of batches) {
-      const decoded = decodeMessage(bytes);
-      if (!decoded.ok || decoded.message.type !== 'room-batch') throw new Error('decode failed');
-      // One record per batch is kept (~0.4 KB with its strings and table slot).
-      store.merge(decoded.message.records[5]!, true);
-    }
+    // One record per batch is kept (~0.4 KB with its strings and table slot).
+    for (const bytes of batches) store.merge(decodedRecords(bytes)[5]!, true);
     expect(heapUsedAfterGc() - before).toBeLessThan(2 * 1024 * 1024);
     expect(store.counts().visible).toBe(800);
     expect(store.get('a-room-name-of-some-length-9-5')?.metadata).toBe(`${'m'.repeat(200)}5`);
