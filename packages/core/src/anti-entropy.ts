@@ -726,6 +726,15 @@ export class AntiEntropy {
     });
   }
 
+  /** Whether a follow-up with `peer` is pending and waits longer than a settle period (the
+   *  sessions before it compared no settled bucket). */
+  private backingOff(peer: PeerId): boolean {
+    return (
+      this.followUps.has(peer) &&
+      (this.followUpDelays.get(peer) ?? 0) > differingSettleMs(this.config)
+    );
+  }
+
   /**
    * Lists which sids `peer` holds, bucket by bucket, over every bucket: `visit(bucket, sids)`
    * runs once per bucket (an empty set where the peer holds nothing), as the summary streams
@@ -934,12 +943,14 @@ export class AntiEntropy {
     if (
       theirs.bucketCount === store.bucketCount &&
       !this.running.has(from) &&
-      !this.followUps.has(from) &&
+      !this.backingOff(from) &&
       differingBuckets(store.bucketDigests(), theirs.digests).length > 0
     ) {
       // Repair the other direction too; failures are retried by the periodic session. Not
-      // when a follow-up with that peer is already due (within syncIntervalMs): during a fill
-      // each session otherwise set off one back, which deferred every bucket too.
+      // while this node's follow-ups with that peer back off (its last ones found every
+      // differing bucket still changing): during a fill each session otherwise set off one
+      // back, which deferred every bucket too. Its own follow-up is due within
+      // syncIntervalMs.
       queueMicrotask(() => {
         this.syncWith(from).catch(() => undefined);
       });

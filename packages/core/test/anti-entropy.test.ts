@@ -354,19 +354,13 @@ describe('sessions', () => {
           if (kind === 'deleted-at-b') b.delete(name);
         }
         const bound = differing(a, b) + differing(b, a);
-        const timers: (() => void)[] = [];
-        const sides = group([a, b], CONFIG, undefined, (self, _delayMs, callback) => {
-          if (self === 'b') timers.push(callback);
-        }) as [Side, Side];
+        const sides = pair(a, b, CONFIG);
         // The first session (and the reverse one it starts) only notes which held buckets
-        // differ; one sync interval later the next one repairs those that still do, and so
-        // does b's follow-up with a, due by then (b then starts no reverse session).
+        // differ; one sync interval later the next one repairs those that still do.
         const first = await sides[0].sync.syncWith('b');
         await drain(sides);
         sessionClock.nowMs += CONFIG.syncIntervalMs;
         const second = await sides[0].sync.syncWith('b');
-        await drain(sides);
-        for (const callback of timers.splice(0)) callback();
         await drain(sides);
         expect(a.digest()).toBe(b.digest());
         const received = sides.reduce((n, s) => n + s.sync.counters.recordsReceived, 0);
@@ -486,6 +480,49 @@ describe('sessions', () => {
     writes();
     expect((await sa!.sync.syncWith('b'))?.bucketsDeferred).toBe(1);
     expect(timers.map((t) => t.delayMs)).toEqual([settle]);
+  });
+
+  it('a responder starts a session back unless its own follow-ups with the asker back off', async () => {
+    const config = { ...CONFIG, syncIntervalMs: 5_000 };
+    const settle = differingSettleMs(config);
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    const timers = new Map<PeerId, { delayMs: number; callback: () => void }[]>();
+    const sides = group([a, b], config, undefined, (self, delayMs, callback) => {
+      timers.set(self, [...(timers.get(self) ?? []), { delayMs, callback }]);
+    }) as [Side, Side];
+    // b's state changes every settle period (churn there); a lacks what b creates.
+    let written = 0;
+    const writes = () => {
+      written++;
+      b.merge({ ...a.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
+      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
+    };
+    writes();
+    // b's own sessions with a defer the churning bucket: its follow-ups back off.
+    await sides[1].sync.syncWith('a');
+    for (let i = 0; i < 2; i++) {
+      const next = timers.get('b')!.shift()!;
+      sessionClock.nowMs += next.delayMs;
+      writes();
+      next.callback();
+      await drain(sides);
+    }
+    expect(timers.get('b')!.map((t) => t.delayMs)).toEqual([4 * settle]);
+    // a asks b now: b, backing off with a, starts no session back.
+    const before = sides[1].sync.counters.sessionsStarted;
+    await sides[0].sync.syncWith('b');
+    await drain(sides);
+    expect(sides[1].sync.counters.sessionsStarted).toBe(before);
+    // A fresh pair, b not backing off: a's session sets off one back at once.
+    const c = newStore('c', 1, 7);
+    const d = newStore('d', 1, 9);
+    d.getOrCreate({ name: 'only-at-d', homeRegion: 'eu' });
+    c.getOrCreate({ name: 'only-at-c', homeRegion: 'eu' });
+    const [sc, sd] = group([c, d], config);
+    await sc!.sync.syncWith('d');
+    await drain([sc!, sd!]);
+    expect(sd!.sync.counters.sessionsStarted).toBe(1);
   });
 
   it('a follow-up that compares only churned buckets keeps backing off', async () => {
