@@ -112,8 +112,8 @@ function benchMergeInsert(): number {
  * Merge of new rooms into a store that holds 100k and grows to 200k, records decoded from
  * room-batches as a node receives them: what a node pays per room during a fill. The case
  * above, a fresh store of 20k per batch, stays in the CPU caches and its young rooms die
- * young; here each room lands among 100k+ others and stays (568k against 811k merges/s in
- * the run of 2026-12-07, docs/benchmarks.md).
+ * young; here each room lands among 100k+ others and stays. Run both ways: the records
+ * copied into the store, or adopted as Replica.mergeRemote has it (docs/benchmarks.md).
  */
 function benchMergeGrowing(adopt: boolean): number {
   const records: RoomRecord[] = [];

@@ -713,7 +713,7 @@ export class AntiEntropy {
     const delayMs =
       settling || previous === undefined
         ? settleMs
-        : Math.min(2 * previous, Math.max(settleMs, this.config.syncIntervalMs));
+        : Math.min(2 * previous, this.config.syncIntervalMs);
     this.followUpDelays.set(peer, delayMs);
     this.followUps.add(peer);
     this.host.setTimer(delayMs, () => {

@@ -62,12 +62,12 @@ export class DurableWrites {
     this.writePath.register();
   }
 
-  /** Throws OverloadedError before a write is applied when too many wait for acks. */
   /** Whether a new write would be shed now (assertCapacity would throw). */
   atCapacity(): boolean {
     return this.writePath.atCapacity();
   }
 
+  /** Throws OverloadedError before a write is applied when too many wait for acks. */
   assertCapacity(): void {
     this.writePath.assertCapacity();
   }

@@ -120,11 +120,12 @@ export class WritePath {
     this.transport.handle(REPLICATE_PROTOCOL, (frame, from) => this.serve(frame, from));
   }
 
-  /** Throws OverloadedError before a write is applied when too many wait for acks. */
+  /** Whether a new write would be shed now (assertCapacity would throw). */
   atCapacity(): boolean {
     return this.pending >= this.config.pendingWritesMax;
   }
 
+  /** Throws OverloadedError before a write is applied when too many wait for acks. */
   assertCapacity(): void {
     if (this.atCapacity()) {
       this.counters.writesShed++;

@@ -2,9 +2,9 @@
  * The fast path of encodeMessage for a sync-cell-summaries frame: what a node serving an
  * anti-entropy session writes for every record of every differing cell (up to
  * SUMMARY_ENTRIES_MAX entries a frame). The general path builds a tuple per entry, decodes
- * the envelope again to check it and has msgpackr write it: about a third of the responder's
- * CPU in a session, measured in a profile of a filling node. This path checks each entry as
- * it sizes the frame and writes one buffer of the exact size.
+ * the envelope again to check it and has msgpackr write it: in a CPU profile of a node
+ * filling from 500k to 600k rooms, 10.6% of its samples of the 21.4% spent serving summaries.
+ * This path checks each entry as it sizes the frame and writes one buffer of the exact size.
  *
  * Contract (as room-batch-encode.ts): for any message it returns undefined (declined, to the
  * general path, which throws the EncodeError naming the field) or exactly the bytes the

@@ -11,7 +11,6 @@ export * from './limits.js';
 export {
   type DecodeResult,
   decodeMessage,
-  decodeMessageGeneral,
   encodeMessage,
   encodeMessageGeneral,
 } from './message-codec.js';

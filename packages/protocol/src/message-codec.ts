@@ -46,7 +46,8 @@ export function encodeMessage(message: Message): Uint8Array {
   return encodeMessageGeneral(message);
 }
 
-/** encodeMessage without the room-batch fast path: the reference it is tested against. */
+/** encodeMessage without the fast paths: the reference they are tested and benchmarked
+ *  against. */
 export function encodeMessageGeneral(message: Message): Uint8Array {
   let bytes: Uint8Array;
   try {

@@ -6,7 +6,7 @@
  * it: about 0.5 KB allocated per record sent, measured with V8's sampling heap profiler in a
  * node of the cluster benchmark. This path checks each field as it goes and writes the bytes
  * straight into one buffer of the exact size: two passes over the records (check and size,
- * then write), nothing allocated but the result.
+ * then write), nothing allocated per record.
  *
  * Contract: for any message, it returns either undefined (declined) or exactly the bytes the
  * general path returns. It declines what it does not write itself (a string that is not

@@ -9,9 +9,8 @@
  *   `adopt`), whose literal is pretenured the same way when most records it makes are kept
  *   (in-process, 400k rooms decoded from batches of 1,000 and merged: the scavenges promoted
  *   77 MB adopted against 79 MB copied, in 103 against 115 scavenges, 2026-12-07). V8 tracks
- *   the objects a literal allocates and, once nearly all of them
- *   survive, allocates that literal's objects in the old generation directly ("allocation-site
- *   pretenuring"). Stored rooms live for hours, so the young generation's collections stop
+ *   the objects a literal allocates and, once nearly all of them survive, allocates that
+ *   literal's objects in the old generation directly ("allocation-site pretenuring"). Stored rooms live for hours, so the young generation's collections stop
  *   copying each new room twice (into the survivor space, then into the old generation). A
  *   class constructor (`new Incarnation()`, as before) is never pretenured. Measured with
  *   V8's --trace-gc-nvp, summed over the 5 nodes of a cluster fill (2 steps of 100k rooms),
