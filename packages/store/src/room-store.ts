@@ -4,9 +4,10 @@
  * horizon) and section 7 (bucket digests for anti-entropy).
  *
  * Layout: `bucketCount` tables, one per digest bucket, keyed by the room name's hash
- * (name-table.ts; names are untrusted: Maps only, never plain objects). A name's value is its
- * single incarnation, or an array when it holds several (a concurrent create, or re-creates
- * after deletes). Every change XORs the record's old 64-bit hash out of its bucket's digest
+ * (name-table.ts: open addressing, and a Map by name for names that collide past PROBE_MAX;
+ * names are untrusted: never a plain object's keys). A name's value is its single
+ * incarnation, or an array when it holds several (a concurrent create, or re-creates after
+ * deletes). Every change XORs the record's old 64-bit hash out of its bucket's digest
  * and the new one in: O(1) per change. Incarnations are made by newIncarnation() (incarnation.ts:
  * one object literal, which V8 then allocates in the old generation), or are records a
  * decoder made with the same keys in the same order, adopted by merge.
