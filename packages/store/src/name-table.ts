@@ -139,26 +139,28 @@ export class NameTable {
   /**
    * Every entry. Entries may be deleted, or set again under their name, during the iteration
    * (as with a Map: a deleted entry not yet reached is not visited, a replaced one is visited
-   * as it is then); an entry added meanwhile may or may not be visited. One generator per
-   * iteration, not per entry (a 1M-room GC sweep walks every entry).
+   * as it is then); an entry added meanwhile may or may not be visited, and one a rebuild
+   * moved to the overflow map may be visited twice.
    */
-  *values(): IterableIterator<Entry> {
-    const tags = this.tags;
-    const slots = this.slots;
-    const rebuilds = this.rebuilds;
-    for (let at = 0; at < tags.length; at++) {
-      const tag = tags[at]!;
-      if ((tag & 1) === 0) continue;
-      if (this.rebuilds === rebuilds) {
-        yield slots[at]!;
-        continue;
-      }
-      // Rebuilt meanwhile: these arrays no longer change, so each name they hold is read in
-      // the new slots (deleted since, or gone to the overflow map visited below: skipped).
-      const now = this.find(nameOf(slots[at]!), tag);
-      if (now >= 0) yield this.slots[now]!;
-    }
-    if (this.overflow !== undefined) yield* this.overflow.values();
+  values(): IterableIterator<Entry> {
+    return new Entries(this, this.tags, this.slots, this.rebuilds);
+  }
+
+  /**
+   * For Entries: `entry`, read from a slot holding `tag` of the slots as they were after
+   * `rebuilds` rebuilds, as the table holds it now. Once rebuilt, the old slots no longer
+   * change, so the name is read in the new ones (undefined: deleted since, or moved to the
+   * overflow map, whose own iteration comes after the slots').
+   */
+  current(entry: Entry, tag: number, rebuilds: number): Entry | undefined {
+    if (this.rebuilds === rebuilds) return entry;
+    const at = this.find(nameOf(entry), tag);
+    return at >= 0 ? this.slots[at] : undefined;
+  }
+
+  /** For Entries: the overflow map's entries, as they are when the slots have been walked. */
+  overflowValues(): Iterator<Entry> | undefined {
+    return this.overflow?.values();
   }
 
   /**
@@ -233,5 +235,55 @@ export class NameTable {
     this.live = live;
     this.used = live;
     this.rebuilds++;
+  }
+}
+
+/**
+ * NameTable.values: the slots, then the overflow map. A class rather than a generator, with
+ * one result object for every step: a GC sweep of 1M rooms walks every entry, and with a
+ * generator resumed per entry the sweep and recordsInBucket took twice as long (store suite,
+ * 96 -> 187 ms and 10.8 -> 4.9M records/s).
+ */
+class Entries implements IterableIterator<Entry> {
+  private at = 0;
+  private overflow: Iterator<Entry> | undefined;
+  private overflowStarted = false;
+  private readonly result = { done: false, value: undefined as unknown as Entry };
+
+  constructor(
+    private readonly table: NameTable,
+    private readonly tags: Int32Array,
+    private readonly slots: readonly (Entry | undefined)[],
+    private readonly rebuilds: number,
+  ) {}
+
+  [Symbol.iterator](): IterableIterator<Entry> {
+    return this;
+  }
+
+  next(): IteratorResult<Entry> {
+    const tags = this.tags;
+    while (this.at < tags.length) {
+      const at = this.at++;
+      const tag = tags[at]!;
+      if ((tag & 1) === 0) continue;
+      const entry = this.table.current(this.slots[at]!, tag, this.rebuilds);
+      if (entry !== undefined) return this.step(entry);
+    }
+    if (!this.overflowStarted) {
+      this.overflowStarted = true;
+      this.overflow = this.table.overflowValues();
+    }
+    const next = this.overflow?.next();
+    if (next === undefined || next.done === true) {
+      this.result.done = true;
+      return this.result;
+    }
+    return this.step(next.value);
+  }
+
+  private step(entry: Entry): IteratorResult<Entry> {
+    this.result.value = entry;
+    return this.result;
   }
 }

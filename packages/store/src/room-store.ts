@@ -234,11 +234,15 @@ function maxStamp(record: RoomRecord): number {
   return Math.max(record.createdAt, record.settingsAt, record.statsAt, record.deletedAt);
 }
 
-function* recordsOf(table: NameTable): IterableIterator<StoredRoom> {
+/** Every incarnation of a table, in one array (a bucket holds a few hundred at most; an
+ *  array's own iterator walks them faster than a generator resumed per incarnation). */
+function recordsOf(table: NameTable): StoredRoom[] {
+  const out: StoredRoom[] = [];
   for (const entry of table.values()) {
-    if (Array.isArray(entry)) yield* entry;
-    else yield entry;
+    if (Array.isArray(entry)) for (const room of entry) out.push(room);
+    else out.push(entry);
   }
+  return out;
 }
 
 /** The first-created incarnation of an entry (the one the incarnation cap forgets). */
@@ -378,7 +382,7 @@ export class RoomStoreImpl implements RoomStore {
   recordsInBucket(bucket: number): IterableIterator<StoredRoom> {
     // Checked here, not inside the generator, so a bad index throws at the call.
     this.checkBucket(bucket);
-    return recordsOf(this.buckets[bucket]!);
+    return recordsOf(this.buckets[bucket]!).values();
   }
 
   cellDigests(bucket: number): Uint32Array {
