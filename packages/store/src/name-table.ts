@@ -14,9 +14,10 @@
  * Measured alone (4,096 tables, a miss then an insert, 100k names at a time into 300k-900k
  * names, a throwaway script, 2026-12-07): 0.3-0.6 us per insert here against 0.4-0.9 us with
  * integer-keyed Maps, which took 2.6 and 10 us per insert in the 100k during which they all
- * grew. In the store suite side by side: lookups of existing rooms 1.5x, duplicate merges
- * 1.6x, 17-18 B less heap per room (a slot is a 4-byte tag and an 8-byte pointer, 3/8 to 3/4
- * of them in use). Filling 5 node processes, CPU per record did not change measurably.
+ * grew. In the store suite, two runs side by side: lookups of existing rooms 1.2-1.5x,
+ * duplicate merges 1.0-1.6x, 17-18 B less heap per room (a slot is a 4-byte tag and an 8-byte
+ * pointer, 3/8 to 3/4 of them in use while a table grows). Filling 5 node processes, CPU per
+ * record did not change measurably.
  *
  * The bucket's mask takes the hash's low bits, the cells its top ones (cellOfHash); a name's
  * home slot is the top bits too, so a table keeps its names roughly in cell order. Deleting
