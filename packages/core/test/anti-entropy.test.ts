@@ -308,6 +308,28 @@ function differing(to: RoomStore, from: RoomStore): number {
   return count;
 }
 
+/**
+ * Writes that keep a store's one bucket changing on both `a` and `b`: each call creates a room
+ * at `creator` and merges it into the other store, and creates one at `b` that `a` lacks (a
+ * loss for a to repair: the last is `lost-${count()}`).
+ */
+function churnWrites(
+  a: RoomStore,
+  b: RoomStore,
+  creator: RoomStore = b,
+): { write: () => void; count: () => number } {
+  const other = creator === a ? b : a;
+  let written = 0;
+  return {
+    write: () => {
+      written++;
+      other.merge({ ...creator.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
+      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
+    },
+    count: () => written,
+  };
+}
+
 const CONFIG = resolveConfig({ nodeId: 'a', region: 'eu', profile: 'test' });
 
 /** Every frame of a handler's answer (Node 20 has no Array.fromAsync). */
@@ -453,12 +475,8 @@ describe('sessions', () => {
     });
     // Writes that never pause: the one bucket differs at every session and changes here
     // between any two (as in the churn rule's test below).
-    let written = 0;
-    const writes = () => {
-      written++;
-      a.merge({ ...b.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
-      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
-    };
+    const churn = churnWrites(a, b);
+    const writes = churn.write;
     const runFollowUp = async (): Promise<void> => {
       const timer = timers.shift()!;
       sessionClock.nowMs += timer.delayMs;
@@ -474,7 +492,7 @@ describe('sessions', () => {
     // syncIntervalMs. The one at 12 s compared the bucket under the churn rule (10 s).
     expect(sessionClock.nowMs - started).toBe(12 * settle);
     expect(timers).toEqual([]);
-    expect(a.get(`lost-${written - 1}`)).toBeDefined();
+    expect(a.get(`lost-${churn.count() - 1}`)).toBeDefined();
     // Deferred again: the wait starts from differingSettleMs.
     sessionClock.nowMs += settle;
     writes();
@@ -492,12 +510,7 @@ describe('sessions', () => {
       timers.set(self, [...(timers.get(self) ?? []), { delayMs, callback }]);
     }) as [Side, Side];
     // b's state changes every settle period (churn there); a lacks what b creates.
-    let written = 0;
-    const writes = () => {
-      written++;
-      b.merge({ ...a.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
-      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
-    };
+    const writes = churnWrites(a, b, a).write;
     writes();
     // b's own sessions with a defer the churning bucket: its follow-ups back off.
     await sides[1].sync.syncWith('a');
@@ -580,12 +593,8 @@ describe('sessions', () => {
     const b = newStore('b', 1, 5);
     const [sa] = group([a, b], CONFIG);
     const settle = differingSettleMs(CONFIG);
-    let written = 0;
-    const writes = () => {
-      written++;
-      a.merge({ ...b.getOrCreate({ name: `fill-${written}`, homeRegion: 'eu' }).room });
-      b.getOrCreate({ name: `lost-${written}`, homeRegion: 'eu' });
-    };
+    const churn = churnWrites(a, b);
+    const writes = churn.write;
     writes();
     const started = sessionClock.nowMs;
     const compared: number[] = [];
@@ -611,7 +620,7 @@ describe('sessions', () => {
       DIFFERING_CHURN_SETTLE_PERIODS_MAX,
     ]);
     // Every loss written up to the last comparison was repaired by one of them.
-    expect(a.get(`lost-${written - 1}`)).toBeDefined();
+    expect(a.get(`lost-${churn.count() - 1}`)).toBeDefined();
 
     // The writes stop: the next loss is compared one settle period after it is first seen,
     // and that quiet comparison starts the churn rule's wait again from the start.

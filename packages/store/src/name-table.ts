@@ -46,6 +46,14 @@ const INITIAL_SLOTS = 8;
 /** Slots a probe reads at most; a name that would land further goes to the overflow map. */
 export const PROBE_MAX = 32;
 
+/** probe's answer when a name is not in the slots and has no free slot within PROBE_MAX. */
+const NO_SLOT = -1;
+
+/** The free slot a negative answer of probe (other than NO_SLOT) names. */
+function freeSlotOf(answer: number): number {
+  return NO_SLOT - 1 - answer;
+}
+
 /** The tag of a name's hash: odd, so never EMPTY or DELETED; the top bits are the hash's. */
 function tagOf(hash: number): number {
   return hash | 1;
@@ -79,14 +87,14 @@ export class NameTable {
     return this.live + (this.overflow?.size ?? 0);
   }
 
-  /** Slots allocated (names, tombstones and empty ones), for tests and memory accounting. */
+  /** Slots allocated (names, tombstones and empty ones), for tests. */
   get slotCount(): number {
     return this.tags.length;
   }
 
   /** The entry of `name` (`hash`: roomNameHash32(name)). */
   get(name: string, hash: number): Entry | undefined {
-    const at = this.find(name, tagOf(hash));
+    const at = this.probe(name, tagOf(hash));
     if (at >= 0) return this.slots[at];
     return this.overflow?.get(name);
   }
@@ -94,40 +102,27 @@ export class NameTable {
   /** Sets the entry of `name` (`hash`: roomNameHash32(name)); `entry`'s name must be it. */
   set(name: string, hash: number, entry: Entry): void {
     const tag = tagOf(hash);
-    const tags = this.tags;
-    const mask = tags.length - 1;
-    let at = tag >>> this.shift;
-    let free = -1;
-    for (let probe = 0; probe < PROBE_MAX; probe++) {
-      const t = tags[at]!;
-      if (t === tag && nameOf(this.slots[at]!) === name) {
-        this.slots[at] = entry;
-        return;
-      }
-      if (t === EMPTY) {
-        if (free < 0) free = at;
-        break;
-      }
-      if (t === DELETED && free < 0) free = at;
-      at = (at + 1) & mask;
-    }
-    if (this.overflow?.has(name)) {
+    const at = this.probe(name, tag);
+    if (at >= 0) {
+      this.slots[at] = entry;
+    } else if (this.overflow?.has(name)) {
       this.overflow.set(name, entry);
-    } else if (free < 0) {
+    } else if (at === NO_SLOT) {
       this.overflow ??= new Map();
       this.overflow.set(name, entry);
     } else {
-      if (tags[free] === EMPTY) this.used++;
-      tags[free] = tag;
+      const free = freeSlotOf(at);
+      if (this.tags[free] === EMPTY) this.used++;
+      this.tags[free] = tag;
       this.slots[free] = entry;
       this.live++;
-      if (4 * this.used > 3 * tags.length) this.rebuild();
+      if (4 * this.used > 3 * this.tags.length) this.rebuild();
     }
   }
 
   /** Removes the entry of `name` (`hash`: roomNameHash32(name)), if any. */
   delete(name: string, hash: number): void {
-    const at = this.find(name, tagOf(hash));
+    const at = this.probe(name, tagOf(hash));
     if (at >= 0) {
       this.tags[at] = DELETED;
       this.slots[at] = undefined;
@@ -155,7 +150,7 @@ export class NameTable {
    */
   current(entry: Entry, tag: number, rebuilds: number): Entry | undefined {
     if (this.rebuilds === rebuilds) return entry;
-    const at = this.find(nameOf(entry), tag);
+    const at = this.probe(nameOf(entry), tag);
     return at >= 0 ? this.slots[at] : undefined;
   }
 
@@ -187,18 +182,24 @@ export class NameTable {
     for (const entry of this.values()) yield nameOf(entry);
   }
 
-  /** The slot of `name` (whose tag is `tag`), or -1. */
-  private find(name: string, tag: number): number {
+  /**
+   * Looks `name` (whose tag is `tag`) up: its slot (>= 0) when the slots hold it, else where it
+   * would go (freeSlotOf: the first tombstone or empty slot within PROBE_MAX of its home), else
+   * NO_SLOT.
+   */
+  private probe(name: string, tag: number): number {
     const tags = this.tags;
     const mask = tags.length - 1;
     let at = tag >>> this.shift;
+    let free = -1;
     for (let probe = 0; probe < PROBE_MAX; probe++) {
       const t = tags[at]!;
       if (t === tag && nameOf(this.slots[at]!) === name) return at;
-      if (t === EMPTY) return -1;
+      if (t === EMPTY) return NO_SLOT - 1 - (free < 0 ? at : free);
+      if (t === DELETED && free < 0) free = at;
       at = (at + 1) & mask;
     }
-    return -1;
+    return free < 0 ? NO_SLOT : NO_SLOT - 1 - free;
   }
 
   /** Moves every name into new slots, at most half full, without tombstones. */
