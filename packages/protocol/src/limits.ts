@@ -237,9 +237,15 @@ export const CELLS_PER_BUCKET = 16;
 
 /**
  * Buckets per sync-cell-summary-request: 4,096 x (16 x 8 B of cell digests + 3 B of bucket
- * id) = ~524 KiB, about half of MESSAGE_BYTES_MAX.
+ * id + 2 B of changed cells with a quiet period) = ~532 KiB, about half of MESSAGE_BYTES_MAX.
  */
 export const CELL_SUMMARY_BUCKETS_MAX = 4_096;
+
+/**
+ * Longest quiet period a sync-cell-summary-request may ask for (`quiet.ms`): a node asks for
+ * its settle period (at most 1 s); 60 s bounds what a peer can make a responder skip.
+ */
+export const SYNC_QUIET_MS_MAX = 60_000;
 
 /**
  * Largest encoded cell summary entry `[bucket, cell, sid, hashHi, hashLo]`, DERIVED like

@@ -37,6 +37,7 @@ import {
   REQUEST_ID_MAX,
   SEQ_MAX,
   SUMMARY_ENTRIES_MAX,
+  SYNC_QUIET_MS_MAX,
   SYNC_SIDS_MAX,
   URL_BYTES_MAX,
   WEIGHT_MAX,
@@ -51,6 +52,7 @@ import {
   RPC_ERROR_CODES,
   type SuspectState,
   type SyncCellSummaryEntry,
+  type SyncCellSummaryRequestMessage,
   type SyncSummaryEntry,
 } from './messages.js';
 import { recordsFromTuples, recordToTuple } from './record-codec.js';
@@ -284,7 +286,9 @@ export function messageToEnvelope(m: Message): unknown[] {
     case 'sync-summaries':
       return [VERSION, CODES[m.type], entryTuples(m.entries), m.done];
     case 'sync-cell-summary-request':
-      return [VERSION, CODES[m.type], m.buckets, m.cellDigests];
+      return m.quiet === undefined
+        ? [VERSION, CODES[m.type], m.buckets, m.cellDigests]
+        : [VERSION, CODES[m.type], m.buckets, m.cellDigests, m.quiet.ms, m.quiet.changedCells];
     case 'sync-cell-summaries':
       return [VERSION, CODES[m.type], cellEntryTuples(m.entries), m.done];
     case 'replicate':
@@ -395,13 +399,21 @@ export function messageFromEnvelope(code: number, envelope: unknown): Message {
       };
     }
     case CODES['sync-cell-summary-request']: {
-      const e = readTuple(envelope, '', 4);
+      // 4 elements, or 6 with the quiet period and the asker's changed cells.
+      const e = readTuple(envelope, '', Array.isArray(envelope) && envelope.length === 6 ? 6 : 4);
       const list = buckets(e[2], CELL_SUMMARY_BUCKETS_MAX, 'CELL_SUMMARY_BUCKETS_MAX');
-      return {
+      const message: SyncCellSummaryRequestMessage = {
         type: 'sync-cell-summary-request',
         buckets: list,
         cellDigests: readBytes(e[3], 'cellDigests', list.length * CELLS_PER_BUCKET * 8),
       };
+      if (e.length === 6) {
+        message.quiet = {
+          ms: readInt(e[4], 'quiet.ms', 1, SYNC_QUIET_MS_MAX, 'SYNC_QUIET_MS_MAX'),
+          changedCells: readBytes(e[5], 'quiet.changedCells', list.length * 2),
+        };
+      }
+      return message;
     }
     case CODES['sync-cell-summaries']: {
       const e = readTuple(envelope, '', 4);

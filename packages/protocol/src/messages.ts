@@ -170,6 +170,16 @@ export interface SyncCellSummaryRequestMessage {
    *  CELLS_PER_BUCKET x 8 bytes (two little-endian uint32 per cell, low word first, as the
    *  bucket digests of sync-digest). */
   cellDigests: Uint8Array;
+  /**
+   * Leave out the cells that were not quiet for `ms` (1..SYNC_QUIET_MS_MAX): those whose
+   * digest changed at the responder within the last `ms`, and those the asker marks in
+   * `changedCells` (changed there within `ms`), most likely gossip still in flight. Sent only
+   * for buckets that never stop changing (docs/protocol/sync.md, the churn rule). On the
+   * wire two more tuple elements, `ms` and `changedCells`: buckets.length x 2 bytes, a
+   * little-endian uint16 per bucket in their order whose bit c marks cell c. A build from
+   * before them refuses the longer tuple as a bad request.
+   */
+  quiet?: { ms: number; changedCells: Uint8Array };
 }
 
 /** One record in a cell summary; on the wire `[bucket, cell, sid, hashHi, hashLo]`. */

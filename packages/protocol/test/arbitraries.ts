@@ -24,6 +24,7 @@ import {
   SID_ALPHABET,
   SID_PREFIX,
   SID_RANDOM_CHARS,
+  SYNC_QUIET_MS_MAX,
   type SyncBucketRecordsMessage,
   type SyncBucketRequestMessage,
   type SyncCellSummariesMessage,
@@ -248,8 +249,20 @@ export const arbSyncCellSummaryRequest: fc.Arbitrary<SyncCellSummaryRequestMessa
         minLength: buckets.length * CELLS_PER_BUCKET * 8,
         maxLength: buckets.length * CELLS_PER_BUCKET * 8,
       }),
+      quiet: fc.option(
+        fc.record({
+          ms: fc.integer({ min: 1, max: SYNC_QUIET_MS_MAX }),
+          changedCells: fc.uint8Array({
+            minLength: buckets.length * 2,
+            maxLength: buckets.length * 2,
+          }),
+        }),
+        { nil: undefined },
+      ),
     }),
-  );
+  )
+  // An absent quiet period is no field at all, as decoded.
+  .map(({ quiet, ...rest }) => (quiet === undefined ? rest : { ...rest, quiet }));
 
 /** Any valid cell summary entry. */
 export const arbSyncCellSummaryEntry: fc.Arbitrary<SyncCellSummaryEntry> = fc.record({

@@ -56,6 +56,7 @@ import {
   STREAM_FRAME_BYTES_MAX,
   SUMMARY_ENTRIES_MAX,
   SUMMARY_ENTRY_BYTES_MAX,
+  SYNC_QUIET_MS_MAX,
   SYNC_SIDS_MAX,
   type SyncCellSummaryEntry,
   type SyncSummaryEntry,
@@ -157,6 +158,16 @@ const cellRequest = (buckets: number[], digestBytes = buckets.length * CELLS_PER
     type: 'sync-cell-summary-request',
     buckets,
     cellDigests: new Uint8Array(digestBytes),
+  }) as Message;
+
+/** A cell summary request that also asks for cells quiet for 1 s (2 B per bucket more). */
+const withQuiet = (request: Message): Message =>
+  ({
+    ...request,
+    quiet: {
+      ms: 1_000,
+      changedCells: new Uint8Array(2 * (request as { buckets: number[] }).buckets.length),
+    },
   }) as Message;
 
 /** The largest cell summary entry. */
@@ -427,6 +438,12 @@ const CASES: LimitCase[] = [
     over: cellRequest(range(CELL_SUMMARY_BUCKETS_MAX + 1)),
   },
   {
+    limit: 'CELL_SUMMARY_BUCKETS_MAX (with a quiet period)',
+    field: 'buckets',
+    at: withQuiet(cellRequest(range(CELL_SUMMARY_BUCKETS_MAX))),
+    over: withQuiet(cellRequest(range(CELL_SUMMARY_BUCKETS_MAX + 1))),
+  },
+  {
     limit: 'CELLS_PER_BUCKET (cell id)',
     field: 'entries[0].cell',
     at: cellSummaries([cellEntry({ cell: CELLS_PER_BUCKET - 1 })]),
@@ -461,6 +478,18 @@ const CASES: LimitCase[] = [
     field: 'entries',
     at: summaries(range(SUMMARY_ENTRIES_MAX).map((i) => widestEntry(i))),
     over: summaries(range(SUMMARY_ENTRIES_MAX + 1).map((i) => widestEntry(i))),
+  },
+  {
+    limit: 'SYNC_QUIET_MS_MAX',
+    field: 'quiet.ms',
+    at: {
+      ...cellRequest([1]),
+      quiet: { ms: SYNC_QUIET_MS_MAX, changedCells: new Uint8Array(2) },
+    } as Message,
+    over: {
+      ...cellRequest([1]),
+      quiet: { ms: SYNC_QUIET_MS_MAX + 1, changedCells: new Uint8Array(2) },
+    } as Message,
   },
   {
     limit: 'SYNC_SIDS_MAX',

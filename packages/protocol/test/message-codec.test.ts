@@ -107,6 +107,12 @@ const EXAMPLES: Message[] = [
   },
   { type: 'sync-cell-summary-request', buckets: [], cellDigests: new Uint8Array(0) },
   {
+    type: 'sync-cell-summary-request',
+    buckets: [5, 65_535],
+    cellDigests: Uint8Array.from({ length: 2 * 16 * 8 }, (_, i) => (i * 41) & 0xff),
+    quiet: { ms: 1_000, changedCells: Uint8Array.of(0x01, 0x80, 0xff, 0xff) },
+  },
+  {
     type: 'sync-cell-summaries',
     entries: [
       { bucket: 5, cell: 0, sid: 'RM_4kTfZbqW9xYd', hashHi: 0x6c64f725, hashLo: 0xcc5d95f5 },
@@ -316,6 +322,21 @@ describe('sync summaries and sid lists', () => {
       code: 'limit',
       field: 'entries[0].cell',
     });
+    // The quiet period: 1..SYNC_QUIET_MS_MAX and 2 bytes of changed cells per bucket, both
+    // or neither.
+    const quiet = (ms: unknown, bytes: number): unknown => ({
+      ...(request([1, 2], 256) as object),
+      quiet: { ms, changedCells: new Uint8Array(bytes) },
+    });
+    expect(encodeError(quiet(0, 4))).toMatchObject({ code: 'limit', field: 'quiet.ms' });
+    expect(encodeError(quiet(1.5, 4))).toMatchObject({ code: 'schema', field: 'quiet.ms' });
+    expect(encodeError(quiet(1_000, 3))).toMatchObject({
+      code: 'schema',
+      field: 'quiet.changedCells',
+    });
+    expect(
+      decodeError(rawPack([PROTOCOL_VERSION, 14, [1], new Uint8Array(128), 1_000])),
+    ).toMatchObject({ code: 'schema' });
     // A 4-tuple (a sync-summaries entry) is not a cell entry.
     expect(
       decodeError(rawPack([PROTOCOL_VERSION, 15, [[1, 'RM_4kTfZbqW9xYd', 1, 2]], true])),

@@ -71,7 +71,9 @@ export function envelopeOf(m: Message): unknown[] {
     case 'sync-summaries':
       return [...head, m.entries.map((e) => [e.bucket, e.sid, e.hashHi, e.hashLo]), m.done];
     case 'sync-cell-summary-request':
-      return [...head, m.buckets, m.cellDigests];
+      return m.quiet === undefined
+        ? [...head, m.buckets, m.cellDigests]
+        : [...head, m.buckets, m.cellDigests, m.quiet.ms, m.quiet.changedCells];
     case 'sync-cell-summaries':
       return [...head, m.entries.map((e) => [e.bucket, e.cell, e.sid, e.hashHi, e.hashLo]), m.done];
     case 'replicate':
