@@ -194,6 +194,12 @@ export interface RoomStore {
   cellDigests(bucket: number): Uint32Array;
   /** Every incarnation (tombstones included) stored in one cell of `bucket`. */
   recordsInCell(bucket: number, cell: number): StoredRoom[];
+  /**
+   * The cells of `bucket` whose digest changed later than `afterMs` (the store's clock), as a
+   * mask: bit c for cell c. Anti-entropy leaves out of a comparison under the churn rule the
+   * cells that changed within its settle period (docs/protocol/sync.md).
+   */
+  cellsChangedAfter(bucket: number, afterMs: number): number;
   /** Every stored incarnation, tombstones included, bucket by bucket. */
   records(): IterableIterator<StoredRoom>;
 
@@ -273,6 +279,10 @@ export class RoomStoreImpl implements RoomStore {
   /** CELLS_PER_BUCKET digests per bucket, laid out as `digests`: cell c of bucket b at
    *  2 * (b * CELLS_PER_BUCKET + c). 512 KiB for 4,096 buckets. */
   private readonly cells: Uint32Array;
+  /** When each cell's digest last changed (the clock's ms; 0: never), cell c of bucket b at
+   *  b * CELLS_PER_BUCKET + c. 512 KiB for 4,096 buckets. */
+  private readonly cellChangedAt: Float64Array;
+  private readonly clock: Clock;
   private nameCount = 0;
   private visibleCount = 0;
   private incarnationCount = 0;
@@ -305,6 +315,8 @@ export class RoomStoreImpl implements RoomStore {
     this.buckets = RoomStoreImpl.emptyBuckets(config.bucketCount);
     this.digests = new Uint32Array(config.bucketCount * 2);
     this.cells = new Uint32Array(config.bucketCount * CELLS_PER_BUCKET * 2);
+    this.cellChangedAt = new Float64Array(config.bucketCount * CELLS_PER_BUCKET);
+    this.clock = clock;
   }
 
   private static emptyBuckets(count: number): NameTable[] {
@@ -389,6 +401,16 @@ export class RoomStoreImpl implements RoomStore {
     this.checkBucket(bucket);
     const first = 2 * bucket * CELLS_PER_BUCKET;
     return this.cells.slice(first, first + 2 * CELLS_PER_BUCKET);
+  }
+
+  cellsChangedAfter(bucket: number, afterMs: number): number {
+    this.checkBucket(bucket);
+    let mask = 0;
+    const first = bucket * CELLS_PER_BUCKET;
+    for (let cell = 0; cell < CELLS_PER_BUCKET; cell++) {
+      if (this.cellChangedAt[first + cell]! > afterMs) mask |= 1 << cell;
+    }
+    return mask;
   }
 
   recordsInCell(bucket: number, cell: number): StoredRoom[] {
@@ -641,6 +663,11 @@ export class RoomStoreImpl implements RoomStore {
     this.buckets = RoomStoreImpl.emptyBuckets(this.bucketCount);
     this.digests.fill(0);
     this.cells.fill(0);
+    // Every cell that held a record changed just now.
+    const now = this.clock.nowMs();
+    for (let unit = 0; unit < this.cellChangedAt.length; unit++) {
+      if (this.cellChangedAt[unit]! > 0) this.cellChangedAt[unit] = now;
+    }
     this.nameCount = 0;
     this.visibleCount = 0;
     this.incarnationCount = 0;
@@ -654,13 +681,9 @@ export class RoomStoreImpl implements RoomStore {
    *  roomNameHash32): before a change to take the old hash out, after it to put the new in. */
   private xorDigests(room: RoomRecord, hash: number): void {
     const bucket = hash & this.mask;
-    xorRecordHashTwice(
-      room,
-      this.digests,
-      2 * bucket,
-      this.cells,
-      2 * (bucket * CELLS_PER_BUCKET + cellOfHash(hash)),
-    );
+    const unit = bucket * CELLS_PER_BUCKET + cellOfHash(hash);
+    xorRecordHashTwice(room, this.digests, 2 * bucket, this.cells, 2 * unit);
+    this.cellChangedAt[unit] = this.clock.nowMs();
   }
 
   private entryOf(name: string): Entry | undefined {

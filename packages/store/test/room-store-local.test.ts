@@ -2,6 +2,7 @@ import { hlcWallMs, packHlc } from '@roomring/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   bucketOfName,
+  cellOfHash,
   createRoomStore,
   DEFAULT_TOMBSTONE_TTL_MS,
   InvalidBucketError,
@@ -602,6 +603,45 @@ describe('digests and buckets', () => {
     const cells = store.cellDigests(0);
     cells[0] = 1;
     expect(store.cellDigests(0)[0]).toBe(0);
+  });
+
+  it('cellsChangedAfter marks the cells whose digest changed after a time: writes, merges, gc and clear', () => {
+    const { store, clock } = newStore({ bucketCount: 1 });
+    const cellOf = (name: string) => cellOfHash(roomNameHash32(name));
+    expect(store.cellsChangedAfter(0, 0)).toBe(0);
+    store.getOrCreate({ name: 'first', homeRegion: 'eu' });
+    const t1 = clock.nowMs();
+    expect(store.cellsChangedAfter(0, t1 - 1)).toBe(1 << cellOf('first'));
+    expect(store.cellsChangedAfter(0, t1)).toBe(0);
+    clock.advance(1_000);
+    // A name in another cell: only its cell changed after t1.
+    let other = 'second';
+    for (let i = 0; cellOf(other) === cellOf('first'); i++) other = `second-${i}`;
+    const { room } = store.getOrCreate({ name: other, homeRegion: 'eu' });
+    expect(store.cellsChangedAfter(0, t1)).toBe(1 << cellOf(other));
+    expect(store.cellsChangedAfter(0, t1 - 1)).toBe((1 << cellOf('first')) | (1 << cellOf(other)));
+    // An equal merge changes no digest; a newer one does.
+    clock.advance(1_000);
+    const t2 = clock.nowMs() - 1;
+    store.merge(copy(room));
+    expect(store.cellsChangedAfter(0, t2)).toBe(0);
+    store.updateMetadata(other, 'x');
+    expect(store.cellsChangedAfter(0, t2)).toBe(1 << cellOf(other));
+    // A delete, then the tombstone's drop by gc once past the TTL.
+    clock.advance(1_000);
+    store.delete('first');
+    const t3 = clock.nowMs();
+    expect(store.cellsChangedAfter(0, t3 - 1)).toBe(1 << cellOf('first'));
+    clock.advance(store.tombstoneTtlMs + 1);
+    const t4 = clock.nowMs() - 1;
+    store.gc();
+    expect(store.cellsChangedAfter(0, t4)).toBe(1 << cellOf('first'));
+    // clear: every cell that held a record changed now.
+    clock.advance(1_000);
+    const t5 = clock.nowMs() - 1;
+    store.clear();
+    expect(store.cellsChangedAfter(0, t5)).toBe((1 << cellOf('first')) | (1 << cellOf(other)));
+    expect(() => store.cellsChangedAfter(1, 0)).toThrow(InvalidBucketError);
   });
 
   it('clear forgets everything but keeps the clock monotonic', () => {
