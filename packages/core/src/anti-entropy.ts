@@ -88,6 +88,21 @@ export const DIFFERING_CHURN_SETTLE_PERIODS = 10;
  */
 export const DIFFERING_CHURN_SETTLE_PERIODS_MAX = 80;
 
+/*
+ * A comparison under the churn rule asks only for the cells that were quiet on both sides for
+ * a settle period (sync-cell-summary-request with `quiet`): the initiator marks the cells
+ * whose digest changed here within it, and the responder leaves those out as well as the
+ * ones that changed there. A cell that differs while it is quiet on both sides is a real
+ * loss; one that changed within the last second most likely differs by gossip in flight.
+ * Measured with 5 processes filling 1M rooms (a throwaway fill script, 2026-12-07): each
+ * churn comparison of every bucket still served about 130k summary entries per 100k-room
+ * step to find ~100 records gossip had not yet brought, and the steps with one cost 12-15
+ * against 8-11 us of CPU per record per process. The comparison made once the wait has
+ * reached DIFFERING_CHURN_SETTLE_PERIODS_MAX, and every one after it while the writes go on,
+ * is complete (no cell left out), so a loss in a cell that never stops changing (a room
+ * updated every second) is still repaired within 10 + 20 + 40 + 80 settle periods.
+ */
+
 /** Buckets asked for in one pull or summary request: 1,024 x 4 B keeps it under 8 KiB (a
  *  cell summary request adds 1,024 x 128 B of cell digests: 128 KiB). */
 const BUCKETS_PER_REQUEST_MAX = 1_024;
@@ -121,6 +136,9 @@ export interface SyncStoreView {
   cellDigests(bucket: number): Uint32Array;
   /** The records of one cell of a bucket (`cellOfHash` of their name's hash in @roomring/store). */
   recordsInCell(bucket: number, cell: number): Iterable<Readonly<RoomRecord>>;
+  /** The cells of `bucket` whose digest changed later than `afterMs` (the node's clock,
+   *  as nowMs): bit c for cell c. */
+  cellsChangedAfter(bucket: number, afterMs: number): number;
   /** The 64-bit hash the bucket digests XOR together, as [high, low] uint32 words
    *  (`recordHash` of @roomring/store): equal records give equal hashes on every node. */
   recordHash(record: Readonly<RoomRecord>): readonly [hi: number, lo: number];
@@ -181,6 +199,9 @@ export interface AntiEntropyCounters {
   summariesReceived: number;
   /** Summary entries sent. */
   summariesSent: number;
+  /** Differing cells a summary left out because they were not quiet (the churn rule's
+   *  comparisons, docs/protocol/sync.md). */
+  cellsLeftOut: number;
   /** Sids pulled because a summary showed them missing here or different. */
   recordsWanted: number;
   recordsReceived: number;
@@ -424,6 +445,9 @@ export class AntiEntropy {
   /** Peers that refused a cell summary request (an older build), until when they are asked
    *  for whole-bucket summaries instead: one entry per such peer, dropped when it expires. */
   private readonly cellSummariesRefused = new Map<PeerId, number>();
+  /** Peers that refused a cell summary request with a quiet period (an older build), until
+   *  when they are asked without one: one entry per such peer, dropped when it expires. */
+  private readonly quietCellsRefused = new Map<PeerId, number>();
   /** Sessions waiting for a slot, in arrival order; one per peer (bounded by members). */
   private readonly wakeups: { peer: PeerId; resolve: () => void }[] = [];
   private readonly waiting = new Map<PeerId, Promise<void>>();
@@ -443,6 +467,7 @@ export class AntiEntropy {
     bucketsDeferred: 0,
     summariesReceived: 0,
     summariesSent: 0,
+    cellsLeftOut: 0,
     recordsWanted: 0,
     recordsReceived: 0,
     recordsSent: 0,
@@ -559,7 +584,14 @@ export class AntiEntropy {
       const { settled, churned } = this.host.peerHistoryIsOlder(peer)
         ? { settled: new Set(buckets), churned: new Set<number>() }
         : this.settledDifferences(buckets, digests);
-      const outcome = await this.repair(peer, store, buckets, settled);
+      // Churned buckets are compared cell by cell where quiet on both sides, until their
+      // wait reaches the cap (see DIFFERING_CHURN_SETTLE_PERIODS_MAX).
+      const quietOnly = new Set<number>();
+      for (const bucket of churned) {
+        const periods = this.churnWaits.get(bucket)?.periods ?? DIFFERING_CHURN_SETTLE_PERIODS;
+        if (periods < DIFFERING_CHURN_SETTLE_PERIODS_MAX) quietOnly.add(bucket);
+      }
+      const outcome = await this.repair(peer, store, buckets, settled, quietOnly);
       for (const bucket of outcome.bucketsCompared) {
         this.differing.delete(bucket);
         if (churned.has(bucket)) this.lengthenChurnWait(bucket);
@@ -656,6 +688,7 @@ export class AntiEntropy {
     store: SyncStoreView,
     buckets: readonly number[],
     settled: ReadonlySet<number>,
+    quietOnly: ReadonlySet<number>,
   ): Promise<SyncOutcome> {
     const outcome: SyncOutcome = {
       peer,
@@ -678,17 +711,25 @@ export class AntiEntropy {
       const chunk = empty.slice(i, i + BUCKETS_PER_REQUEST_MAX);
       outcome.recordsReceived += await this.pull(peer, chunk, []);
     }
-    for (let i = 0; i < held.length; i += BUCKETS_PER_REQUEST_MAX) {
-      const chunk = held.slice(i, i + BUCKETS_PER_REQUEST_MAX);
-      const comparer = await this.summarise(peer, store, chunk, outcome);
-      if (comparer.wanted.length >= WANTED_MAX) cutShort = true;
-      outcome.recordsWanted += comparer.wanted.length;
-      this.counters.recordsWanted += comparer.wanted.length;
-      for (const group of groupWanted(comparer.wanted, SYNC_SIDS_MAX)) {
-        outcome.recordsReceived += await this.pull(peer, group.buckets, group.sids);
+    const whole = held.filter((bucket) => !quietOnly.has(bucket));
+    const quiet = held.filter((bucket) => quietOnly.has(bucket));
+    for (const [list, quietMode] of [
+      [whole, false],
+      [quiet, true],
+    ] as const) {
+      for (let i = 0; i < list.length; i += BUCKETS_PER_REQUEST_MAX) {
+        const chunk = list.slice(i, i + BUCKETS_PER_REQUEST_MAX);
+        const comparer = await this.summarise(peer, store, chunk, outcome, quietMode);
+        if (comparer.wanted.length >= WANTED_MAX) cutShort = true;
+        outcome.recordsWanted += comparer.wanted.length;
+        this.counters.recordsWanted += comparer.wanted.length;
+        for (const group of groupWanted(comparer.wanted, SYNC_SIDS_MAX)) {
+          outcome.recordsReceived += await this.pull(peer, group.buckets, group.sids);
+        }
       }
     }
-    outcome.complete = outcome.bucketsDeferred === 0 && !cutShort;
+    // Cells left out as not quiet are differences this session did not compare.
+    outcome.complete = outcome.bucketsDeferred === 0 && !cutShort && quiet.length === 0;
     return outcome;
   }
 
@@ -812,29 +853,40 @@ export class AntiEntropy {
 
   /**
    * Reads the peer's summary of the cells of `buckets` whose digests differ from this node's,
-   * and compares it with the local records. A peer that refuses the cell request as a bad
-   * request (a build from before cell summaries) is asked for whole-bucket summaries, now and
-   * for CELL_SUMMARY_RETRY_MS.
+   * and compares it with the local records; with `quietMode`, only of those quiet here and
+   * there for a settle period. A peer that refuses the cell request as a bad request (a build
+   * from before cell summaries) is asked for whole-bucket summaries, now and for
+   * CELL_SUMMARY_RETRY_MS; one that refuses only the quiet period (a build from before it),
+   * for every differing cell, as long.
    */
   private async summarise(
     peer: PeerId,
     store: SyncStoreView,
     buckets: number[],
     outcome: SyncOutcome,
+    quietMode: boolean,
   ): Promise<SummaryComparer> {
     const now = this.host.nowMs();
-    for (const [refusing, untilMs] of this.cellSummariesRefused) {
-      if (untilMs <= now) this.cellSummariesRefused.delete(refusing);
+    for (const refused of [this.cellSummariesRefused, this.quietCellsRefused]) {
+      for (const [refusing, untilMs] of refused) {
+        if (untilMs <= now) refused.delete(refusing);
+      }
     }
     if (this.cellSummariesRefused.has(peer)) {
       return this.summariseBuckets(peer, store, buckets, outcome);
     }
+    const quiet = quietMode && !this.quietCellsRefused.has(peer);
     const comparer = new SummaryComparer(store, buckets);
     const cellDigests = new Uint8Array(buckets.length * CELLS_PER_BUCKET * 8);
     for (const [i, bucket] of buckets.entries()) {
       cellDigests.set(digestsToBytes(store.cellDigests(bucket)), i * CELLS_PER_BUCKET * 8);
     }
-    const request = encodeMessage({ type: 'sync-cell-summary-request', buckets, cellDigests });
+    const request = encodeMessage({
+      type: 'sync-cell-summary-request',
+      buckets,
+      cellDigests,
+      ...(quiet ? { quiet: this.quietPeriod(store, buckets, now) } : {}),
+    });
     try {
       await this.readSummary(peer, request, comparer, outcome, (message) => {
         if (message.type !== 'sync-cell-summaries') return undefined;
@@ -843,10 +895,31 @@ export class AntiEntropy {
       });
     } catch (error) {
       if (!(error instanceof SyncRefusedError) || error.code !== 'bad-request') throw error;
+      if (quiet) {
+        this.quietCellsRefused.set(peer, now + CELL_SUMMARY_RETRY_MS);
+        return this.summarise(peer, store, buckets, outcome, false);
+      }
       this.cellSummariesRefused.set(peer, now + CELL_SUMMARY_RETRY_MS);
       return this.summariseBuckets(peer, store, buckets, outcome);
     }
     return comparer;
+  }
+
+  /** The quiet period of a cell summary request: a settle period, and the cells of each of
+   *  `buckets` that changed here within it (a little-endian uint16 mask per bucket). */
+  private quietPeriod(
+    store: SyncStoreView,
+    buckets: readonly number[],
+    now: number,
+  ): { ms: number; changedCells: Uint8Array } {
+    const ms = differingSettleMs(this.config);
+    const changedCells = new Uint8Array(buckets.length * 2);
+    for (const [i, bucket] of buckets.entries()) {
+      const mask = store.cellsChangedAfter(bucket, now - ms);
+      changedCells[2 * i] = mask & 0xff;
+      changedCells[2 * i + 1] = mask >>> 8;
+    }
+    return { ms, changedCells };
   }
 
   /** Reads the peer's summary of every record of `buckets` (sync-summary-request) and
@@ -981,7 +1054,7 @@ export class AntiEntropy {
       return this.streamSummaries(message.buckets);
     }
     if (message?.type === 'sync-cell-summary-request' && inRange(message.buckets)) {
-      return this.streamCellSummaries(message.buckets, message.cellDigests);
+      return this.streamCellSummaries(message.buckets, message.cellDigests, message.quiet);
     }
     this.counters.protocolErrors++;
     return Promise.resolve(
@@ -1058,25 +1131,39 @@ export class AntiEntropy {
   /**
    * A cell summary entry per record of the cells of `buckets` whose digests here differ from
    * `theirs` (the asker's, in the order of `buckets`), each cell's entries together, in
-   * frames of summaryEntriesPerFrame(syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX).
+   * frames of summaryEntriesPerFrame(syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX). With
+   * `quiet`, not the cells the asker marks as changed nor those that changed here within
+   * `quiet.ms` (counted in cellsLeftOut).
    */
   private streamCellSummaries(
     buckets: readonly number[],
     theirs: Uint8Array,
+    quiet?: { ms: number; changedCells: Uint8Array },
   ): AsyncGenerator<Uint8Array> {
     const store = this.host.store();
     const view = new DataView(theirs.buffer, theirs.byteOffset, theirs.byteLength);
+    const quietAfter = quiet === undefined ? 0 : this.host.nowMs() - quiet.ms;
     return this.streamEntries<SyncCellSummaryEntry>(
       buckets,
       summaryEntriesPerFrame(this.config.syncFrameBytesMax, CELL_SUMMARY_ENTRY_BYTES_MAX),
       (bucket, i, pending) => {
         const mine = store.cellDigests(bucket);
+        const notQuiet =
+          quiet === undefined
+            ? 0
+            : quiet.changedCells[2 * i]! |
+              (quiet.changedCells[2 * i + 1]! << 8) |
+              store.cellsChangedAfter(bucket, quietAfter);
         for (let cell = 0; cell < CELLS_PER_BUCKET; cell++) {
           const at = (i * CELLS_PER_BUCKET + cell) * 8;
           if (
             mine[2 * cell] === view.getUint32(at, true) &&
             mine[2 * cell + 1] === view.getUint32(at + 4, true)
           ) {
+            continue;
+          }
+          if ((notQuiet & (1 << cell)) !== 0) {
+            this.counters.cellsLeftOut++;
             continue;
           }
           for (const record of store.recordsInCell(bucket, cell)) {

@@ -160,6 +160,7 @@ export class RegistryCore {
         namesInBucket: (bucket) => store.namesInBucket(bucket),
         cellDigests: (bucket) => store.cellDigests(bucket),
         recordsInCell: (bucket, cell) => store.recordsInCell(bucket, cell),
+        cellsChangedAfter: (bucket, afterMs) => store.cellsChangedAfter(bucket, afterMs),
         recordHash,
       }),
       mergeRemote: (record) => {

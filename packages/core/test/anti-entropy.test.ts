@@ -47,7 +47,7 @@ function newStore(nodeId: string, bucketCount: number, seed = 1): RoomStore {
   return createRoomStore({
     nodeId,
     bucketCount,
-    clock: { nowMs: () => NOW_MS },
+    clock: { nowMs: () => sessionClock.nowMs },
     random: {
       nextUint32: () => {
         state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
@@ -67,6 +67,7 @@ function viewOf(store: RoomStore): SyncStoreView {
     namesInBucket: (bucket) => store.namesInBucket(bucket),
     cellDigests: (bucket) => store.cellDigests(bucket),
     recordsInCell: (bucket, cell) => store.recordsInCell(bucket, cell),
+    cellsChangedAfter: (bucket, afterMs) => store.cellsChangedAfter(bucket, afterMs),
     recordHash,
   };
 }
@@ -640,6 +641,140 @@ describe('sessions', () => {
     }
     // Seen at period 1 (the first session after the quiet one), compared 10 later.
     expect(comparedAgainAt).toBe(1 + DIFFERING_CHURN_SETTLE_PERIODS);
+  });
+
+  it('comparisons under the churn rule leave out cells not quiet on both sides, until the wait reaches the cap', async () => {
+    // One bucket, 300 rooms held by both. Every settle period b creates a room in cell `hot`
+    // that reaches a one period later, and a creates one in cell `mine` that reaches b one
+    // period later: gossip in flight both ways, and churn here. b also holds two rooms a
+    // lacks for good: one in a quiet cell, one in the hot cell.
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    for (let i = 0; i < 300; i++) {
+      a.merge({ ...b.getOrCreate({ name: `common-${i}`, homeRegion: 'eu' }).room });
+    }
+    const cellOf = (name: string) => cellOfHash(roomNameHash32(name));
+    const inCell = (cell: number, prefix: string): string => {
+      for (let i = 0; ; i++) if (cellOf(`${prefix}-${i}`) === cell) return `${prefix}-${i}`;
+    };
+    const [quietCell, hot, mine] = [3, 7, 11];
+    const lostQuiet = inCell(quietCell, 'lost-quiet');
+    const lostHot = inCell(hot, 'lost-hot');
+    b.getOrCreate({ name: lostQuiet, homeRegion: 'eu' });
+    b.getOrCreate({ name: lostHot, homeRegion: 'eu' });
+    const [sa, sb] = group([a, b], CONFIG);
+    const settle = differingSettleMs(CONFIG);
+    let inFlight: { to: RoomStore; record: RoomRecord }[] = [];
+    let written = 0;
+    const writes = () => {
+      for (const { to, record } of inFlight) to.merge(record);
+      written++;
+      inFlight = [
+        {
+          to: a,
+          record: {
+            ...b.getOrCreate({ name: inCell(hot, `b-${written}`), homeRegion: 'eu' }).room,
+          },
+        },
+        {
+          to: b,
+          record: {
+            ...a.getOrCreate({ name: inCell(mine, `a-${written}`), homeRegion: 'eu' }).room,
+          },
+        },
+      ];
+    };
+    writes();
+    const started = sessionClock.nowMs;
+    const compared: { at: number; summaries: number; leftOut: number }[] = [];
+    while (compared.length < 4) {
+      const leftOut = sb!.sync.counters.cellsLeftOut;
+      const outcome = await sa!.sync.syncWith('b');
+      if (outcome?.bucketsDeferred === 0) {
+        compared.push({
+          at: (sessionClock.nowMs - started) / settle,
+          summaries: outcome.summariesReceived,
+          leftOut: sb!.sync.counters.cellsLeftOut - leftOut,
+        });
+        if (compared.length === 1) {
+          // The quiet cell's loss is repaired at once; the hot one's is not.
+          expect(a.get(lostQuiet)).toBeDefined();
+          expect(a.get(lostHot)).toBeUndefined();
+        }
+        if (compared.length < 4) expect(outcome.complete).toBe(false);
+      }
+      sessionClock.nowMs += settle;
+      writes();
+    }
+    expect(compared.map((c) => c.at)).toEqual([
+      DIFFERING_CHURN_SETTLE_PERIODS,
+      DIFFERING_CHURN_SETTLE_PERIODS + 1 + 2 * DIFFERING_CHURN_SETTLE_PERIODS,
+      DIFFERING_CHURN_SETTLE_PERIODS + 2 + 6 * DIFFERING_CHURN_SETTLE_PERIODS,
+      DIFFERING_CHURN_SETTLE_PERIODS +
+        3 +
+        6 * DIFFERING_CHURN_SETTLE_PERIODS +
+        DIFFERING_CHURN_SETTLE_PERIODS_MAX,
+    ]);
+    // The first comparison summarised only the quiet cell that differed: the hot cell (changed
+    // at b) and a's own (changed at a) were left out by the responder.
+    const atB = (cell: number) => [...b.recordsInCell(0, cell)].length;
+    expect(compared[0]).toMatchObject({ summaries: atB(quietCell), leftOut: 2 });
+    // Later ones before the cap find nothing quiet that differs.
+    expect(compared[1]).toMatchObject({ summaries: 0, leftOut: 2 });
+    expect(compared[2]).toMatchObject({ summaries: 0, leftOut: 2 });
+    // At the cap every differing cell is compared, and the hot cell's loss is repaired.
+    expect(compared[3]!.leftOut).toBe(0);
+    expect(compared[3]!.summaries).toBeGreaterThanOrEqual(atB(hot));
+    expect(a.get(lostHot)).toBeDefined();
+  });
+
+  it('a peer that refuses the quiet period (an older build) is asked for every differing cell, then again after CELL_SUMMARY_RETRY_MS', async () => {
+    const a = newStore('a', 1, 3);
+    const b = newStore('b', 1, 5);
+    const [sa, sb] = group([a, b], CONFIG);
+    // b refuses a cell summary request with a quiet period as a build without them does.
+    const serve = sb!.transport.handlers.get(SYNC_BUCKETS_PROTOCOL)!;
+    const requests: boolean[] = [];
+    sb!.transport.handle(SYNC_BUCKETS_PROTOCOL, (frame, from) => {
+      const decoded = decodeMessage(frame);
+      if (decoded.ok && decoded.message.type === 'sync-cell-summary-request') {
+        requests.push(decoded.message.quiet !== undefined);
+        if (decoded.message.quiet !== undefined) {
+          return Promise.resolve(
+            encodeMessage({
+              type: 'rpc-error',
+              requestId: 0,
+              code: 'bad-request',
+              message: 'expected 4 elements, got 6',
+            }),
+          );
+        }
+      }
+      return serve(frame, from);
+    });
+    const settle = differingSettleMs(CONFIG);
+    const churn = churnWrites(a, b);
+    // Sessions until the churn rule makes a compare the bucket, `times` times.
+    const churnComparisons = async (times: number) => {
+      for (let done = 0; done < times; ) {
+        churn.write();
+        const outcome = await sa!.sync.syncWith('b');
+        if (outcome?.bucketsDeferred === 0) {
+          done++;
+          expect(a.get(`lost-${churn.count() - 1}`)).toBeDefined();
+        }
+        sessionClock.nowMs += settle;
+      }
+    };
+    await churnComparisons(1);
+    // Refused with the quiet period, then asked without it in the same session.
+    expect(requests).toEqual([true, false]);
+    await churnComparisons(1);
+    expect(requests).toEqual([true, false, false]);
+    sessionClock.nowMs += CELL_SUMMARY_RETRY_MS;
+    await churnComparisons(1);
+    expect(requests.slice(3)).toEqual([true, false]);
+    expect(sa!.sync.counters.sessionsFailed).toBe(0);
   });
 
   it('a summary lists only the records of the cells whose digests differ', async () => {
