@@ -410,13 +410,17 @@ export class Membership {
     for (const m of [...this.members.values()]) {
       // Silence we could have heard: time our own tick ran late does not count (deafMs).
       const silentMs = now - m.lastHeardMs - m.deafMs;
-      const suspectAtMs =
-        large && !this.host.isConnected(m.peerId)
-          ? 3 * publishEveryMs + suspectAfterMs
-          : suspectAfterMs;
+      // In a large cluster a member we are not connected to is heard only through gossip
+      // relayed over the mesh, which may reach us late (gossipsub's lazy repair around a
+      // split mesh takes up to a gossip heartbeat): our silence of it is weaker evidence
+      // than its neighbours', so we neither announce a suspicion of it nor its death (others
+      // would count or adopt them), and declare it dead on our own only after the longest
+      // suspicion period, unless its neighbours' notices confirm it (swarm seed 20716).
+      const watched = !large || this.host.isConnected(m.peerId);
+      const suspectAtMs = watched ? suspectAfterMs : 3 * publishEveryMs + suspectAfterMs;
       const adoptedAt = this.adoptedSuspicions.get(m.nodeId);
       if (m.state === 'alive' && silentMs >= suspectAtMs) {
-        this.transition(m, 'suspect', now, 'silent');
+        this.transition(m, 'suspect', now, 'silent', watched);
       } else if (m.state === 'suspect') {
         const periodMs = suspicionPeriodMs(
           suspicionMinMs,
@@ -425,7 +429,7 @@ export class Membership {
           expected,
         );
         if (silentMs >= suspectAtMs + periodMs) {
-          this.transition(m, 'dead', now, 'silent');
+          this.transition(m, 'dead', now, 'silent', watched);
         } else if (
           adoptedAt !== undefined &&
           now - adoptedAt - m.deafMs >= suspicionMinMs &&

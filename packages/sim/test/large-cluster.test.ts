@@ -4,7 +4,8 @@
  * neighbours of a member detect its failure for everyone. meshFullMax is lowered here so 16
  * nodes are a "large" cluster.
  */
-import { meshNeighbours } from '@roomring/core';
+import { heartbeatPublishIntervalMs, meshNeighbours } from '@roomring/core';
+import { decodeMessage } from '@roomring/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimCluster, type SimCluster, simSeed } from '../src/index.js';
 
@@ -113,6 +114,51 @@ describe('a large cluster', () => {
       5 * deadAfterMs,
     );
     await c.advance(3_000);
+    expect(deaths).toEqual([]);
+  });
+
+  it('a member whose heartbeats reach non-neighbours late is not declared dead by them (swarm seed 20716)', async () => {
+    // Gossipsub's mesh can split, with lazy repair (a gossip heartbeat, 1 s) the only way
+    // across: then a member's heartbeats reach only its neighbours for a while. Modelled
+    // here by dropping every relay of n5's heartbeats, until well past the silence at which
+    // non-neighbours suspect it, though not past the longest suspicion period.
+    const c = await formed(simSeed(308));
+    cluster = c;
+    const config = c.node('n0').config;
+    const ids = NODES.map((n) => n.nodeId);
+    const neighbours = meshNeighbours('n5', ids, config.meshDegree);
+    const others = ids.filter((id) => id !== 'n5' && !neighbours.has(id));
+    expect(others.length).toBeGreaterThan(8);
+    const n5 = c.node('n5').peerId;
+    c.network.setFilter((event) => {
+      if (event.kind !== 'gossip' || event.from === n5 || event.to === n5) return 'deliver';
+      const decoded = decodeMessage(event.data);
+      return decoded.ok && decoded.message.type === 'heartbeat' && decoded.message.nodeId === 'n5'
+        ? 'drop'
+        : 'deliver';
+    });
+    const deaths: string[] = [];
+    for (const node of c.running()) {
+      node.on('member-dead', (e) => deaths.push(`${node.config.nodeId} -> ${e.member.nodeId}`));
+    }
+    const suspectAtMs = 3 * heartbeatPublishIntervalMs(config, N) + config.suspectAfterMs;
+    const suspicionMs = config.deadAfterMs - config.suspectAfterMs;
+    const stateOfN5 = (id: string) =>
+      c
+        .node(id)
+        .members()
+        .find((m) => m.nodeId === 'n5')?.state;
+    // The non-neighbours suspect it on their own...
+    await c.until(() => others.every((id) => stateOfN5(id) === 'suspect'), 2 * suspectAtMs);
+    // ...and keep quiet about it: its neighbours, who hear it, suspect nothing, and n5 has
+    // nothing to refute.
+    await c.advance(2 * suspicionMs);
+    expect(deaths).toEqual([]);
+    for (const id of neighbours) expect(stateOfN5(id)).toBe('alive');
+    expect(c.node('n5').status().counters.membership.refutations).toBe(0);
+    // Relayed again (the mesh repaired): alive everywhere, and nobody was declared dead.
+    c.network.setFilter(undefined);
+    await c.until(() => aliveEverywhere(c, N), 10 * config.deadAfterMs);
     expect(deaths).toEqual([]);
   });
 
