@@ -52,9 +52,13 @@ describe('swarm', () => {
     // 7292 (the generator): a pause, then a pause and a partition, missed a delete for longer
     // than the TTL; pauses now count in a node's deaf chain, as cuts do. 2717 (the checker): a
     // node that heard nobody past the TTL saw its own unacknowledged delete undone by its resync.
+    // 20716: in a large cluster, non-neighbours announced and confirmed each other's silence of
+    // a node whose heartbeats only its neighbours heard (a split gossip mesh) and declared it
+    // dead. 21122 (the checker): as 2717, alone because one peer was stopped and the other
+    // killed.
     const seeds = [
       559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1799, 1986, 2648, 2717, 3021, 3472,
-      4411, 5065, 7292, 7431, 8075, 8882,
+      4411, 5065, 7292, 7431, 8075, 8882, 20716, 21122,
     ];
     for (const seed of seeds) {
       const result = await runSeed(seed);

@@ -204,7 +204,8 @@ class Harness {
   /** Sids whose delete was acknowledged. */
   private readonly deleteAcked = new Set<string>();
   /** Nodes cut off from every other (alone in a partition, their outbound or inbound
-   *  traffic blackholed, or the survivor of an outage), and sids they deleted meanwhile: such
+   *  traffic blackholed, or the survivor of an outage; see also isAlone), and sids they
+   *  deleted meanwhile: such
    *  a delete cannot be acknowledged, and is undone if the isolation outlasts the tombstone
    *  TTL while another node still holds the room (docs/protocol/sync.md, GC-horizon rule). */
   private readonly alone = new Set<string>();
@@ -434,7 +435,7 @@ class Harness {
     node.on('room-deleted', (e) => {
       seen.add(e.room.sid);
       if (e.origin === 'local') this.deletedLocally.add(e.room.sid);
-      if (e.origin === 'local' && this.alone.has(nodeId)) this.deletedWhileAlone.add(e.room.sid);
+      if (e.origin === 'local' && this.isAlone(nodeId)) this.deletedWhileAlone.add(e.room.sid);
       const { name, deletedAt, deletedBy } = e.room;
       const known = this.horizons.get(name);
       if (
@@ -796,7 +797,7 @@ class Harness {
     for (const sid of live) {
       if ((after.get(sid) ?? 0) === 0) continue;
       this.deleteIssued.add(sid);
-      if (this.alone.has(id)) this.deletedWhileAlone.add(sid);
+      if (this.isAlone(id)) this.deletedWhileAlone.add(sid);
     }
     void promise;
   }
@@ -824,6 +825,20 @@ class Harness {
   // ------------------------------------------------------------------------------ faults
 
   /** When the deaf chain a cut or pause starting now would join began (now if none). */
+  /**
+   * Whether `id` is cut off from every other node now: alone in a cut or an outage, or every
+   * other node crashed or stopped (swarm seed 21122: one paused for 5.8 s, the other killed,
+   * so the third's delete could not be acknowledged, and its own pauses then kept it from
+   * hearing anyone for longer than the TTL, after which its resync undid the delete).
+   */
+  private isAlone(id: string): boolean {
+    if (this.alone.has(id)) return true;
+    const c = this.c;
+    return this.scenario.nodes.every(
+      (s) => s.nodeId === id || c.isCrashed(s.nodeId) || c.isPaused(s.nodeId),
+    );
+  }
+
   private deafSince(id: string, now: number): number {
     const chain = this.deafChain.get(id);
     return chain && now - chain.endedAt < this.repairMs() ? chain.since : now;
