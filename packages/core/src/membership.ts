@@ -694,10 +694,15 @@ export class Membership {
       // In a large cluster only a member's neighbours watch it: everyone adopts their
       // suspicion (without announcing it again) and declares it dead only if it stays silent
       // for the whole suspicion period; the subject refutes as soon as the notice reaches it.
+      // Only a notice of the incarnation we know: the subject refuses (and cannot refute) one
+      // of an incarnation ahead of its own, so adopting that one would make a single forged
+      // or confused notice a death (swarm seed 24449: a member's notice at
+      // MAX_SAFE_INTEGER); a neighbour that heard a newer incarnation than we did is ahead of
+      // us, and its notice of the one we know, or our own silence, follows.
       if (
         isLargeCluster(this.ringSize(), this.config.meshFullMax) &&
         m.state === 'alive' &&
-        notice.subjectIncarnation >= m.incarnation &&
+        notice.subjectIncarnation === m.incarnation &&
         !this.host.isConnected(m.peerId)
       ) {
         const now = this.host.nowMs();

@@ -4,8 +4,8 @@
  * neighbours of a member detect its failure for everyone. meshFullMax is lowered here so 16
  * nodes are a "large" cluster.
  */
-import { heartbeatPublishIntervalMs, meshNeighbours } from '@roomring/core';
-import { decodeMessage } from '@roomring/protocol';
+import { heartbeatPublishIntervalMs, MEMBERSHIP_TOPIC, meshNeighbours } from '@roomring/core';
+import { decodeMessage, encodeMessage, packHlc } from '@roomring/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimCluster, type SimCluster, simSeed } from '../src/index.js';
 
@@ -160,6 +160,33 @@ describe('a large cluster', () => {
     c.network.setFilter(undefined);
     await c.until(() => aliveEverywhere(c, N), 10 * config.deadAfterMs);
     expect(deaths).toEqual([]);
+  });
+
+  it("a member's notice of an incarnation ahead of the subject's is not adopted (swarm seed 24449)", async () => {
+    const c = await formed(simSeed(310));
+    cluster = c;
+    const deaths: string[] = [];
+    for (const node of c.running()) {
+      node.on('member-dead', (e) => deaths.push(`${node.config.nodeId} -> ${e.member.nodeId}`));
+    }
+    const adopted = () =>
+      c.running().reduce((s, n) => s + n.status().counters.membership.suspicionsAdopted, 0);
+    const before = adopted();
+    // n3 (a buggy or hostile member, signing as itself) says n9 is dead at MAX_SAFE_INTEGER:
+    // n9 refuses it, so it cannot refute it.
+    const forged = encodeMessage({
+      type: 'member-suspect',
+      reporter: 'n3',
+      subject: 'n9',
+      subjectIncarnation: Number.MAX_SAFE_INTEGER,
+      state: 'dead',
+      sentAt: packHlc(c.time.nowMs(), 0),
+    });
+    await c.transport('n3').publish(MEMBERSHIP_TOPIC, forged);
+    await c.advance(5 * c.node('n0').config.deadAfterMs);
+    expect(adopted()).toBe(before);
+    expect(deaths).toEqual([]);
+    expect(aliveEverywhere(c, N)).toBe(true);
   });
 
   it('a dropped link to a live neighbour raises a suspicion its probe lifts at once', async () => {
