@@ -214,21 +214,28 @@ export class Isolation {
 
   /** Lists the witness's sids and forgets what it collected meanwhile (see the file comment). */
   private async resyncWith(witness: PeerId, cutOffAtMs: number): Promise<void> {
-    // Created after this, a record cannot lie behind a collected tombstone: one that ended
-    // it was written after it, and is kept tombstoneTtlMs after its last write (clocks may
-    // differ by maxClockOffsetMs).
-    const keptAfter = packHlc(
-      Math.max(
+    // Created after this, a record cannot lie behind a tombstone the witness has collected:
+    // one that ended it was written after it (its stamp is later), and the witness keeps it
+    // until its own clock passes that stamp + tombstoneTtlMs; its clock may be up to
+    // maxClockOffsetMs ahead of ours, so the bound is now - tombstoneTtlMs +
+    // maxClockOffsetMs. Taken when each bucket's listing arrives (the witness listed it
+    // just before). It was "- maxClockOffsetMs": a node deaf for 7.9 s (TTL 6.4 s) had
+    // created a room whose gossip leaked out and was deleted elsewhere 0.3 s later; at its
+    // resync the witness had collected the tombstone, the room was kept as too young to
+    // judge, and it came back everywhere (swarm seed 37814).
+    const keptAfter = (): number =>
+      packHlc(
+        Math.max(
+          0,
+          this.runtime.clock.nowMs() - this.config.tombstoneTtlMs + this.config.maxClockOffsetMs,
+        ),
         0,
-        this.runtime.clock.nowMs() - this.config.tombstoneTtlMs - this.config.maxClockOffsetMs,
-      ),
-      0,
-    );
+      );
     const differing: Readonly<RoomRecord>[] = [];
     const ownDeletes: Readonly<RoomRecord>[] = [];
     const cutOffAt = packHlc(cutOffAtMs, 0);
     await this.host.listPeerSids(witness, (bucket, entries) =>
-      this.forgetCollected(bucket, entries, keptAfter, differing, cutOffAt, ownDeletes),
+      this.forgetCollected(bucket, entries, keptAfter(), differing, cutOffAt, ownDeletes),
     );
     // This node's deletes (and expiries) made while it was cut off were never acknowledged,
     // and spread now they would arrive late: a tombstone is collected tombstoneTtlMs after it
@@ -273,7 +280,7 @@ export class Isolation {
   /**
    * Forgets the incarnations of `bucket` the witness lacks: deleted while this node was away
    * and their tombstones since collected. Kept are those a peer sent since the cut-off (a
-   * peer holds them) and those created after `keptAfter` (now - tombstoneTtlMs -
+   * peer holds them) and those created after `keptAfter` (now - tombstoneTtlMs +
    * maxClockOffsetMs): a tombstone that ended one of those, its own or a newer incarnation's
    * delete horizon, was written after it and is not collected yet, so the next sync brings
    * it if there is one, and the witness may merely not have heard of the record yet (a stale

@@ -56,10 +56,11 @@ describe('swarm', () => {
     // a node whose heartbeats only its neighbours heard (a split gossip mesh) and declared it
     // dead. 21122 (the checker): as 2717, alone because one peer was stopped and the other
     // killed. 24449: in a large cluster everyone adopted a member's forged notice of another
-    // at MAX_SAFE_INTEGER, which the subject could not refute.
+    // at MAX_SAFE_INTEGER, which the subject could not refute. 37814: a resync kept a room it
+    // should have forgotten (the kept-after bound had maxClockOffsetMs the wrong way round).
     const seeds = [
       559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1799, 1986, 2648, 2717, 3021, 3472,
-      4411, 5065, 7292, 7431, 8075, 8882, 20716, 21122, 24449,
+      4411, 5065, 7292, 7431, 8075, 8882, 20716, 21122, 24449, 37814,
     ];
     for (const seed of seeds) {
       const result = await runSeed(seed);
