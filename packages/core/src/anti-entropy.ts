@@ -96,7 +96,7 @@ export const DIFFERING_CHURN_SETTLE_PERIODS_MAX = 80;
  * loss; one that changed within the last second most likely differs by gossip in flight.
  * Measured with 5 processes filling 1M rooms (a throwaway fill script, 2026-12-07): each
  * churn comparison of every bucket still served about 130k summary entries per 100k-room
- * step to find ~100 records gossip had not yet brought, and the steps with one cost 12-15
+ * step to find ~100 records gossip had not yet brought, and the steps with one cost 12-16
  * against 8-11 us of CPU per record per process. The comparison made once the wait has
  * reached DIFFERING_CHURN_SETTLE_PERIODS_MAX, and every one after it while the writes go on,
  * is complete (no cell left out), so a loss in a cell that never stops changing (a room
@@ -700,7 +700,6 @@ export class AntiEntropy {
       complete: false,
       bucketsCompared: [],
     };
-    let cutShort = false;
     const split = splitByHolding(store, buckets);
     const empty = split.empty;
     const held = split.held.filter((bucket) => settled.has(bucket));
@@ -711,26 +710,37 @@ export class AntiEntropy {
       const chunk = empty.slice(i, i + BUCKETS_PER_REQUEST_MAX);
       outcome.recordsReceived += await this.pull(peer, chunk, []);
     }
-    const whole = held.filter((bucket) => !quietOnly.has(bucket));
     const quiet = held.filter((bucket) => quietOnly.has(bucket));
-    for (const [list, quietMode] of [
-      [whole, false],
-      [quiet, true],
-    ] as const) {
-      for (let i = 0; i < list.length; i += BUCKETS_PER_REQUEST_MAX) {
-        const chunk = list.slice(i, i + BUCKETS_PER_REQUEST_MAX);
-        const comparer = await this.summarise(peer, store, chunk, outcome, quietMode);
-        if (comparer.wanted.length >= WANTED_MAX) cutShort = true;
-        outcome.recordsWanted += comparer.wanted.length;
-        this.counters.recordsWanted += comparer.wanted.length;
-        for (const group of groupWanted(comparer.wanted, SYNC_SIDS_MAX)) {
-          outcome.recordsReceived += await this.pull(peer, group.buckets, group.sids);
-        }
-      }
-    }
+    const whole = held.filter((bucket) => !quietOnly.has(bucket));
+    const wholeCutShort = await this.compareHeld(peer, store, whole, false, outcome);
+    const quietCutShort = await this.compareHeld(peer, store, quiet, true, outcome);
+    const cutShort = wholeCutShort || quietCutShort;
     // Cells left out as not quiet are differences this session did not compare.
     outcome.complete = outcome.bucketsDeferred === 0 && !cutShort && quiet.length === 0;
     return outcome;
+  }
+
+  /** Step 3 and 4 for held buckets, BUCKETS_PER_REQUEST_MAX at a time; true when a summary
+   *  was cut short at WANTED_MAX. */
+  private async compareHeld(
+    peer: PeerId,
+    store: SyncStoreView,
+    buckets: readonly number[],
+    quietMode: boolean,
+    outcome: SyncOutcome,
+  ): Promise<boolean> {
+    let cutShort = false;
+    for (let i = 0; i < buckets.length; i += BUCKETS_PER_REQUEST_MAX) {
+      const chunk = buckets.slice(i, i + BUCKETS_PER_REQUEST_MAX);
+      const comparer = await this.summarise(peer, store, chunk, outcome, quietMode);
+      if (comparer.wanted.length >= WANTED_MAX) cutShort = true;
+      outcome.recordsWanted += comparer.wanted.length;
+      this.counters.recordsWanted += comparer.wanted.length;
+      for (const group of groupWanted(comparer.wanted, SYNC_SIDS_MAX)) {
+        outcome.recordsReceived += await this.pull(peer, group.buckets, group.sids);
+      }
+    }
+    return cutShort;
   }
 
   /**
