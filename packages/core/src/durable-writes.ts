@@ -13,6 +13,14 @@ import { WritePath, type WritePathCounters, type WritePathHost } from './write-p
 /** Unacknowledged local writes remembered for re-confirmation on retry; oldest evicted. */
 export const UNACKED_MAX = 100_000;
 
+/**
+ * With minAcks >= 2: incarnations known to be held by minAcks other nodes (this node's
+ * confirmed writes, and rooms confirmed before an existing-room answer), so CreateRoom of an
+ * existing room confirms each at most once here; oldest forgotten first (a forgotten one is
+ * confirmed again on its next existing-room answer).
+ */
+export const CONFIRMED_MAX = 200_000;
+
 /** A local write not yet confirmed by minAcks partners, and its confirmation under way. */
 interface UnackedWrite {
   inflight: Promise<void> | undefined;
@@ -35,11 +43,17 @@ export class DurableWrites {
   private readonly unacked = new Map<string, UnackedWrite>();
   /** Unconfirmed writes forgotten past UNACKED_MAX: a retry of one returns at once. */
   unackedEvicted = 0;
+  /** minAcks >= 2 only: sids known held by minAcks others, insertion order (CONFIRMED_MAX). */
+  private readonly confirmed = new Set<string>();
+  /** minAcks >= 2 only: existing rooms being confirmed, so concurrent answers share one. */
+  private readonly confirming = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: NodeConfig,
     transport: Transport,
     private readonly host: DurableWritesHost,
+    /** CONFIRMED_MAX, smaller in tests. */
+    private readonly confirmedMax = CONFIRMED_MAX,
   ) {
     this.writePath = new WritePath(config, transport, {
       nowMs: () => host.nowMs(),
@@ -98,6 +112,62 @@ export class DurableWrites {
   /** The incarnation is gone from this node (forgotten by a resync): nothing to confirm. */
   forget(sid: string): void {
     this.unacked.delete(sid);
+    this.confirmed.delete(sid);
+  }
+
+  /**
+   * Whether CreateRoom must wait (confirmExisting) before it answers with the existing
+   * incarnation `sid` (P4: the answer acknowledges the room). This node's own unconfirmed
+   * write must wait. A room received from another node is held by its sender and by this
+   * node, so with minAcks <= 1 it is held by minAcks others already; with minAcks >= 2 it is
+   * confirmed first, once (swarm seed 31681: a room whose creator's write failed, answered
+   * by the one node holding it, was lost with that node).
+   */
+  mustConfirmExisting(sid: string): boolean {
+    return this.unacked.has(sid) || (this.config.minAcks >= 2 && !this.confirmed.has(sid));
+  }
+
+  /** Waits until minAcks others hold the existing room `records[0]` (with the name's recent
+   *  tombstones after it), as mustConfirmExisting requires. */
+  async confirmExisting(
+    records: readonly Readonly<RoomRecord>[],
+    deadlineAt: number,
+  ): Promise<void> {
+    const sid = records[0]?.sid;
+    if (sid === undefined) return;
+    if (this.unacked.has(sid)) return this.confirm(records, deadlineAt);
+    if (!this.mustConfirmExisting(sid)) return;
+    let confirming = this.confirming.get(sid);
+    if (!confirming) {
+      const started = this.writePath.replicate(records, deadlineAt).then(
+        () => {
+          this.confirming.delete(sid);
+          this.markConfirmed(sid);
+        },
+        (error: unknown) => {
+          this.confirming.delete(sid);
+          throw error;
+        },
+      );
+      this.confirming.set(sid, started);
+      confirming = started;
+    }
+    await confirming;
+  }
+
+  /** Incarnations known held by minAcks others (minAcks >= 2), for tests and status. */
+  confirmedCount(): number {
+    return this.confirmed.size;
+  }
+
+  private markConfirmed(sid: string): void {
+    if (this.config.minAcks < 2) return;
+    this.confirmed.delete(sid);
+    this.confirmed.add(sid);
+    if (this.confirmed.size > this.confirmedMax) {
+      const oldest = this.confirmed.values().next().value;
+      if (oldest !== undefined) this.confirmed.delete(oldest);
+    }
   }
 
   /** Waits until minAcks partners hold the write (or it was confirmed already). The first
@@ -111,6 +181,7 @@ export class DurableWrites {
         () => {
           // Only this write is confirmed; a later write of the same sid keeps its entry.
           if (this.unacked.get(key) === write) this.unacked.delete(key);
+          this.markConfirmed(key);
         },
         (error: unknown) => {
           // Keep it unconfirmed; the next call for it tries again.

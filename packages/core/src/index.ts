@@ -14,7 +14,12 @@ export {
   type ProfileName,
   resolveConfig,
 } from './config.js';
-export { DurableWrites, type DurableWritesHost, UNACKED_MAX } from './durable-writes.js';
+export {
+  CONFIRMED_MAX,
+  DurableWrites,
+  type DurableWritesHost,
+  UNACKED_MAX,
+} from './durable-writes.js';
 export {
   type ClientRetry,
   ConfigError,

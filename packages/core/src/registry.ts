@@ -374,14 +374,14 @@ export class RegistryCore {
     return room;
   }
 
-  /** CreateRoom of a name that holds a visible room: that room, once it is acknowledged (a
-   *  create of it may still wait for its partners). */
+  /** CreateRoom of a name that holds a visible room: that room, once minAcks others hold it
+   *  (a create of it may still wait for its partners; DurableWrites.mustConfirmExisting). */
   private async existingRoom(
     existing: Readonly<RoomRecord>,
     deadlineAt: number,
   ): Promise<Readonly<RoomRecord>> {
-    if (this.durable.isUnacked(existing.sid)) {
-      await this.durable.confirm(
+    if (this.durable.mustConfirmExisting(existing.sid)) {
+      await this.durable.confirmExisting(
         [existing, ...this.replica.recentTombstones(existing.name)],
         deadlineAt,
       );

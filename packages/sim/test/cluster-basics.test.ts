@@ -38,8 +38,11 @@ describe('a five-node cluster on the simulated network', () => {
     const b = cluster.node('euc-1');
     const room = await cluster.settle(a.createRoom({ name: 'standup', metadata: 'v1' }));
     await cluster.until(() => b.getRoom('standup') !== undefined, 2_000);
+    const sentBefore = b.status().counters.writes.replicateRequestsSent;
     const again = await b.createRoom({ name: 'standup', metadata: 'ignored' });
     expect(again.sid).toBe(room.sid);
     expect(again.metadata).toBe('v1');
+    // minAcks 1: the sender holds it and so does b; nothing to confirm.
+    expect(b.status().counters.writes.replicateRequestsSent).toBe(sentBefore);
   });
 });

@@ -217,6 +217,38 @@ describe('durability and failover', () => {
     for (const node of c.running()) expect(node.getRoom('isolated')?.sid).toBe(local!.sid);
   });
 
+  it('with minAcks 2, answers an existing room another node created only once 2 others hold it (seed 31681)', async () => {
+    const c = await startedCluster({ seed: simSeed(33), options: { minAcks: 2 } });
+    cluster = c;
+    // The creator and one node on its side: its write cannot be acknowledged (1 partner
+    // reachable, 2 needed), but the room reaches that node by gossip.
+    c.partition(['use-1', 'usw-1'], ['use-2', 'usw-2', 'euc-1']);
+    await c.advance(100);
+    await expect(
+      c.settle(c.node('use-1').createRoom({ name: 'fragile' }, { deadlineMs: 200 })),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    const sid = c.node('use-1').getRoom('fragile')!.sid;
+    const holder = c.node('usw-1');
+    await c.until(() => holder.getRoom('fragile') !== undefined, 2_000);
+    c.crash('use-1');
+    // The holder is alone in holding it: no answer that would acknowledge it (before the
+    // fix it answered at once, and the room died with it).
+    await expect(
+      c.settle(holder.createRoom({ name: 'fragile' }, { deadlineMs: 200 })),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    c.heal();
+    await c.until(() => c.converged(), 10_000);
+    const sentBefore = holder.status().counters.writes.replicateRequestsSent;
+    const answered = await c.settle(holder.createRoom({ name: 'fragile' }));
+    expect(answered.sid).toBe(sid);
+    // Confirmed by its partners before the answer.
+    expect(holder.status().counters.writes.replicateRequestsSent).toBeGreaterThan(sentBefore);
+    // Known to be held now: the next answer is from memory, with no request.
+    const sentAfter = holder.status().counters.writes.replicateRequestsSent;
+    expect((await holder.createRoom({ name: 'fragile' })).sid).toBe(sid);
+    expect(holder.status().counters.writes.replicateRequestsSent).toBe(sentAfter);
+  });
+
   it('heals a partition with writes, deletes and same-name creates on both sides', async () => {
     const c = await startedCluster({ seed: simSeed(41) });
     cluster = c;

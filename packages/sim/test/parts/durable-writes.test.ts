@@ -4,7 +4,13 @@
  * 5 virtual ms, so a replicate round trip takes 10 ms and each test can say what happens at
  * which millisecond.
  */
-import { DurableWrites, type Transport, UNACKED_MAX, UnavailableError } from '@roomring/core';
+import {
+  CONFIRMED_MAX,
+  DurableWrites,
+  type Transport,
+  UNACKED_MAX,
+  UnavailableError,
+} from '@roomring/core';
 import type { RoomStore } from '@roomring/store';
 import { describe, expect, it } from 'vitest';
 import {
@@ -34,29 +40,38 @@ function durableNode(
   seed: number,
   members: readonly string[],
   route: { partners: string[] } = { partners: [] },
+  minAcks = 1,
+  confirmedMax = CONFIRMED_MAX,
 ): DurableNode {
-  const config = partConfig({ nodeId });
+  const config = partConfig({ nodeId, minAcks });
   const store = storeOf(config, time, seed);
   const transport = network.createTransport(nodeId);
-  const durable = new DurableWrites(config, transport, {
-    nowMs: () => time.nowMs(),
-    stamp: () => store.hlc.now(),
-    partnersFor: (_name, count) => route.partners.slice(0, count),
-    isMember: (peer) => members.includes(peer),
-    mergeRemote: (record) => store.merge(record).kind !== 'rejected',
-    incarnation: (name, sid) => store.incarnations(name).find((r) => r.sid === sid),
-    // No gossip here: every write goes by replicate requests alone.
-    reachesEveryPeer: () => false,
-    withholdGossip: () => [],
-    gossip: () => {},
-  });
+  const durable = new DurableWrites(
+    config,
+    transport,
+    {
+      nowMs: () => time.nowMs(),
+      stamp: () => store.hlc.now(),
+      partnersFor: (_name, count) => route.partners.slice(0, count),
+      isMember: (peer) => members.includes(peer),
+      mergeRemote: (record) => store.merge(record).kind !== 'rejected',
+      incarnation: (name, sid) => store.incarnations(name).find((r) => r.sid === sid),
+      // No gossip here: every write goes by replicate requests alone.
+      reachesEveryPeer: () => false,
+      withholdGossip: () => [],
+      gossip: () => {},
+    },
+    confirmedMax,
+  );
   durable.register();
   return { store, transport, durable };
 }
 
 /** Writer `a` (partners from `route`), partners `b` and `c` that know `a` as a member
  *  (or no one, with `strangers`), all connected. */
-async function writerAndPartners(options: { strangers?: boolean } = {}) {
+async function writerAndPartners(
+  options: { strangers?: boolean; minAcks?: number; confirmedMax?: number } = {},
+) {
   const time = createVirtualTime();
   const network = createMemoryNetwork({
     time,
@@ -66,7 +81,16 @@ async function writerAndPartners(options: { strangers?: boolean } = {}) {
   });
   const route = { partners: ['b'] };
   const partnerMembers = options.strangers ? [] : ['a'];
-  const a = durableNode(network, time, 'a', 1, ['b', 'c'], route);
+  const a = durableNode(
+    network,
+    time,
+    'a',
+    1,
+    ['b', 'c'],
+    route,
+    options.minAcks,
+    options.confirmedMax,
+  );
   const b = durableNode(network, time, 'b', 2, partnerMembers);
   const c = durableNode(network, time, 'c', 3, partnerMembers);
   for (const node of [a, b, c]) await node.transport.start();
@@ -231,5 +255,70 @@ describe('DurableWrites', () => {
     const forgotten = { ...a.store.getOrCreate({ name: 'r', homeRegion: 'us-east' }).room };
     await a.durable.confirm([{ ...forgotten, sid: sid(1) }], time.nowMs() + DEADLINE_MS);
     expect(a.durable.counters.replicateRequestsSent).toBe(0);
+  });
+
+  it('with minAcks 1, answers an existing room received from another node without a request', async () => {
+    const { a, b } = await writerAndPartners();
+    const room = b.store.getOrCreate({ name: 'r', homeRegion: 'us-east' }).room;
+    a.store.merge({ ...room });
+    // Its sender holds it and so does a: one other already.
+    expect(a.durable.mustConfirmExisting(room.sid)).toBe(false);
+  });
+
+  it('with minAcks 2, confirms an existing room once, sharing one confirmation between concurrent answers', async () => {
+    const { time, network, route, a, b, c } = await writerAndPartners({ minAcks: 2 });
+    route.partners = ['b', 'c'];
+    // Created at b, received by a; c lacks it.
+    const room = b.store.getOrCreate({ name: 'r', homeRegion: 'us-east' }).room;
+    a.store.merge({ ...room });
+    const held = a.store.get('r')!;
+    expect(a.durable.mustConfirmExisting(room.sid)).toBe(true);
+
+    // c is stopped: 1 ack of 2, no answer.
+    network.pause('c');
+    const refused = outcomeOf(a.durable.confirmExisting([held], time.nowMs() + 100));
+    await time.advance(200);
+    expect(await refused).toBeInstanceOf(UnavailableError);
+    expect(a.durable.mustConfirmExisting(room.sid)).toBe(true);
+    network.resume('c');
+    await time.advance(2 * HOP_MS);
+
+    const sentBefore = a.durable.counters.replicateRequestsSent;
+    const first = outcomeOf(a.durable.confirmExisting([held], time.nowMs() + DEADLINE_MS));
+    const second = outcomeOf(a.durable.confirmExisting([held], time.nowMs() + DEADLINE_MS));
+    await time.advance(2 * HOP_MS);
+    expect([await first, await second]).toEqual(['confirmed', 'confirmed']);
+    // One request per partner for both answers.
+    expect(a.durable.counters.replicateRequestsSent - sentBefore).toBe(2);
+    expect(c.store.get('r')?.sid).toBe(room.sid);
+    expect(a.durable.mustConfirmExisting(room.sid)).toBe(false);
+    await a.durable.confirmExisting([held], time.nowMs() + DEADLINE_MS);
+    expect(a.durable.counters.replicateRequestsSent - sentBefore).toBe(2);
+    // A resync that forgets the incarnation forgets that it was confirmed.
+    a.durable.forget(room.sid);
+    expect(a.durable.mustConfirmExisting(room.sid)).toBe(true);
+  });
+
+  it('with minAcks 2, knows its own confirmed writes held, the newest confirmedMax of them', async () => {
+    const { time, route, a } = await writerAndPartners({ minAcks: 2, confirmedMax: 3 });
+    route.partners = ['b', 'c'];
+    const rooms = ['r0', 'r1', 'r2', 'r3'].map(
+      (name) => a.store.getOrCreate({ name, homeRegion: 'us-east' }).room,
+    );
+    const confirms = rooms.map((room) => {
+      a.durable.mark(room.sid);
+      expect(a.durable.mustConfirmExisting(room.sid)).toBe(true);
+      return outcomeOf(a.durable.confirm([room], time.nowMs() + DEADLINE_MS));
+    });
+    await time.advance(2 * HOP_MS);
+    expect(await Promise.all(confirms)).toEqual(Array(4).fill('confirmed'));
+    // Confirmed in order r0..r3; the oldest is forgotten past the bound (3 here).
+    expect(a.durable.confirmedCount()).toBe(3);
+    expect(rooms.map((room) => a.durable.mustConfirmExisting(room.sid))).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 });
