@@ -47,7 +47,7 @@ export interface ClusterViewHost {
   stopped(): boolean;
   /** The rings changed: every room's owner may have moved. */
   placementChanged(): void;
-  /** First contact after hearing from no member for longer than tombstoneTtlMs. */
+  /** First contact after hearing from no member for longer than isolationAfterMs. */
   rejoined(cutOffAtMs: number): void;
 }
 

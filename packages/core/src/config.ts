@@ -129,8 +129,8 @@ export interface NodeOptions {
   retryAfterMs: number;
 
   // --- store
-  /** How long tombstones are kept; also the isolation after which a node resyncs instead
-   *  of serving its old state (GC-horizon rule). @default 3600000 (1 h) */
+  /** How long tombstones are kept. Half of it is the isolation after which a node resyncs
+   *  instead of serving its old state (GC-horizon rule, isolationAfterMs). @default 3600000 (1 h) */
   tombstoneTtlMs: number;
   /** Remote clocks further ahead than this are rejected (counted), not adopted.
    *  @default 500 */
@@ -286,6 +286,20 @@ function identifier(options: NodeOptions, key: 'nodeId' | 'region', maxBytes: nu
 }
 
 /** Merges profile, defaults and options; validates; returns a frozen config. */
+/**
+ * Silence from every member after which a node counts as cut off: it refuses writes and
+ * sync, and resyncs on its first contact (GC-horizon rule, docs/protocol/sync.md). Half the
+ * tombstone TTL, not all of it: what the others deleted while it was away must still reach
+ * it by anti-entropy before they collect the tombstone, so after a silence just under this
+ * a node has at least half the TTL (>= ~6 sync intervals + a sync timeout, by the TTL's
+ * documented floor) to get it. Counted from the whole TTL, a node deaf 6.3 s with a 6.4 s
+ * TTL came back without a resync, the others collected a tombstone 330 ms later, and its
+ * live copy of the room spread back (swarm seed 31767).
+ */
+export function isolationAfterMs(config: Pick<NodeConfig, 'tombstoneTtlMs'>): number {
+  return Math.floor(config.tombstoneTtlMs / 2);
+}
+
 export function resolveConfig(input: NodeOptionsInput): NodeConfig {
   const profile = input.profile ?? 'lan';
   if (!(profile in PROFILES)) throw new ConfigError('profile', `unknown profile ${profile}`);

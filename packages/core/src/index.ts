@@ -7,6 +7,7 @@ export {
 export { ClusterView, type ClusterViewHost } from './cluster-view.js';
 export {
   DEFAULTS,
+  isolationAfterMs,
   type NodeConfig,
   type NodeOptions,
   type NodeOptionsInput,

@@ -2,10 +2,10 @@
  * Isolation and resync: the GC-horizon rule (DESIGN.md section 4, docs/protocol/sync.md).
  * This part owns how far back this store's history reaches without a gap (the heartbeat's
  * historySinceMs), whether the node has been cut off from every member for longer than
- * tombstoneTtlMs, and the resync that follows such an isolation.
+ * isolationAfterMs (half the tombstone TTL), and the resync that follows such an isolation.
  *
- * A node that heard from no other member for longer than tombstoneTtlMs may hold rooms the
- * others deleted and have since collected. It refuses to serve records while cut off. On its
+ * A node that heard from no other member for longer than that may hold rooms the others
+ * deleted and will have collected before anti-entropy brings it their tombstones. It refuses to serve records while cut off. On its
  * first contact it enters `resyncing`, listens for one suspicion period (every live member's
  * heartbeat, with its history, arrives meanwhile), then decides:
  *
@@ -21,7 +21,7 @@
  */
 import { packHlc, type RoomRecord, type SyncSummaryEntry } from '@roomring/protocol';
 import { type RoomStore, recordHash } from '@roomring/store';
-import type { NodeConfig } from './config.js';
+import { isolationAfterMs, type NodeConfig } from './config.js';
 import type { Guard } from './guards.js';
 import type { MemberView } from './membership.js';
 import type { Runtime } from './runtime.js';
@@ -57,7 +57,7 @@ export interface IsolationHost {
 }
 
 export interface IsolationCounters {
-  /** Isolations longer than tombstoneTtlMs that ended (first contact again). */
+  /** Isolations longer than isolationAfterMs that ended (first contact again). */
   isolationsEnded: number;
   /** ...after which no member's history covered the isolation: this node's state stood. */
   isolationsAuthoritative: number;
@@ -80,7 +80,7 @@ export class Isolation {
   /** Wall ms since which this store holds the cluster's state without a gap (heartbeat's
    *  historySinceMs): its start, or a peer's older history once it pulled all of it. */
   historySinceMs = 0;
-  /** Set while resyncing after an isolation longer than tombstoneTtlMs. */
+  /** Set while resyncing after an isolation longer than isolationAfterMs. */
   private isolation: { cutOffAtMs: number; rejoinedAtMs: number; attempts: number } | undefined;
   /**
    * Sids of the records that peers sent while this node was cut off too long or resyncing:
@@ -102,10 +102,10 @@ export class Isolation {
     return this.isolation !== undefined;
   }
 
-  /** Cut off from every member for longer than tombstoneTtlMs. */
+  /** Cut off from every member for longer than isolationAfterMs. */
   isolatedTooLong(): boolean {
     const last = this.host.lastPeerContactMs();
-    return last !== undefined && this.runtime.clock.nowMs() - last > this.config.tombstoneTtlMs;
+    return last !== undefined && this.runtime.clock.nowMs() - last > isolationAfterMs(this.config);
   }
 
   /** Whether peers may pull records from this node (not while it may hold collected ones). */
@@ -148,7 +148,7 @@ export class Isolation {
     return member !== undefined && member.historySinceMs < this.historySinceMs;
   }
 
-  /** First contact after an isolation longer than tombstoneTtlMs: resync. */
+  /** First contact after an isolation longer than isolationAfterMs: resync. */
   rejoined(cutOffAtMs: number): void {
     if (this.host.nodeState() !== 'running') return;
     this.isolation = { cutOffAtMs, rejoinedAtMs: this.runtime.clock.nowMs(), attempts: 0 };

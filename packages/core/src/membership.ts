@@ -28,7 +28,7 @@ import {
 } from '@roomring/protocol';
 import type { MemberState } from '@roomring/ring';
 import { Backoff } from './backoff.js';
-import type { NodeConfig } from './config.js';
+import { isolationAfterMs, type NodeConfig } from './config.js';
 import { dialOrder, isOwnAddress } from './dial-addresses.js';
 import { heartbeatPublishIntervalMs, isLargeCluster, meshNeighbours } from './mesh.js';
 import {
@@ -98,7 +98,7 @@ export interface MembershipHost {
   /** Called after every state change of a member (never for self). */
   changed(member: MemberView, transition: MemberTransition, reason: MemberChangeReason): void;
   random(): { nextUint32(): number };
-  /** First contact after hearing from no member for longer than tombstoneTtlMs. */
+  /** First contact after hearing from no member for longer than isolationAfterMs. */
   rejoined(cutOffAtMs: number): void;
 }
 
@@ -644,7 +644,7 @@ export class Membership {
     const previous = this.lastPeerContactMs;
     if (previous !== undefined && contact <= previous) return;
     this.lastPeerContactMs = contact;
-    if (previous !== undefined && contact - previous > this.config.tombstoneTtlMs) {
+    if (previous !== undefined && contact - previous > isolationAfterMs(this.config)) {
       this.host.rejoined(previous);
     }
   }

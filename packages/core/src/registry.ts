@@ -285,7 +285,7 @@ export class RegistryCore {
 
   /**
    * Whether this node serves its API, for a load balancer (docs/operations.md, "Ready and
-   * healthy"): it runs, takes writes (not resyncing, not cut off past tombstoneTtlMs), and,
+   * healthy"): it runs, takes writes (not resyncing, not cut off past isolationAfterMs), and,
    * given seeds, has joined a cluster since it started. The last live node of a cluster stays
    * ready: it answers from a warm state, as designed for a regional failover.
    */
@@ -313,7 +313,7 @@ export class RegistryCore {
 
   /**
    * Writes need a store that is not behind the GC horizon. A node cut off from every member
-   * for longer than tombstoneTtlMs, or resyncing after that, may hold rooms the cluster
+   * for longer than isolationAfterMs, or resyncing after that, may hold rooms the cluster
    * deleted and has since collected; any write to one (even a retry confirming an old
    * create) would spread it again, and a create could answer with it. Reads are still
    * answered, as during any partition (docs/protocol/sync.md).

@@ -1,8 +1,9 @@
 /**
  * RegistryCore.readiness(), what /readyz answers: the last live node stays ready (it serves
- * from a warm state); past tombstoneTtlMs alone it is not (it refuses writes, GC-horizon
- * rule), nor while it resyncs; then it is again.
+ * from a warm state); past isolationAfterMs (half the tombstone TTL) alone it is not (it
+ * refuses writes, GC-horizon rule), nor while it resyncs; then it is again.
  */
+import { isolationAfterMs } from '@roomring/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SimCluster, simSeed } from '../src/index.js';
 import { FIVE_NODES, startedCluster } from './helpers.js';
@@ -14,8 +15,9 @@ afterEach(async () => {
 });
 
 describe('readiness', () => {
-  it('stays ready on the last live node, not past the TTL alone nor while resyncing', async () => {
+  it('stays ready on the last live node, not past isolationAfterMs alone nor while resyncing', async () => {
     const ttlMs = 10_000;
+    const isolationMs = isolationAfterMs({ tombstoneTtlMs: ttlMs });
     const c = await startedCluster({ seed: simSeed(77), options: { tombstoneTtlMs: ttlMs } });
     cluster = c;
     for (const node of c.running())
@@ -24,7 +26,7 @@ describe('readiness', () => {
     const survivor = 'usw-1';
     const others = FIVE_NODES.map((n) => n.nodeId).filter((id) => id !== survivor);
     for (const id of others) c.crash(id);
-    await c.advance(ttlMs / 2);
+    await c.advance(isolationMs - 1_000);
     expect(c.node(survivor).readiness()).toEqual({ ready: true, reason: 'serving' });
     // Reads answer from its state; a write stands locally and answers unavailable (no
     // partner to hold it), as documented for CreateRoom.
@@ -32,7 +34,7 @@ describe('readiness', () => {
       /replica partner/,
     );
 
-    await c.advance(ttlMs);
+    await c.advance(2_000);
     expect(c.node(survivor).readiness()).toEqual({ ready: false, reason: 'isolated' });
 
     await c.restart(others[0]!);

@@ -584,6 +584,23 @@ describe('found by the swarm (7): a node back from longer than the TTL alone', (
     expect(c.node('euc-1').status().counters.isolation.isolationsEnded).toBe(1);
   });
 
+  it('seed 31767: a node deaf for a little less than the TTL resyncs, and a room deleted meanwhile stays deleted', async () => {
+    const c = await startedCluster({ seed: simSeed(221), options: ttl });
+    cluster = c;
+    await c.settle(c.node('use-1').createRoom({ name: 'doomed' }));
+    await c.until(() => c.converged(), 2_000);
+    // x hears nothing (the others still hear it), and the room is deleted at once.
+    c.cutOneWay(everyoneElse('euc-1'), ['euc-1']);
+    await c.settle(c.node('use-1').deleteRoom('doomed'));
+    // Back 200 ms before the others collect the tombstone: less than the TTL, more than
+    // isolationAfterMs (half of it). Counted from the whole TTL it did not resync, the
+    // tombstone was collected before anti-entropy brought it, and x's live copy spread back.
+    await c.advance(ttl.tombstoneTtlMs - 200);
+    c.heal();
+    await neverShown(c, 'doomed', 4_000, 'euc-1');
+    expect(c.node('euc-1').status().counters.isolation.isolationsEnded).toBe(1);
+  });
+
   it('seed 2648: cut off again before it resynced, the node waits for a witness instead of taking its own state as the truth', async () => {
     const c = await startedCluster({ seed: simSeed(218), options: ttl });
     cluster = c;

@@ -22,6 +22,7 @@
 import {
   heartbeatPublishIntervalMs,
   isLargeCluster,
+  isolationAfterMs,
   MEMBERSHIP_TOPIC,
   type NodeConfig,
   REPLICATE_PROTOCOL,
@@ -204,12 +205,19 @@ class Harness {
   /** Sids whose delete was acknowledged. */
   private readonly deleteAcked = new Set<string>();
   /** Nodes cut off from every other (alone in a partition, their outbound or inbound
-   *  traffic blackholed, or the survivor of an outage; see also isAlone), and sids they
-   *  deleted meanwhile: such
-   *  a delete cannot be acknowledged, and is undone if the isolation outlasts the tombstone
-   *  TTL while another node still holds the room (docs/protocol/sync.md, GC-horizon rule). */
+   *  traffic blackholed, or the survivor of an outage; see also isAlone). A delete made
+   *  meanwhile cannot be acknowledged, and is undone if the isolation outlasts
+   *  isolationAfterMs while another node still holds the room (docs/protocol/sync.md,
+   *  GC-horizon rule). */
   private readonly alone = new Set<string>();
-  private readonly deletedWhileAlone = new Set<string>();
+  /**
+   * Per node generation, the sids it deleted itself while alone and not acknowledged: its
+   * resync may undo such a delete, so showing the room again is not a resurrection there,
+   * until the node sees the sid deleted otherwise (swarm seed 3021: a later acknowledged
+   * delete of the same room at another node, not yet arrived, made the first node's undone
+   * delete count as a resurrection).
+   */
+  private readonly deletedAloneBy = new Map<RegistryCore, Set<string>>();
   /** Sids a node deleted on its own (an API delete or an expiry). */
   private readonly deletedLocally = new Set<string>();
   /** Loser sid -> winner sid, from room-superseded events. */
@@ -432,10 +440,13 @@ class Harness {
     const node = this.c.node(nodeId);
     const seen = new Set<string>();
     this.seenDeleted.set(node, seen);
+    const deletedAlone = new Set<string>();
+    this.deletedAloneBy.set(node, deletedAlone);
     node.on('room-deleted', (e) => {
       seen.add(e.room.sid);
       if (e.origin === 'local') this.deletedLocally.add(e.room.sid);
-      if (e.origin === 'local' && this.isAlone(nodeId)) this.deletedWhileAlone.add(e.room.sid);
+      if (e.origin === 'local' && this.isAlone(nodeId)) deletedAlone.add(e.room.sid);
+      else deletedAlone.delete(e.room.sid);
       const { name, deletedAt, deletedBy } = e.room;
       const known = this.horizons.get(name);
       if (
@@ -495,7 +506,7 @@ class Harness {
           throw new Violation(`${spec.nodeId} lists two visible rooms named ${room.name}`);
         }
         names.add(room.name);
-        const excused = this.deletedWhileAlone.has(room.sid) && !this.deleteAcked.has(room.sid);
+        const excused = this.deletedAloneBy.get(node)?.has(room.sid) ?? false;
         if (seen?.has(room.sid) && !excused) {
           throw new Violation(
             `${spec.nodeId} shows ${room.name} as ${room.sid} again after it was deleted there`,
@@ -788,7 +799,10 @@ class Harness {
       .map((r) => r.sid);
     const promise = this.call(id, `delete ${name} [${live.join(',')}]`, (n) =>
       n.deleteRoom(name, { deadlineMs }).then(() => {
-        for (const sid of live) this.deleteAcked.add(sid);
+        for (const sid of live) {
+          this.deleteAcked.add(sid);
+          this.deletedAloneBy.get(node)?.delete(sid);
+        }
         return 'deleted';
       }),
     );
@@ -797,7 +811,7 @@ class Harness {
     for (const sid of live) {
       if ((after.get(sid) ?? 0) === 0) continue;
       this.deleteIssued.add(sid);
-      if (this.isAlone(id)) this.deletedWhileAlone.add(sid);
+      if (this.isAlone(id)) this.deletedAloneBy.get(node)?.add(sid);
     }
     void promise;
   }
@@ -859,6 +873,12 @@ class Harness {
   private reconnectGraceMs(): number {
     const o = this.scenario.options;
     return (o.redialMaxMs ?? 500) + (o.probeTimeoutMs ?? 200) + (o.deadAfterMs ?? 700);
+  }
+
+  /** How long a node may go without hearing another before it must resync instead
+   *  (isolationAfterMs: half the tombstone TTL). */
+  private isolationMs(): number {
+    return isolationAfterMs({ tombstoneTtlMs: this.scenario.options.tombstoneTtlMs ?? 60_000 });
   }
 
   /** A restarted node's catch-up: a few sync rounds in which it reaches every running node. */
@@ -1014,7 +1034,7 @@ class Harness {
         // paused and left alone by a partition that the end of the faults cut short below
         // the TTL; 11.6 s deaf in all against an 8.7 s TTL, never alone for longer).
         const since = this.deafSince(victim, now);
-        if (now + ms - since >= (o.tombstoneTtlMs ?? 60_000)) return;
+        if (now + ms - since >= this.isolationMs()) return;
         this.extendDeafChain(victim, since, now + ms);
         c.pause(victim);
         this.health.pause(victim, now);
@@ -1028,23 +1048,25 @@ class Harness {
         if (this.activeCut) return;
         const [a, b] = this.drawSides(kind === 'partition');
         if (a.length === 0 || b.length === 0) return;
-        // A group of several nodes stays apart for less than the tombstone TTL (the
-        // documented limit); a single node may stay alone longer.
+        // A group of several nodes stays apart for less than isolationAfterMs, half the
+        // tombstone TTL (the documented limit); a single node may stay alone longer, past it
+        // and past the TTL, and resyncs.
         const ttl = o.tombstoneTtlMs ?? 60_000;
+        const isolation = this.isolationMs();
         const alone = a.length === 1 || b.length === 1;
         const longAlone = alone && ttl < 60_000 && r.chance(0.3);
         const ms = longAlone
-          ? ttl + between(r, 500, 3_000)
-          : between(r, 100, Math.min(4_000, ttl / 2));
+          ? isolation + between(r, 500, ttl - isolation + 3_000)
+          : between(r, 100, Math.min(4_000, isolation));
         // The documented limit is on how long a node cannot hear another, and cuts drawn
         // back to back add up (swarm seed 3472: 3.7 s in a pair, then 9 s alone by a one-way
         // cut that the end of the faults cut short, with an 11 s TTL: a delete missed for
         // 12.7 s, never alone for longer than the TTL). A cut that would stretch a node's
-        // chain to the TTL is not drawn; one alone past the TTL starts no chain of its own.
+        // chain to the limit is not drawn; one alone past it starts no chain of its own.
         const deaf = kind === 'partition' ? [...a, ...b] : b;
         const chains = deaf.map((id) => this.deafSince(id, now));
         const since = Math.min(...chains);
-        if (longAlone ? since < now : now + ms - since >= ttl) return;
+        if (longAlone ? since < now : now + ms - since >= isolation) return;
         for (const [i, id] of deaf.entries()) this.extendDeafChain(id, chains[i]!, now + ms);
         if (kind === 'partition') {
           c.partition(a, b);

@@ -5,7 +5,14 @@
  * and a witness's listing and pulls served from the witness's own store (merged as
  * anti-entropy merges them).
  */
-import { Guard, Isolation, type MemberView, type NodeConfig, type PeerId } from '@roomring/core';
+import {
+  Guard,
+  Isolation,
+  isolationAfterMs,
+  type MemberView,
+  type NodeConfig,
+  type PeerId,
+} from '@roomring/core';
 import type { RoomRecord, SyncSummaryEntry } from '@roomring/protocol';
 import { type RoomStore, recordHash } from '@roomring/store';
 import { describe, expect, it } from 'vitest';
@@ -129,7 +136,7 @@ function rejoin(node: IsolationNode, cutOffAtMs: number): void {
 }
 
 describe('Isolation', () => {
-  it('isolatedTooLong past tombstoneTtlMs without contact; then serves neither records nor summaries', async () => {
+  it('isolatedTooLong past isolationAfterMs (half the TTL) without contact; then serves neither records nor summaries', async () => {
     const node = isolationNode();
     const { time, isolation, cluster } = node;
     const serving = () => [
@@ -140,7 +147,8 @@ describe('Isolation', () => {
     // Never heard of anyone: a node alone from the start is not cut off from anything.
     expect(serving()).toEqual([false, true, true]);
     cluster.lastContactMs = time.nowMs();
-    await time.advance(TTL_MS);
+    expect(isolationAfterMs(node.config)).toBe(TTL_MS / 2);
+    await time.advance(TTL_MS / 2);
     expect(serving()).toEqual([false, true, true]);
     await time.advance(1);
     expect(serving()).toEqual([true, false, false]);
