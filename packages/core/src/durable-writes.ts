@@ -139,6 +139,8 @@ export class DurableWrites {
     if (!this.mustConfirmExisting(sid)) return;
     let confirming = this.confirming.get(sid);
     if (!confirming) {
+      // A confirmation waits for acks like a write: bounded by pendingWritesMax too.
+      this.writePath.assertCapacity();
       const started = this.writePath.replicate(records, deadlineAt).then(
         () => {
           this.confirming.delete(sid);

@@ -7,6 +7,7 @@
 import {
   CONFIRMED_MAX,
   DurableWrites,
+  OverloadedError,
   type Transport,
   UNACKED_MAX,
   UnavailableError,
@@ -40,10 +41,15 @@ function durableNode(
   seed: number,
   members: readonly string[],
   route: { partners: string[] } = { partners: [] },
-  minAcks = 1,
-  confirmedMax = CONFIRMED_MAX,
+  options: { minAcks?: number; confirmedMax?: number; pendingWritesMax?: number } = {},
 ): DurableNode {
-  const config = partConfig({ nodeId, minAcks });
+  const config = partConfig({
+    nodeId,
+    minAcks: options.minAcks ?? 1,
+    ...(options.pendingWritesMax === undefined
+      ? {}
+      : { pendingWritesMax: options.pendingWritesMax }),
+  });
   const store = storeOf(config, time, seed);
   const transport = network.createTransport(nodeId);
   const durable = new DurableWrites(
@@ -61,7 +67,7 @@ function durableNode(
       withholdGossip: () => [],
       gossip: () => {},
     },
-    confirmedMax,
+    options.confirmedMax ?? CONFIRMED_MAX,
   );
   durable.register();
   return { store, transport, durable };
@@ -70,7 +76,12 @@ function durableNode(
 /** Writer `a` (partners from `route`), partners `b` and `c` that know `a` as a member
  *  (or no one, with `strangers`), all connected. */
 async function writerAndPartners(
-  options: { strangers?: boolean; minAcks?: number; confirmedMax?: number } = {},
+  options: {
+    strangers?: boolean;
+    minAcks?: number;
+    confirmedMax?: number;
+    pendingWritesMax?: number;
+  } = {},
 ) {
   const time = createVirtualTime();
   const network = createMemoryNetwork({
@@ -81,16 +92,7 @@ async function writerAndPartners(
   });
   const route = { partners: ['b'] };
   const partnerMembers = options.strangers ? [] : ['a'];
-  const a = durableNode(
-    network,
-    time,
-    'a',
-    1,
-    ['b', 'c'],
-    route,
-    options.minAcks,
-    options.confirmedMax,
-  );
+  const a = durableNode(network, time, 'a', 1, ['b', 'c'], route, options);
   const b = durableNode(network, time, 'b', 2, partnerMembers);
   const c = durableNode(network, time, 'c', 3, partnerMembers);
   for (const node of [a, b, c]) await node.transport.start();
@@ -320,5 +322,26 @@ describe('DurableWrites', () => {
       false,
       false,
     ]);
+  });
+
+  it('with minAcks 2, sheds an existing-room confirmation past pendingWritesMax', async () => {
+    const { time, route, a, b } = await writerAndPartners({ minAcks: 2, pendingWritesMax: 1 });
+    route.partners = ['b', 'c'];
+    const held = ['r1', 'r2'].map((name) => {
+      const room = b.store.getOrCreate({ name, homeRegion: 'us-east' }).room;
+      a.store.merge({ ...room });
+      return a.store.get(name)!;
+    });
+    const first = outcomeOf(a.durable.confirmExisting([held[0]!], time.nowMs() + DEADLINE_MS));
+    // One waits for acks: the limit. Another room's confirmation is shed, changing nothing;
+    // the same room's joins the one under way.
+    await expect(
+      a.durable.confirmExisting([held[1]!], time.nowMs() + DEADLINE_MS),
+    ).rejects.toBeInstanceOf(OverloadedError);
+    const joined = outcomeOf(a.durable.confirmExisting([held[0]!], time.nowMs() + DEADLINE_MS));
+    await time.advance(2 * HOP_MS);
+    expect([await first, await joined]).toEqual(['confirmed', 'confirmed']);
+    expect(a.durable.mustConfirmExisting(held[1]!.sid)).toBe(true);
+    expect(a.durable.counters.writesShed).toBe(1);
   });
 });
