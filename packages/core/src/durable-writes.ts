@@ -157,7 +157,7 @@ export class DurableWrites {
     await confirming;
   }
 
-  /** Incarnations known held by minAcks others (minAcks >= 2), for tests and status. */
+  /** Incarnations known held by minAcks others (minAcks >= 2), for tests. */
   confirmedCount(): number {
     return this.confirmed.size;
   }
