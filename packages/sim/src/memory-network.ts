@@ -785,12 +785,17 @@ export function createMemoryNetwork(init: MemoryNetworkInit): MemoryNetwork {
       let finished = false;
       try {
         for (;;) {
+          // A stopped responder produces nothing until it continues. A deadline or abort
+          // meanwhile ends the exchange, not the responder's iterator: the finally below
+          // still returns it (it was left suspended, and the anti-entropy responder's count
+          // of sessions served never came down: swarm seed 9887, a node refusing every
+          // session as overloaded after its peers' requests expired while it was stopped).
+          await runningOrExpired(peer);
           let step: IteratorResult<Uint8Array>;
           try {
-            // A stopped responder produces nothing until it continues.
-            await runningOrExpired(peer);
             step = await iterator.next();
           } catch (error) {
+            // A throwing iterator is finished: no return() on it.
             finished = true;
             if (error instanceof MemoryTransportError) throw error;
             throw new MemoryTransportError('remote', `handler failed: ${String(error)}`);

@@ -217,4 +217,43 @@ describe('memory network', () => {
     expect(late.error).toMatchObject({ code: 'timeout' });
     expect(late.frames.length).toBeGreaterThan(0);
   });
+
+  it("returns a stopped responder's stream when the request expires, once it continues (seed 9887)", async () => {
+    const { time, network, peers } = await cluster(2);
+    const log: string[] = [];
+    peers[1]!.handle('/sync', async function* () {
+      try {
+        for (let i = 0; i < 10; i++) {
+          log.push(`frame ${i}`);
+          yield new Uint8Array([i]);
+        }
+      } finally {
+        log.push('cleanup');
+      }
+    });
+    const frames: number[] = [];
+    const run = (async () => {
+      for await (const f of peers[0]!.request('p1', '/sync', new Uint8Array([1]), {
+        timeoutMs: 100,
+        framesMax: 100,
+      })) {
+        frames.push(f[0]!);
+        // Stopped after its first frame: the rest is not produced until it continues.
+        if (frames.length === 1) network.pause('p1');
+      }
+    })();
+    const outcome = run.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await time.advance(500);
+    expect(await outcome).toMatchObject({ code: 'timeout' });
+    expect(frames).toEqual([0]);
+    network.resume('p1');
+    await time.advance(100);
+    // The responder's iterator was returned: its cleanup ran (the anti-entropy responder's
+    // count of sessions served comes down here), and it produced nothing more.
+    expect(log.at(-1)).toBe('cleanup');
+    expect(log.filter((l) => l.startsWith('frame')).length).toBeLessThanOrEqual(2);
+  });
 });
