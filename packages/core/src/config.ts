@@ -285,7 +285,6 @@ function identifier(options: NodeOptions, key: 'nodeId' | 'region', maxBytes: nu
   }
 }
 
-/** Merges profile, defaults and options; validates; returns a frozen config. */
 /**
  * Silence from every member after which a node counts as cut off: it refuses writes and
  * sync, and resyncs on its first contact (GC-horizon rule, docs/protocol/sync.md). Half the
@@ -300,6 +299,7 @@ export function isolationAfterMs(config: Pick<NodeConfig, 'tombstoneTtlMs'>): nu
   return Math.floor(config.tombstoneTtlMs / 2);
 }
 
+/** Merges profile, defaults and options; validates; returns a frozen config. */
 export function resolveConfig(input: NodeOptionsInput): NodeConfig {
   const profile = input.profile ?? 'lan';
   if (!(profile in PROFILES)) throw new ConfigError('profile', `unknown profile ${profile}`);

@@ -136,7 +136,7 @@ export class DurableWrites {
     const sid = records[0]?.sid;
     if (sid === undefined) return;
     if (this.unacked.has(sid)) return this.confirm(records, deadlineAt);
-    if (!this.mustConfirmExisting(sid)) return;
+    if (this.config.minAcks < 2 || this.confirmed.has(sid)) return;
     let confirming = this.confirming.get(sid);
     if (!confirming) {
       // A confirmation waits for acks like a write: bounded by pendingWritesMax too.

@@ -5,9 +5,10 @@
  * isolationAfterMs (half the tombstone TTL), and the resync that follows such an isolation.
  *
  * A node that heard from no other member for longer than that may hold rooms the others
- * deleted and will have collected before anti-entropy brings it their tombstones. It refuses to serve records while cut off. On its
- * first contact it enters `resyncing`, listens for one suspicion period (every live member's
- * heartbeat, with its history, arrives meanwhile), then decides:
+ * deleted and will have collected before anti-entropy brings it their tombstones. It
+ * refuses to serve records while cut off. On its first contact it enters `resyncing`,
+ * listens for one suspicion period (every live member's heartbeat, with its history,
+ * arrives meanwhile), then decides:
  *
  * - no member's history reaches back before the cut-off (every other node restarted empty
  *   while it was alone): nobody can have deleted what it holds, so it is the authority and
