@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { processCpuMs } from '../src/infra/process-cpu.js';
+import { processCpuMs, threadCpuMs } from '../src/infra/process-cpu.js';
 
 /** A shell whose child node process spins for `ms` of CPU, then both wait to be killed. */
 function spinner(ms: number) {
@@ -29,6 +29,26 @@ describe('processCpuMs', () => {
       expect(processCpuMs([2 ** 22 + 12_345], false)).toBe(0); // no such process
     } finally {
       process.kill(-shell.pid!, 'SIGKILL');
+    }
+  });
+});
+
+describe('threadCpuMs', () => {
+  it("splits a process's CPU into its main thread and its other threads", async () => {
+    // The main thread spins 300 ms, then a worker thread spins 300 ms.
+    const script = `const spin = (ms) => { const end = process.hrtime.bigint() + BigInt(ms) * 1000000n; while (process.hrtime.bigint() < end); }; spin(300); const { Worker } = require('node:worker_threads'); new Worker('const end = process.hrtime.bigint() + 300n * 1000000n; while (process.hrtime.bigint() < end); require("node:worker_threads").parentPort.postMessage(1); setInterval(() => {}, 1000)', { eval: true }).on('message', () => console.log('spun')); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+      expect(chunk.toString()).toContain('spun');
+      const { main, helpers } = threadCpuMs([child.pid!]);
+      expect(main).toBeGreaterThanOrEqual(280);
+      expect(helpers).toBeGreaterThanOrEqual(280);
+      // Both halves of the process's own figure (ticks are read at slightly different times).
+      expect(Math.abs(main + helpers - processCpuMs([child.pid!]))).toBeLessThan(50);
+      expect(threadCpuMs([2 ** 22 + 12_345])).toEqual({ main: 0, helpers: 0 }); // no such process
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });

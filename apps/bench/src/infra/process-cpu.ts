@@ -25,17 +25,25 @@ interface Stat {
   ticks: number;
 }
 
-/** Fields of /proc/<pid>/stat after the command (`comm` may hold spaces and parentheses). */
-function readStat(pid: number): Stat | undefined {
+/** Fields of a /proc stat file after the command (`comm` may hold spaces and parentheses):
+ *  state(0) ppid(1) ... utime(11) stime(12); undefined when the process or thread exited. */
+function statFields(path: string): string[] | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined; // exited
   }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // state(0) ppid(1) ... utime(11) stime(12)
-  return { pid, ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+function ticksOf(fields: readonly string[]): number {
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function readStat(pid: number): Stat | undefined {
+  const fields = statFields(`/proc/${pid}/stat`);
+  return fields && { pid, ppid: Number(fields[1]), ticks: ticksOf(fields) };
 }
 
 /** Every process now running: pid and parent. */
@@ -75,4 +83,31 @@ export function processCpuMs(pids: readonly number[], withDescendants = false): 
   }
   const ticks = stats.reduce((sum, s) => sum + s.ticks, 0);
   return (ticks * 1_000) / clockTicks();
+}
+
+/**
+ * CPU ms used so far by the given processes, split into their main threads (the thread whose
+ * id is the pid: the event loop, and what V8 does on it) and all their other threads (V8's
+ * helpers: concurrent and parallel GC, background compilation; libuv's pool). Threads that
+ * already exited are not counted.
+ */
+export function threadCpuMs(pids: readonly number[]): { main: number; helpers: number } {
+  let main = 0;
+  let helpers = 0;
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = pid > 0 ? readdirSync(`/proc/${pid}/task`) : [];
+    } catch {
+      continue; // exited
+    }
+    for (const tid of tids) {
+      const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
+      if (fields === undefined) continue;
+      if (Number(tid) === pid) main += ticksOf(fields);
+      else helpers += ticksOf(fields);
+    }
+  }
+  const msPerTick = 1_000 / clockTicks();
+  return { main: main * msPerTick, helpers: helpers * msPerTick };
 }
