@@ -4,7 +4,7 @@
  * what it is meant to catch.
  */
 
-import { AntiEntropy, resolveConfig } from '@roomring/core';
+import { AntiEntropy, RegistryCore, resolveConfig } from '@roomring/core';
 import type { RoomRecord } from '@roomring/protocol';
 import { createRoomStore } from '@roomring/store';
 import { describe, expect, it } from 'vitest';
@@ -66,11 +66,13 @@ describe('swarm', () => {
     // too, once the generator changed). 3021 again, the checker: a later acknowledged delete
     // elsewhere made a node's own undone delete count as a resurrection. 9887 (the memory
     // network): a request that expired while its responder was stopped never returned the
-    // responder's stream, and the node refused every sync session as overloaded.
+    // responder's stream, and the node refused every sync session as overloaded. 67494 (the
+    // checker): a node's unacknowledged delete made 6 ms before a cut left it alone past
+    // isolationAfterMs was undone by its resync, as documented, but was not made "alone".
     const seeds = [
       341, 559, 698, 706, 725, 759, 944, 979, 1273, 1291, 1334, 1783, 1799, 1986, 2648, 2717, 3021,
       3472, 4411, 5065, 7292, 7431, 8075, 8882, 9887, 20716, 21122, 24449, 31681, 31767, 37814,
-      40112,
+      40112, 67494,
     ];
     for (const seed of seeds) {
       const result = await runSeed(seed);
@@ -121,6 +123,31 @@ describe('swarm', () => {
     } finally {
       AntiEntropy.prototype.syncWith = syncWith;
     }
+  }, 60_000);
+
+  it("excuses a node's room shown again after its own unacknowledged delete only when a resync undid deletes (seed 67494)", async () => {
+    // Seed 67494 passes because n2's resync undid its delete (deletesUndone went up); a node
+    // that reported no undone delete is caught showing the room again.
+    const status = RegistryCore.prototype.status;
+    RegistryCore.prototype.status = function (this: RegistryCore) {
+      const real = status.call(this);
+      return {
+        ...real,
+        counters: {
+          ...real.counters,
+          isolation: { ...real.counters.isolation, deletesUndone: 0 },
+        },
+      };
+    };
+    try {
+      const hidden = await runSeed(67494);
+      expect(hidden.violation).toMatch(
+        /n2-eu-central shows room-3 as .* again after it was deleted/,
+      );
+    } finally {
+      RegistryCore.prototype.status = status;
+    }
+    expect((await runSeed(67494)).violation).toBeUndefined();
   }, 60_000);
 
   it('the convergence bound grows with the sync interval and the cluster size', () => {

@@ -211,13 +211,21 @@ class Harness {
    *  GC-horizon rule). */
   private readonly alone = new Set<string>();
   /**
-   * Per node generation, the sids it deleted itself while alone and not acknowledged: its
-   * resync may undo such a delete, so showing the room again is not a resurrection there,
-   * until the node sees the sid deleted otherwise (swarm seed 3021: a later acknowledged
-   * delete of the same room at another node, not yet arrived, made the first node's undone
-   * delete count as a resurrection).
+   * Per node generation, the sids it deleted itself and that no acknowledgement confirmed,
+   * each with whether the node was alone then and its count of deletes undone by a resync
+   * (counters.isolation.deletesUndone) then. A resync undoes this node's deletes made since
+   * its last contact with any member, which it never had acknowledged (docs/protocol/sync.md),
+   * so showing such a room again is not a resurrection there when the node was alone, or when
+   * a resync has undone deletes since (swarm seed 67494: a delete made 6 ms before a cut left
+   * the node alone for longer than isolationAfterMs; it never left the node, and the node's
+   * last contact was before it). Until the node sees the sid deleted otherwise (swarm seed
+   * 3021: a later acknowledged delete of the same room at another node, not yet arrived, made
+   * the first node's undone delete count as a resurrection).
    */
-  private readonly deletedAloneBy = new Map<RegistryCore, Set<string>>();
+  private readonly ownUnackedDeletes = new Map<
+    RegistryCore,
+    Map<string, { alone: boolean; undoneBefore: number }>
+  >();
   /** Sids a node deleted on its own (an API delete or an expiry). */
   private readonly deletedLocally = new Set<string>();
   /** Loser sid -> winner sid, from room-superseded events. */
@@ -440,13 +448,16 @@ class Harness {
     const node = this.c.node(nodeId);
     const seen = new Set<string>();
     this.seenDeleted.set(node, seen);
-    const deletedAlone = new Set<string>();
-    this.deletedAloneBy.set(node, deletedAlone);
+    const ownUnacked = new Map<string, { alone: boolean; undoneBefore: number }>();
+    this.ownUnackedDeletes.set(node, ownUnacked);
     node.on('room-deleted', (e) => {
       seen.add(e.room.sid);
-      if (e.origin === 'local') this.deletedLocally.add(e.room.sid);
-      if (e.origin === 'local' && this.isAlone(nodeId)) deletedAlone.add(e.room.sid);
-      else deletedAlone.delete(e.room.sid);
+      if (e.origin === 'local') {
+        this.deletedLocally.add(e.room.sid);
+        this.noteOwnDelete(nodeId, e.room.sid);
+      } else {
+        ownUnacked.delete(e.room.sid);
+      }
       const { name, deletedAt, deletedBy } = e.room;
       const known = this.horizons.get(name);
       if (
@@ -506,7 +517,10 @@ class Harness {
           throw new Violation(`${spec.nodeId} lists two visible rooms named ${room.name}`);
         }
         names.add(room.name);
-        const excused = this.deletedAloneBy.get(node)?.has(room.sid) ?? false;
+        const own = this.ownUnackedDeletes.get(node)?.get(room.sid);
+        const excused =
+          own !== undefined &&
+          (own.alone || status.counters.isolation.deletesUndone > own.undoneBefore);
         if (seen?.has(room.sid) && !excused) {
           throw new Violation(
             `${spec.nodeId} shows ${room.name} as ${room.sid} again after it was deleted there`,
@@ -801,7 +815,7 @@ class Harness {
       n.deleteRoom(name, { deadlineMs }).then(() => {
         for (const sid of live) {
           this.deleteAcked.add(sid);
-          this.deletedAloneBy.get(node)?.delete(sid);
+          this.ownUnackedDeletes.get(node)?.delete(sid);
         }
         return 'deleted';
       }),
@@ -811,7 +825,7 @@ class Harness {
     for (const sid of live) {
       if ((after.get(sid) ?? 0) === 0) continue;
       this.deleteIssued.add(sid);
-      if (this.isAlone(id)) this.deletedAloneBy.get(node)?.add(sid);
+      this.noteOwnDelete(id, sid);
     }
     void promise;
   }
@@ -845,6 +859,16 @@ class Harness {
    * so the third's delete could not be acknowledged, and its own pauses then kept it from
    * hearing anyone for longer than the TTL, after which its resync undid the delete).
    */
+  /** `id`'s current generation deleted `sid` itself (an API delete or an expiry), not yet
+   *  acknowledged (see ownUnackedDeletes). */
+  private noteOwnDelete(id: string, sid: string): void {
+    const node = this.c.node(id);
+    this.ownUnackedDeletes.get(node)?.set(sid, {
+      alone: this.isAlone(id),
+      undoneBefore: node.status().counters.isolation.deletesUndone,
+    });
+  }
+
   private isAlone(id: string): boolean {
     if (this.alone.has(id)) return true;
     const c = this.c;
