@@ -70,13 +70,7 @@ export class Guard {
     };
   }
 
-  /**
-   * `inner` with every handler and listener guarded. `onAnswer` runs (guarded, as a
-   * listener) when the first response frame of a request of this node's arrives, before the
-   * caller sees it: proof that the node's requests reach a member and the answers come back
-   * (Isolation.answered).
-   */
-  transport(inner: Transport, onAnswer?: () => void): Transport {
+  transport(inner: Transport): Transport {
     const guard = this;
     const guardedHandler =
       (protocol: string, handler: RequestHandler): RequestHandler =>
@@ -114,12 +108,7 @@ export class Guard {
       handle(protocol, handler) {
         inner.handle(protocol, guardedHandler(protocol, handler));
       },
-      request: (peer, protocol, frame, options) =>
-        onAnswer === undefined
-          ? inner.request(peer, protocol, frame, options)
-          : firstFrameNoted(inner.request(peer, protocol, frame, options), () =>
-              guard.run('listener', 'answered', onAnswer),
-            ),
+      request: (peer, protocol, frame, options) => inner.request(peer, protocol, frame, options),
       dial: (address, options) => inner.dial(address, options),
       hangUp: (peer) => inner.hangUp(peer),
       connectedPeers: () => inner.connectedPeers(),
@@ -132,20 +121,5 @@ export class Guard {
         });
       },
     };
-  }
-}
-
-/** `frames`, with `onFirst` called as the first one arrives. */
-async function* firstFrameNoted(
-  frames: AsyncIterable<Uint8Array>,
-  onFirst: () => void,
-): AsyncGenerator<Uint8Array> {
-  let first = true;
-  for await (const frame of frames) {
-    if (first) {
-      first = false;
-      onFirst();
-    }
-    yield frame;
   }
 }

@@ -4,10 +4,9 @@
  * historySinceMs), whether the node has been cut off from every member for longer than
  * isolationAfterMs (half the tombstone TTL), and the resync that follows such an isolation.
  *
- * A node that heard from no other member for longer than that, or that no member answered
- * (its own traffic lost, while it still heard them), may hold rooms the others deleted and
- * will have collected before anti-entropy brings it their tombstones. It refuses to serve
- * records while cut off. On its first contact (or answer) it enters `resyncing`,
+ * A node that heard from no other member for longer than that may hold rooms the others
+ * deleted and will have collected before anti-entropy brings it their tombstones. It
+ * refuses to serve records while cut off. On its first contact it enters `resyncing`,
  * listens for one suspicion period (every live member's heartbeat, with its history,
  * arrives meanwhile), then decides:
  *
@@ -82,9 +81,6 @@ export class Isolation {
   /** Wall ms since which this store holds the cluster's state without a gap (heartbeat's
    *  historySinceMs): its start, or a peer's older history once it pulled all of it. */
   historySinceMs = 0;
-  /** Wall ms of the last response frame a member sent to a request of this node's (any
-   *  protocol); undefined until the first. */
-  private lastAnsweredMs: number | undefined;
   /** Set while resyncing after an isolation longer than isolationAfterMs. */
   private isolation: { cutOffAtMs: number; rejoinedAtMs: number; attempts: number } | undefined;
   /**
@@ -107,62 +103,18 @@ export class Isolation {
     return this.isolation !== undefined;
   }
 
-  /** Cut off from every member for longer than isolationAfterMs: heard from none. */
+  /** Cut off from every member for longer than isolationAfterMs. */
   isolatedTooLong(): boolean {
     const last = this.host.lastPeerContactMs();
     return last !== undefined && this.runtime.clock.nowMs() - last > isolationAfterMs(this.config);
   }
 
-  /**
-   * Heard by none for longer than isolationAfterMs: no member has answered a request of this
-   * node's (its sync sessions run every syncIntervalMs), though it may still hear them. Its
-   * own traffic is lost (a one-way cut), so the others have declared it dead and sent it
-   * nothing but gossip, and it cannot pull: it may hold rooms they deleted and have since
-   * collected, as a node that heard nobody may (swarm seed 75843: a node muted for longer
-   * than the TTL missed a delete, and after the heal a peer pulled the room back from it).
-   * It refuses to serve records and writes meanwhile, and its next answer starts a resync.
-   */
-  unheardTooLong(): boolean {
-    const answered = this.lastAnsweredMs;
-    return (
-      answered !== undefined &&
-      this.runtime.clock.nowMs() - answered > isolationAfterMs(this.config)
-    );
-  }
-
-  /** Heard from by none, or heard by none, for longer than isolationAfterMs. */
-  cutOffTooLong(): boolean {
-    return this.isolatedTooLong() || this.unheardTooLong();
-  }
-
-  /**
-   * A member answered a request of this node's (a response frame arrived). After an answer
-   * gap longer than isolationAfterMs, while members were heard (a node that heard nobody
-   * resyncs on its first contact, membership's rejoined), this is the end of an isolation:
-   * resync from the last answer before the gap.
-   */
-  answered(): void {
-    const now = this.runtime.clock.nowMs();
-    const previous = this.lastAnsweredMs;
-    if (previous !== undefined && now <= previous) return;
-    this.lastAnsweredMs = now;
-    if (
-      previous !== undefined &&
-      now - previous > isolationAfterMs(this.config) &&
-      !this.isolatedTooLong()
-    ) {
-      this.rejoined(previous);
-    }
-  }
-
   /** Whether peers may pull records from this node (not while it may hold collected ones). */
   canServeSync(): boolean {
-    return this.host.nodeState() === 'running' && !this.cutOffTooLong();
+    return this.host.nodeState() === 'running' && !this.isolatedTooLong();
   }
 
-  /** Whether peers may list this node's sids (a resyncing node lists what it holds). A node
-   *  heard by none still lists them: two nodes cut off from each other both stop hearing
-   *  answers, and each one's resync lists the other's sids, which is what ends it. */
+  /** Whether peers may list this node's sids (a resyncing node lists what it holds). */
   canServeSummaries(): boolean {
     const state = this.host.nodeState();
     return (state === 'running' || state === 'resyncing') && !this.isolatedTooLong();
@@ -170,7 +122,7 @@ export class Isolation {
 
   /** A peer sent `sid` (merged or unchanged): kept by a resync under way or to come. */
   noteArrival(sid: string): void {
-    if (this.host.nodeState() === 'resyncing' || this.cutOffTooLong()) {
+    if (this.host.nodeState() === 'resyncing' || this.isolatedTooLong()) {
       this.arrivedSinceCutOff.add(sid);
     }
   }

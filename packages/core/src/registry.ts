@@ -118,7 +118,7 @@ export class RegistryCore {
     this.config = resolveConfig(init.options);
     // Every callback the node schedules runs inside the guard (guards.ts).
     this.guard = new Guard((caught) => this.events.emit('internal-error', caught));
-    this.transport = this.guard.transport(init.transport, () => this.isolation.answered());
+    this.transport = this.guard.transport(init.transport);
     this.runtime = { ...init.runtime, timers: this.guard.timers(init.runtime.timers) };
     const config = this.config;
     const store = createRoomStore({
@@ -298,7 +298,7 @@ export class RegistryCore {
           ? 'stopping'
           : state === 'resyncing'
             ? 'resyncing'
-            : this.isolation.cutOffTooLong()
+            : this.isolation.isolatedTooLong()
               ? 'isolated'
               : this.config.seeds.length > 0 &&
                   this.cluster.membership.lastPeerContactMs === undefined
@@ -323,7 +323,7 @@ export class RegistryCore {
     if (this.isolation.resyncing) {
       throw new NodeNotReadyError('resyncing', this.config.suspectAfterMs);
     }
-    if (this.isolation.cutOffTooLong()) throw new NodeNotReadyError('cut off from every member');
+    if (this.isolation.isolatedTooLong()) throw new NodeNotReadyError('cut off from every member');
   }
 
   private deadlineAt(options: CallOptions | undefined): number {

@@ -158,62 +158,6 @@ describe('Isolation', () => {
     expect(serving()).toEqual([false, false, true]);
   });
 
-  it('counts a silence of answers past isolationAfterMs as an isolation while it hears members, and its next answer starts a resync from the last one', async () => {
-    const node = isolationNode();
-    const { time, isolation, cluster } = node;
-    const state = () => [
-      isolation.unheardTooLong(),
-      isolation.cutOffTooLong(),
-      isolation.canServeSync(),
-      isolation.canServeSummaries(),
-    ];
-    cluster.lastContactMs = time.nowMs();
-    // No answer yet: nothing to count from (a node that never sent a request is not muted).
-    await time.advance(TTL_MS);
-    cluster.lastContactMs = time.nowMs();
-    expect(state()).toEqual([false, false, true, true]);
-    isolation.answered();
-    const lastAnswerMs = time.nowMs();
-    // Members are heard all along (heartbeats), but none answers for more than half the TTL.
-    await time.advance(TTL_MS / 2);
-    cluster.lastContactMs = time.nowMs();
-    expect(state()).toEqual([false, false, true, true]);
-    await time.advance(1);
-    cluster.lastContactMs = time.nowMs();
-    // Heard by none: no records served; its sids still listed (a resyncing peer's listing is
-    // how two nodes cut off from each other both get an answer again).
-    expect(state()).toEqual([true, true, false, true]);
-    const resync = { cutOffAtMs: -1 };
-    const rejoined = isolation.rejoined.bind(isolation);
-    isolation.rejoined = (cutOffAtMs: number) => {
-      resync.cutOffAtMs = cutOffAtMs;
-      rejoined(cutOffAtMs);
-    };
-    isolation.answered();
-    expect(resync.cutOffAtMs).toBe(lastAnswerMs);
-    expect(isolation.resyncing).toBe(true);
-    expect(isolation.unheardTooLong()).toBe(false);
-    expect(isolation.counters.isolationsEnded).toBe(1);
-  });
-
-  it('leaves the resync after a silence of answers to membership while it heard nobody either', async () => {
-    const node = isolationNode();
-    const { time, isolation, cluster } = node;
-    cluster.lastContactMs = time.nowMs();
-    isolation.answered();
-    await time.advance(TTL_MS);
-    // Heard from nobody either: membership's first contact starts the resync, not an answer
-    // that arrives before it.
-    expect(isolation.isolatedTooLong()).toBe(true);
-    isolation.answered();
-    expect(isolation.resyncing).toBe(false);
-    expect(isolation.unheardTooLong()).toBe(false);
-    expect(isolation.cutOffTooLong()).toBe(true);
-    rejoin(node, cluster.lastContactMs);
-    expect(isolation.resyncing).toBe(true);
-    expect(isolation.counters.isolationsEnded).toBe(1);
-  });
-
   it('is the authority when no member can have seen a delete it missed', async () => {
     const node = isolationNode();
     const { time, store, isolation, cluster, calls } = node;
